@@ -1,0 +1,42 @@
+# The two commands that matter: `make run` (service with the Bazhong reference data) and
+# `make test`. Both set up everything on a fresh Debian 12 machine.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+export REDLINE_PGPORT ?= 55432
+HOST ?= 127.0.0.1
+PORT ?= 8000
+LOCAL_DB := postgresql+psycopg://postgres@127.0.0.1:$(REDLINE_PGPORT)
+
+.PHONY: run test venv db lint reference clean-db
+
+$(BIN)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ needed"'
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV) || { \
+	  [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq python3-venv \
+	  && $(PYTHON) -m venv $(VENV); }
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+venv: $(BIN)/.installed
+
+db:
+	scripts/db.sh redline redline_test
+
+run: venv db
+	DATABASE_URL=$${DATABASE_URL:-$(LOCAL_DB)/redline} $(BIN)/redline setup
+	@echo "Redline: open http://$(HOST):$(PORT)/docs (API) and http://$(HOST):$(PORT)/layers"
+	DATABASE_URL=$${DATABASE_URL:-$(LOCAL_DB)/redline} \
+	  $(BIN)/uvicorn app.api.main:app --host $(HOST) --port $(PORT)
+
+test: venv db
+	DATABASE_URL=$${TEST_DATABASE_URL:-$(LOCAL_DB)/redline_test} $(BIN)/python -m pytest -q
+
+lint: venv
+	$(BIN)/ruff check app tests scripts migrations
+
+reference: venv
+	$(BIN)/pip install -q -e '.[build]'
+	$(BIN)/python scripts/build_reference_data.py

@@ -1,0 +1,22 @@
+"""The FastAPI application: routers registered on one app."""
+
+from fastapi import FastAPI
+
+from app.api import problems
+from app.api.routes import health, layers
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="Redline",
+        description="Ecological zoning layers, site screening and planning summaries "
+        "(生态保护红线、自然保护地、乡镇级主体功能区).",
+        version="0.1.0",
+    )
+    problems.install(app)
+    app.include_router(health.router)
+    app.include_router(layers.router)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,89 @@
+"""Layer catalog, versions, features and imports."""
+
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Header, Query, UploadFile
+from fastapi.concurrency import run_in_threadpool
+
+from app.api.deps import DbSession
+from app.api.serializers import layer_view, version_view
+from app.catalog import catalog
+from app.config import get_settings
+from app.errors import InvalidInput
+from app.store import layers as store
+from app.store.features import feature_collection
+from app.store.imports import ImportRequest, import_file
+
+router = APIRouter(prefix="/layers", tags=["layers"])
+BBOX_HELP = "minLon,minLat,maxLon,maxLat (EPSG:4490)"
+FORMATS_HELP = "GeoJSON, zipped Shapefile, GeoPackage, KML/KMZ or CSV"
+CRS_HELP = "EPSG:xxxx, GCJ02 or BD09; default: the file's own CRS"
+
+
+@router.get("")
+def list_layers(session: DbSession) -> list[dict]:
+    """Every catalog layer with its active version, feature count and total area."""
+    result = []
+    for layer_id in sorted(catalog()):
+        spec, layer = store.get_layer(session, layer_id)
+        result.append(layer_view(spec, layer, store.active_version(session, layer)))
+    return result
+
+
+@router.get("/{layer_id}")
+def get_layer(layer_id: str, session: DbSession) -> dict:
+    spec, layer = store.get_layer(session, layer_id)
+    return layer_view(spec, layer, store.active_version(session, layer), detail=True)
+
+
+@router.get("/{layer_id}/versions")
+def list_versions(layer_id: str, session: DbSession) -> list[dict]:
+    store.get_layer(session, layer_id)
+    return [version_view(v) for v in store.versions(session, layer_id)]
+
+
+@router.get("/{layer_id}/features")
+def get_features(
+    layer_id: str,
+    session: DbSession,
+    bbox: Annotated[str | None, Query(description=BBOX_HELP)] = None,
+    limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    version: Annotated[int | None, Query(description="a past version; default active")] = None,
+) -> dict:
+    """GeoJSON FeatureCollection in EPSG:4490 (lon, lat); properties use catalog names."""
+    _, layer = store.get_layer(session, layer_id)
+    found = store.resolve_version(session, layer, version)
+    return feature_collection(session, found, bbox, limit, offset)
+
+
+@router.post("/{layer_id}/versions", status_code=201)
+async def upload_version(
+    layer_id: str,
+    session: DbSession,
+    file: Annotated[UploadFile, File(description=FORMATS_HELP)],
+    crs: Annotated[str | None, Form(description=CRS_HELP)] = None,
+    encoding: Annotated[str | None, Form(description="attribute encoding, e.g. gbk")] = None,
+    note: Annotated[str | None, Form()] = None,
+    user: Annotated[str | None, Header(alias="X-Redline-User")] = None,
+) -> dict:
+    """Import a file as version N+1; it becomes active only if everything is valid."""
+    store.get_layer(session, layer_id)
+    name = Path(file.filename or "").name
+    if not Path(name).suffix:
+        raise InvalidInput("The uploaded file needs a name with its extension (.geojson, .zip …).")
+    limit = get_settings().max_upload_mb * 1024 * 1024
+    with tempfile.TemporaryDirectory(prefix="redline-upload-") as tmp:
+        path = Path(tmp) / name
+        size = 0
+        with path.open("wb") as out:
+            while chunk := await file.read(1 << 20):
+                size += len(chunk)
+                if size > limit:
+                    raise InvalidInput(f"The upload exceeds {get_settings().max_upload_mb} MB.")
+                out.write(chunk)
+        req = ImportRequest(layer_id, path, crs, encoding, note, user, name)
+        version = await run_in_threadpool(import_file, session, req)
+    return {"layer": layer_id, **version_view(version)}

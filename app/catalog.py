@@ -1,0 +1,72 @@
+"""The layer catalog: one YAML file per layer kind in layers/, read into LayerSpec."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.config import get_settings
+from app.errors import UnknownLayer
+
+AttributeType = Literal["string", "integer", "number", "boolean", "date"]
+GeometryKind = Literal["polygon", "line", "point"]
+
+
+class AttributeSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    type: AttributeType = "string"
+    required: bool = False
+    allowed: list[Any] | None = None
+    pattern: str | None = None
+    label_zh: str | None = None
+
+
+class LayerSpec(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title_zh: str
+    title_en: str
+    geometry_type: GeometryKind
+    key: list[str] = []
+    label: str | None = None
+    attributes: list[AttributeSpec]
+    style: dict[str, Any] = {}
+    rules: list[dict[str, Any]] = []
+    search_radius_m: float = 5000.0
+
+    def attribute(self, name: str) -> AttributeSpec | None:
+        return next((a for a in self.attributes if a.name == name), None)
+
+
+def load_catalog(directory: Path) -> dict[str, LayerSpec]:
+    """Read every layers/*.yaml; a malformed file fails loudly with its name."""
+    specs: dict[str, LayerSpec] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        with path.open(encoding="utf-8") as fh:
+            raw = yaml.safe_load(fh)
+        try:
+            spec = LayerSpec.model_validate(raw)
+        except ValueError as exc:
+            raise ValueError(f"layer catalog file {path.name} is invalid: {exc}") from exc
+        if spec.id != path.stem:
+            raise ValueError(f"layer catalog file {path.name} declares id {spec.id!r}")
+        specs[spec.id] = spec
+    return specs
+
+
+@lru_cache
+def catalog() -> dict[str, LayerSpec]:
+    return load_catalog(get_settings().catalog_dir)
+
+
+def get_layer_spec(layer_id: str) -> LayerSpec:
+    spec = catalog().get(layer_id)
+    if spec is None:
+        known = ", ".join(sorted(catalog()))
+        raise UnknownLayer(f"There is no layer {layer_id!r}. Known layers: {known}.")
+    return spec

@@ -1,0 +1,30 @@
+"""Settings from the environment (pydantic-settings)."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="REDLINE_", extra="ignore")
+
+    database_url: str = Field(
+        "postgresql+psycopg://postgres@127.0.0.1:55432/redline",
+        validation_alias=AliasChoices("DATABASE_URL", "REDLINE_DATABASE_URL"),
+    )
+    catalog_dir: Path = PROJECT_ROOT / "layers"
+    reference_dir: Path = PROJECT_ROOT / "layers" / "data" / "bazhong"
+    # Inputs outside this lon/lat box are rejected: the service covers China, and
+    # coordinates outside it nearly always mean a wrong CRS or swapped axes.
+    coverage_bbox: tuple[float, float, float, float] = (73.0, 3.0, 136.0, 54.0)
+    max_upload_mb: int = 200
+    subdivide_vertices: int = 256
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

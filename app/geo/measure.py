@@ -1,0 +1,23 @@
+"""Geodesic measures on the CGCS2000 ellipsoid (GRS80) and area units."""
+
+import shapely
+from pyproj import Geod
+
+GEOD = Geod(ellps="GRS80")
+M2_PER_MU = 10000 / 15
+
+
+def area_m2(geom: shapely.Geometry) -> float:
+    """Ellipsoidal area of a lon/lat geometry in m² (orientation-independent)."""
+    area, _ = GEOD.geometry_area_perimeter(geom)
+    return abs(area)
+
+
+def length_m(geom: shapely.Geometry) -> float:
+    """Ellipsoidal length of a lon/lat line (perimeter for polygons) in metres."""
+    return GEOD.geometry_length(geom)
+
+
+def area_units(m2: float) -> dict[str, float]:
+    """The same area in m², km², 公顷 (ha) and 亩 (mu)."""
+    return {"m2": m2, "km2": m2 / 1e6, "ha": m2 / 1e4, "mu": m2 / M2_PER_MU}

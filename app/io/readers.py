@@ -1,0 +1,186 @@
+"""Read vector files (GeoJSON, Shapefile, GeoPackage, KML/KMZ, CSV) into geometries + records."""
+
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyogrio
+import pyproj
+import shapely
+from pyogrio.errors import DataLayerError, DataSourceError
+
+from app.errors import InvalidInput, UnreadableFile
+
+VECTOR_SUFFIXES = {".geojson", ".json", ".shp", ".gpkg", ".kml", ".kmz", ".csv"}
+LON_COLUMNS = ("lon", "lng", "longitude", "x", "经度")
+LAT_COLUMNS = ("lat", "latitude", "y", "纬度")
+WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom")
+
+
+@dataclass
+class SourceData:
+    """Geometries (shapely array, possibly with None) and one attribute dict per feature."""
+
+    geometries: np.ndarray
+    records: list[dict]
+    crs: pyproj.CRS | None
+    format: str
+    warnings: list[str] = field(default_factory=list)
+
+
+def read_vector(path: Path, encoding: str | None = None) -> SourceData:
+    """Read any supported file; raise UnreadableFile with what to do next."""
+    if not path.exists() or path.stat().st_size == 0:
+        raise UnreadableFile(f"The file {path.name!r} is empty. Upload a file with features.")
+    suffix = path.suffix.lower()
+    if suffix == ".zip":
+        return _read_zip(path, encoding)
+    if suffix == ".csv":
+        return _read_csv(path, encoding)
+    if suffix not in VECTOR_SUFFIXES:
+        raise UnreadableFile(
+            f"Unsupported file type {suffix!r}. Use GeoJSON, zipped Shapefile, GeoPackage, "
+            "KML/KMZ or CSV."
+        )
+    if suffix == ".shp":
+        missing = [s for s in (".dbf", ".shx") if not path.with_suffix(s).exists()]
+        if missing:
+            raise UnreadableFile(
+                f"The Shapefile is missing {', '.join(missing)}. Upload all parts as one .zip."
+            )
+    return _read_ogr(str(path), _format_name(suffix), encoding)
+
+
+def _format_name(suffix: str) -> str:
+    return {
+        ".geojson": "GeoJSON",
+        ".json": "GeoJSON",
+        ".shp": "Shapefile",
+        ".gpkg": "GeoPackage",
+        ".kml": "KML",
+        ".kmz": "KMZ",
+    }[suffix]
+
+
+def _read_zip(path: Path, encoding: str | None) -> SourceData:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = [n for n in zf.namelist() if not n.startswith("__MACOSX")]
+            if zf.testzip() is not None:
+                raise zipfile.BadZipFile("CRC check failed")
+    except zipfile.BadZipFile as exc:
+        raise UnreadableFile(
+            f"{path.name!r} is not a readable zip archive ({exc}). "
+            "Re-create the zip and upload it again."
+        ) from exc
+    by_suffix = {Path(n).suffix.lower(): n for n in names}
+    for suffix in (".shp", ".gpkg", ".geojson", ".json", ".kml"):
+        if suffix in by_suffix:
+            inner = by_suffix[suffix]
+            if suffix == ".shp":
+                stem = inner[: -len(".shp")]
+                missing = [
+                    s
+                    for s in (".dbf", ".shx")
+                    if stem + s not in names and stem + s.upper() not in names
+                ]
+                if missing:
+                    raise UnreadableFile(
+                        f"The zipped Shapefile lacks {', '.join(missing)}; include every part "
+                        "(.shp, .shx, .dbf, .prj, .cpg)."
+                    )
+            return _read_ogr(f"/vsizip/{path}/{inner}", _format_name(suffix), encoding)
+    raise UnreadableFile(f"The zip {path.name!r} holds no .shp, .gpkg, .geojson or .kml file.")
+
+
+def _read_ogr(source: str, fmt: str, encoding: str | None) -> SourceData:
+    try:
+        layers = pyogrio.list_layers(source)
+        warnings: list[str] = []
+        if fmt == "GeoPackage" and len(layers) > 1:
+            warnings.append(
+                f"the GeoPackage has {len(layers)} layers; read the first, {layers[0][0]!r}"
+            )
+            layers = layers[:1]
+        # KML keeps features in folders, each a layer: read them all.
+        frames = [
+            pyogrio.read_dataframe(source, layer=name, encoding=encoding)
+            for name, _ in (layers if fmt in ("KML", "KMZ") else layers[:1])
+        ]
+    except (DataSourceError, DataLayerError, UnicodeDecodeError) as exc:
+        raise UnreadableFile(f"The {fmt} file cannot be read: {exc}") from exc
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        raise InvalidInput(
+            "The file contains no features. Check that you exported the right layer."
+        )
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    crs = pyproj.CRS.from_user_input(frame.crs) if frame.crs is not None else None
+    records = frame.drop(columns="geometry").to_dict(orient="records")
+    if fmt in ("KML", "KMZ"):
+        records = [_kml_attributes(r) for r in records]
+    return SourceData(np.asarray(frame.geometry.values, dtype=object), records, crs, fmt, warnings)
+
+
+def _kml_attributes(record: dict) -> dict:
+    # LIBKML adds styling/display fields that are not data.
+    noise = {
+        "description",
+        "timestamp",
+        "begin",
+        "end",
+        "altitudeMode",
+        "tessellate",
+        "extrude",
+        "visibility",
+        "drawOrder",
+        "icon",
+        "snippet",
+    }
+    return {k: v for k, v in record.items() if k not in noise}
+
+
+def _read_csv(path: Path, encoding: str | None) -> SourceData:
+    frame = _read_csv_text(path, encoding)
+    if frame.empty:
+        raise InvalidInput("The CSV has a header but no rows.")
+    lowered = {str(c).strip().lower(): c for c in frame.columns}
+    wkt_col = next((lowered[c] for c in WKT_COLUMNS if c in lowered), None)
+    lon_col = next((lowered[c] for c in LON_COLUMNS if c in lowered), None)
+    lat_col = next((lowered[c] for c in LAT_COLUMNS if c in lowered), None)
+    if wkt_col is not None:
+        try:
+            geoms = shapely.from_wkt(frame[wkt_col].astype(str).to_numpy(), on_invalid="raise")
+        except shapely.errors.GEOSException as exc:
+            raise InvalidInput(f"Column {wkt_col!r} holds text that is not WKT: {exc}") from exc
+        attrs = frame.drop(columns=[wkt_col])
+    elif lon_col is not None and lat_col is not None:
+        lon = pd.to_numeric(frame[lon_col], errors="coerce")
+        lat = pd.to_numeric(frame[lat_col], errors="coerce")
+        bad = frame.index[lon.isna() | lat.isna()]
+        if len(bad):
+            rows = ", ".join(str(i + 2) for i in bad[:10])
+            raise InvalidInput(f"Non-numeric {lon_col}/{lat_col} on CSV line(s) {rows}.")
+        geoms = shapely.points(lon.to_numpy(), lat.to_numpy())
+        attrs = frame.drop(columns=[lon_col, lat_col])
+    else:
+        raise InvalidInput(
+            "The CSV needs a WKT column (wkt/geometry) or longitude and latitude columns "
+            f"(lon/lat, 经度/纬度). Columns found: {', '.join(map(str, frame.columns))}."
+        )
+    records = attrs.astype(object).where(attrs.notna(), None).to_dict(orient="records")
+    return SourceData(np.asarray(geoms, dtype=object), records, None, "CSV")
+
+
+def _read_csv_text(path: Path, encoding: str | None) -> pd.DataFrame:
+    # Chinese office software writes GBK (GB18030) CSVs; try UTF-8 first, then GB18030.
+    for enc in [encoding] if encoding else ["utf-8-sig", "gb18030"]:
+        try:
+            return pd.read_csv(path, encoding=enc, dtype=str, keep_default_na=False, na_values=[""])
+        except UnicodeDecodeError:
+            continue
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise UnreadableFile(f"The CSV cannot be parsed: {exc}") from exc
+    raise UnreadableFile("The CSV is neither UTF-8 nor GBK text; save it as UTF-8 and retry.")

@@ -1,0 +1,116 @@
+"""The generic versioned layer store: layer → layer_version → feature (+ feature_part)."""
+
+import datetime as dt
+from typing import Any
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+SRID = 4490
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSONB}
+
+
+class Layer(Base):
+    __tablename__ = "layer"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title_zh: Mapped[str] = mapped_column(Text)
+    title_en: Mapped[str] = mapped_column(Text)
+    geometry_type: Mapped[str] = mapped_column(String(16))
+    spec: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    active_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("layer_version.id", use_alter=True, name="fk_layer_active_version")
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class LayerVersion(Base):
+    __tablename__ = "layer_version"
+    __table_args__ = (
+        UniqueConstraint("layer_id", "version"),
+        # The database itself guarantees at most one active version per layer.
+        Index(
+            "one_active_version",
+            "layer_id",
+            unique=True,
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    layer_id: Mapped[str] = mapped_column(ForeignKey("layer.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))  # loading | active | superseded | failed
+    source_name: Mapped[str | None] = mapped_column(Text)
+    source_format: Mapped[str | None] = mapped_column(String(32))
+    source_crs: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    activated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    feature_count: Mapped[int] = mapped_column(Integer, default=0)
+    total_area_m2: Mapped[float | None] = mapped_column(Float)
+    total_length_m: Mapped[float | None] = mapped_column(Float)
+    report: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+
+
+class Feature(Base):
+    __tablename__ = "feature"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("layer_version.id", ondelete="CASCADE"), index=True
+    )
+    ordinal: Mapped[int] = mapped_column(Integer)  # position in the source file, 1-based
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    geom = mapped_column(Geometry(srid=SRID, spatial_index=True), nullable=False)
+    area_m2: Mapped[float | None] = mapped_column(Float)  # geodesic, on the GRS80 ellipsoid
+    length_m: Mapped[float | None] = mapped_column(Float)
+
+
+class FeaturePart(Base):
+    """ST_Subdivide pieces: small boxes make GiST lookups and point-in-polygon tests fast."""
+
+    __tablename__ = "feature_part"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    feature_id: Mapped[int] = mapped_column(
+        ForeignKey("feature.id", ondelete="CASCADE"), index=True
+    )
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("layer_version.id", ondelete="CASCADE"), index=True
+    )
+    geom = mapped_column(Geometry(srid=SRID, spatial_index=True), nullable=False)
+
+
+class AuditLog(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    actor: Mapped[str | None] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(String(64))
+    layer_id: Mapped[str | None] = mapped_column(String(64))
+    version_id: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
