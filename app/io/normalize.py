@@ -1,6 +1,7 @@
 """Turn read source data into valid EPSG:4490 geometries and catalog attributes, or reject."""
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -61,7 +62,12 @@ def _check_range(geoms: np.ndarray, label: str) -> list[dict]:
     return errors
 
 
-def normalize(data: SourceData, spec: LayerSpec, crs: str | None) -> NormalizedLayer:
+def normalize(
+    data: SourceData,
+    spec: LayerSpec,
+    crs: str | None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> NormalizedLayer:
     """Validate everything and collect every error before rejecting, so one fix round suffices."""
     source = resolve_source_crs(data, crs)
     errors: list[dict] = []
@@ -102,6 +108,10 @@ def normalize(data: SourceData, spec: LayerSpec, crs: str | None) -> NormalizedL
             result.repaired.append({"feature": i + 1, "note": fixed.note})
         result.geometries.append(fixed.geometry)
         result.attributes.append(attrs)
+        if progress and (i + 1) % 1000 == 0:
+            progress("validate", i + 1, len(stored))
+    if progress:
+        progress("validate", len(stored), len(stored))
     errors.extend(_duplicate_keys(result.attributes, spec))
     if errors:
         raise _rejected(errors, spec)

@@ -65,7 +65,7 @@ def import_file(session: Session, req: ImportRequest, progress: Progress = _noop
     progress("read", 0, 1)
     data = read_vector(req.path, req.encoding)
     progress("read", 1, 1)
-    normalized = normalize(data, spec, req.crs)
+    normalized = normalize(data, spec, req.crs, progress)
     return write_version(session, spec, normalized, req, data.format, progress)
 
 

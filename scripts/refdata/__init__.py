@@ -1,0 +1,1 @@
+"""Helpers for scripts/build_reference_data.py (Bazhong reference dataset)."""

@@ -1,0 +1,78 @@
+"""Tests run against a real PostGIS database named *_test (see `make test`)."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+_url = os.environ.get("DATABASE_URL")
+if not _url:
+    raise RuntimeError("DATABASE_URL is not set: run the tests with `make test`.")
+if not (make_url(_url).database or "").endswith("_test"):
+    raise RuntimeError(
+        f"Refusing to run tests against {make_url(_url).database!r}: use a *_test db."
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def catalog_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real catalog plus the test-only kinds in tests/catalog_extra."""
+    directory = tmp_path_factory.mktemp("catalog")
+    for source in [
+        *(ROOT / "layers").glob("*.yaml"),
+        *(ROOT / "tests/catalog_extra").glob("*.yaml"),
+    ]:
+        shutil.copy(source, directory / source.name)
+    os.environ["REDLINE_CATALOG_DIR"] = str(directory)
+    from app.catalog import catalog
+    from app.config import get_settings
+
+    get_settings.cache_clear()
+    catalog.cache_clear()
+    return directory
+
+
+@pytest.fixture(scope="session", autouse=True)
+def database(catalog_dir: Path) -> None:
+    """A clean schema built by the Alembic migrations."""
+    from sqlalchemy import text
+
+    from app.store.db import get_engine
+    from app.store.migrate import upgrade_database
+
+    with get_engine().begin() as conn:
+        conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+        for table in (
+            "feature_part",
+            "feature",
+            "audit_log",
+            "layer",
+            "layer_version",
+            "alembic_version",
+        ):
+            conn.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
+    upgrade_database()
+
+
+@pytest.fixture(scope="session")
+def client(database: None):
+    from fastapi.testclient import TestClient
+
+    from app.api.main import create_app
+
+    with TestClient(create_app()) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def reference(database: None) -> dict:
+    """The Bazhong reference data, loaded through the public import path."""
+    from app.config import get_settings
+    from app.store.db import session_scope
+    from app.store.reference import load_reference
+
+    with session_scope() as session:
+        return load_reference(session, get_settings().reference_dir)
