@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 LOCAL_DB := postgresql+psycopg://postgres@127.0.0.1:$(REDLINE_PGPORT)
 
-.PHONY: run test venv db lint reference clean-db
+.PHONY: run test venv db system lint reference
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ needed"'
@@ -25,13 +25,16 @@ venv: $(BIN)/.installed
 db:
 	scripts/db.sh redline redline_test
 
-run: venv db
+system:
+	scripts/system_packages.sh
+
+run: system venv db
 	DATABASE_URL=$${DATABASE_URL:-$(LOCAL_DB)/redline} $(BIN)/redline setup
 	@echo "Redline: open http://$(HOST):$(PORT)/docs (API) and http://$(HOST):$(PORT)/layers"
 	DATABASE_URL=$${DATABASE_URL:-$(LOCAL_DB)/redline} \
 	  $(BIN)/uvicorn app.api.main:app --host $(HOST) --port $(PORT)
 
-test: venv db
+test: system venv db
 	DATABASE_URL=$${TEST_DATABASE_URL:-$(LOCAL_DB)/redline_test} $(BIN)/python -m pytest -q
 
 lint: venv

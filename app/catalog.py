@@ -8,7 +8,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.config import get_settings
-from app.errors import UnknownLayer
+from app.errors import InvalidInput, UnknownLayer
+from app.screening.rules import validate_rule
 
 AttributeType = Literal["string", "integer", "number", "boolean", "date"]
 GeometryKind = Literal["polygon", "line", "point"]
@@ -37,6 +38,9 @@ class LayerSpec(BaseModel):
     attributes: list[AttributeSpec]
     style: dict[str, Any] = {}
     rules: list[dict[str, Any]] = []
+    # finding: features near the site are findings; context: only the features the site
+    # lies in are reported (county, township, control unit), as findings only when a rule fires.
+    screening_role: Literal["finding", "context", "none"] = "finding"
     search_radius_m: float = 5000.0
 
     def attribute(self, name: str) -> AttributeSpec | None:
@@ -55,6 +59,8 @@ def load_catalog(directory: Path) -> dict[str, LayerSpec]:
             raise ValueError(f"layer catalog file {path.name} is invalid: {exc}") from exc
         if spec.id != path.stem:
             raise ValueError(f"layer catalog file {path.name} declares id {spec.id!r}")
+        for rule in spec.rules:
+            validate_rule(rule, spec.id)
         specs[spec.id] = spec
     return specs
 
@@ -70,3 +76,26 @@ def get_layer_spec(layer_id: str) -> LayerSpec:
         known = ", ".join(sorted(catalog()))
         raise UnknownLayer(f"There is no layer {layer_id!r}. Known layers: {known}.")
     return spec
+
+
+class ProjectCategories(BaseModel):
+    categories: list[dict[str, str]]
+    groups: dict[str, list[str]] = {}
+
+    @property
+    def names(self) -> list[str]:
+        return [c["id"] for c in self.categories]
+
+    def check(self, category: str | None) -> str | None:
+        if category is not None and category not in self.names:
+            raise InvalidInput(
+                f"Unknown project_category {category!r}. Use one of: {', '.join(self.names)}."
+            )
+        return category
+
+
+@lru_cache
+def project_categories() -> ProjectCategories:
+    path = get_settings().catalog_dir / "screening" / "project_categories.yaml"
+    with path.open(encoding="utf-8") as fh:
+        return ProjectCategories.model_validate(yaml.safe_load(fh))

@@ -21,17 +21,18 @@ if not (make_url(_url).database or "").endswith("_test"):
 def catalog_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The real catalog plus the test-only kinds in tests/catalog_extra."""
     directory = tmp_path_factory.mktemp("catalog")
-    for source in [
-        *(ROOT / "layers").glob("*.yaml"),
-        *(ROOT / "tests/catalog_extra").glob("*.yaml"),
-    ]:
+    shutil.copytree(
+        ROOT / "layers", directory, dirs_exist_ok=True, ignore=shutil.ignore_patterns("data")
+    )
+    for source in (ROOT / "tests/catalog_extra").glob("*.yaml"):
         shutil.copy(source, directory / source.name)
     os.environ["REDLINE_CATALOG_DIR"] = str(directory)
-    from app.catalog import catalog
+    from app.catalog import catalog, project_categories
     from app.config import get_settings
 
     get_settings.cache_clear()
     catalog.cache_clear()
+    project_categories.cache_clear()
     return directory
 
 
@@ -45,15 +46,18 @@ def database(catalog_dir: Path) -> None:
 
     with get_engine().begin() as conn:
         conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
-        for table in (
-            "feature_part",
-            "feature",
-            "audit_log",
-            "layer",
-            "layer_version",
-            "alembic_version",
-        ):
-            conn.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
+        tables = (
+            conn.execute(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                    "AND tablename <> 'spatial_ref_sys'"
+                )
+            )
+            .scalars()
+            .all()
+        )
+        for table in tables:
+            conn.execute(text(f'DROP TABLE IF EXISTS "{table}" CASCADE'))
     upgrade_database()
 
 

@@ -3,7 +3,7 @@
 from fastapi import FastAPI
 
 from app.api import problems
-from app.api.routes import health, layers
+from app.api.routes import health, layers, screenings
 
 
 def create_app() -> FastAPI:
@@ -16,6 +16,7 @@ def create_app() -> FastAPI:
     problems.install(app)
     app.include_router(health.router)
     app.include_router(layers.router)
+    app.include_router(screenings.router)
     return app
 
 

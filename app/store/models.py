@@ -114,3 +114,42 @@ class AuditLog(Base):
     layer_id: Mapped[str | None] = mapped_column(String(64))
     version_id: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+
+
+class Screening(Base):
+    """A filed screening: inputs, normalized site, the result and the data versions used."""
+
+    __tablename__ = "screening"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), index=True
+    )
+    created_by: Mapped[str | None] = mapped_column(Text)
+    project_name: Mapped[str | None] = mapped_column(Text)
+    project_category: Mapped[str | None] = mapped_column(Text, index=True)
+    buffer_m: Mapped[float] = mapped_column(Float, default=0.0)
+    verdict: Mapped[str] = mapped_column(String(16), index=True)
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    result: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    layer_versions: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    geom = mapped_column(Geometry(srid=SRID, spatial_index=True), nullable=False)
+
+
+class Job(Base):
+    """A long-running task (batch screening) with progress for polling clients."""
+
+    __tablename__ = "job"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))  # queued | running | done | failed
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    params: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    result_path: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

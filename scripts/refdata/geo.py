@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import shapely
 from pyproj import Geod, Transformer
+from shapely import ops
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
@@ -137,12 +138,12 @@ def meander(points: list[tuple[float, float]], seed: int, amp: float = 0.06,
 
 def nearest_on(line: BaseGeometry, lon: float, lat: float) -> Point:
     """Nearest point (metric) on a metric line to a lon/lat target."""
-    return shapely.ops.nearest_points(line, Point(xy_metric(lon, lat)))[0]
+    return ops.nearest_points(line, Point(xy_metric(lon, lat)))[0]
 
 
 def substring(line: LineString, start: float, end: float) -> LineString:
     start, end = max(start, 0.0), min(end, line.length)
-    return shapely.ops.substring(line, start, end)
+    return ops.substring(line, start, end)
 
 
 def largest_part(g: BaseGeometry) -> Polygon:

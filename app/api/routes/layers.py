@@ -1,7 +1,5 @@
 """Layer catalog, versions, features and imports."""
 
-import tempfile
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Header, Query, UploadFile
@@ -9,9 +7,8 @@ from fastapi.concurrency import run_in_threadpool
 
 from app.api.deps import DbSession
 from app.api.serializers import layer_view, version_view
+from app.api.uploads import saved_upload
 from app.catalog import catalog
-from app.config import get_settings
-from app.errors import InvalidInput
 from app.store import layers as store
 from app.store.features import feature_collection
 from app.store.imports import ImportRequest, import_file
@@ -71,19 +68,7 @@ async def upload_version(
 ) -> dict:
     """Import a file as version N+1; it becomes active only if everything is valid."""
     store.get_layer(session, layer_id)
-    name = Path(file.filename or "").name
-    if not Path(name).suffix:
-        raise InvalidInput("The uploaded file needs a name with its extension (.geojson, .zip …).")
-    limit = get_settings().max_upload_mb * 1024 * 1024
-    with tempfile.TemporaryDirectory(prefix="redline-upload-") as tmp:
-        path = Path(tmp) / name
-        size = 0
-        with path.open("wb") as out:
-            while chunk := await file.read(1 << 20):
-                size += len(chunk)
-                if size > limit:
-                    raise InvalidInput(f"The upload exceeds {get_settings().max_upload_mb} MB.")
-                out.write(chunk)
-        req = ImportRequest(layer_id, path, crs, encoding, note, user, name)
+    async with saved_upload(file) as path:
+        req = ImportRequest(layer_id, path, crs, encoding, note, user, path.name)
         version = await run_in_threadpool(import_file, session, req)
     return {"layer": layer_id, **version_view(version)}

@@ -1,0 +1,167 @@
+"""The Ministry of Natural Resources' land-approval coordinate file (报盘 TXT).
+
+[属性描述] holds key=value lines (坐标系, 几度分带, 带号, 计量单位 …); [地块坐标] holds parcels:
+a header ending in '@' (点数, 面积(公顷), 地块编号, 地块名称, 图形属性, 图幅号, 用途, 地类编码),
+then points '点号,圈号,X,Y' with X northing and Y easting. Ring 1 is the outer ring, further
+ring numbers are holes.
+"""
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import shapely
+
+from app.errors import CrsError, InvalidInput
+from app.geo.crs import gk_zone_epsg
+
+_CGCS2000 = ("2000", "CGCS")
+_OLD_DATUMS = ("1980", "西安", "1954", "北京")
+
+
+@dataclass
+class Parcel:
+    number: str
+    name: str
+    shape: str  # 点 / 线 / 面
+    use: str
+    declared_area_ha: float | None
+    line: int  # where its header is, for messages
+    rings: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+
+    def geometry(self) -> shapely.Geometry:
+        """Easting/northing geometry: the first ring outer, the others holes."""
+        rings = list(self.rings.values())
+        if self.shape == "点":
+            return shapely.MultiPoint([p for ring in rings for p in ring])
+        if self.shape == "线":
+            return (
+                shapely.MultiLineString(rings) if len(rings) > 1 else shapely.LineString(rings[0])
+            )
+        return shapely.Polygon(rings[0], rings[1:])
+
+
+@dataclass
+class LandFile:
+    header: dict[str, str]
+    epsg: int
+    parcels: list[Parcel]
+
+
+def read_text(path: Path) -> str:
+    raw = path.read_bytes()
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise InvalidInput("The coordinate file is neither UTF-8 nor GBK text.")
+
+
+def parse_land_file(text: str) -> LandFile:
+    header: dict[str, str] = {}
+    parcels: list[Parcel] = []
+    section = None
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1]
+            continue
+        if section == "属性描述":
+            key, sep, value = line.partition("=")
+            if not sep:
+                raise InvalidInput(
+                    f"Line {lineno}: expected key=value in [属性描述], got {line!r}."
+                )
+            header[key.strip()] = value.strip()
+        elif section == "地块坐标":
+            if line.endswith("@"):
+                parcels.append(_parcel_header(line, lineno))
+            elif not parcels:
+                raise InvalidInput(f"Line {lineno}: a point comes before any parcel header (…,@).")
+            else:
+                _add_point(parcels[-1], line, lineno)
+        else:
+            raise InvalidInput(f"Line {lineno}: text outside [属性描述] / [地块坐标]: {line!r}.")
+    if not parcels:
+        raise InvalidInput("The coordinate file has no [地块坐标] parcels.")
+    for parcel in parcels:
+        _check_rings(parcel)
+    return LandFile(header, _epsg(header, parcels), parcels)
+
+
+def _parcel_header(line: str, lineno: int) -> Parcel:
+    fields = [f.strip() for f in line.rstrip("@").split(",")]
+    if len(fields) < 5:
+        raise InvalidInput(
+            f"Line {lineno}: a parcel header needs 点数,面积,编号,名称,图形属性,…,@; got {line!r}."
+        )
+    try:
+        area = float(fields[1]) if fields[1] else None
+    except ValueError as exc:
+        raise InvalidInput(f"Line {lineno}: parcel area {fields[1]!r} is not a number.") from exc
+    shape = fields[4] or "面"
+    if shape not in ("点", "线", "面"):
+        raise InvalidInput(f"Line {lineno}: 图形属性 must be 点, 线 or 面, not {shape!r}.")
+    use = fields[6] if len(fields) > 6 else ""
+    return Parcel(fields[2], fields[3], shape, use, area, lineno)
+
+
+def _add_point(parcel: Parcel, line: str, lineno: int) -> None:
+    fields = [f.strip() for f in line.split(",")]
+    if len(fields) < 4:
+        raise InvalidInput(f"Line {lineno}: a point needs 点号,圈号,X,Y; got {line!r}.")
+    try:
+        x_north, y_east = float(fields[2]), float(fields[3])
+    except ValueError as exc:
+        raise InvalidInput(f"Line {lineno}: X/Y are not numbers in {line!r}.") from exc
+    parcel.rings.setdefault(fields[1], []).append((y_east, x_north))
+
+
+def _check_rings(parcel: Parcel) -> None:
+    for ring_no, ring in parcel.rings.items():
+        if parcel.shape == "面" and len(ring) < 4:
+            raise InvalidInput(
+                f"Parcel {parcel.number} (line {parcel.line}) ring {ring_no} has {len(ring)} "
+                "points; a closed polygon ring needs at least 4 (first = last)."
+            )
+        if parcel.shape == "面" and ring[0] != ring[-1]:
+            ring.append(ring[0])  # many exporters leave the ring open
+
+
+def _epsg(header: dict[str, str], parcels: list[Parcel]) -> int:
+    datum = header.get("坐标系", "")
+    if any(token in datum for token in _OLD_DATUMS):
+        raise CrsError(
+            f"The file uses {datum}; only 2000国家大地坐标系 (CGCS2000) is supported without a "
+            "configured datum transformation. Ask the surveyor for CGCS2000 coordinates."
+        )
+    if datum and not any(token in datum for token in _CGCS2000):
+        raise CrsError(f"Unknown 坐标系 {datum!r}; expected 2000国家大地坐标系.")
+    unit = header.get("计量单位", "米")
+    if unit not in ("米", "m"):
+        raise CrsError(f"计量单位 {unit!r} is not supported; coordinates must be in metres (米).")
+    width = int(header.get("几度分带", "3") or 3)
+    eastings = [e for p in parcels for ring in p.rings.values() for e, _ in ring]
+    prefixed = all(e >= 1e7 for e in eastings)
+    if not prefixed and any(e >= 1e7 for e in eastings):
+        raise InvalidInput("Some eastings carry the zone number and others do not.")
+    zone_text = header.get("带号", "")
+    zone = int(zone_text) if re.fullmatch(r"\d+", zone_text) else None
+    if prefixed:
+        prefix = {int(e // 1_000_000) for e in eastings}
+        if len(prefix) != 1:
+            raise InvalidInput(f"Eastings carry different zone numbers: {sorted(prefix)}.")
+        found = prefix.pop()
+        if zone is not None and zone != found:
+            raise CrsError(f"带号={zone} but the eastings carry zone {found}; fix the header.")
+        zone = found
+    if zone is None:
+        raise CrsError("The header has no 带号 and the eastings carry no zone number.")
+    return gk_zone_epsg(zone, width, zone_prefixed=prefixed)
+
+
+def load_land_file(path: Path) -> LandFile:
+    return parse_land_file(read_text(path))

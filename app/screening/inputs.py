@@ -1,0 +1,62 @@
+"""Turn an HTTP/CLI screening request (JSON body or uploaded file) into a ScreeningRequest."""
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from app.screening.service import ScreeningRequest
+from app.screening.site import build_site, geometries_from_file, geometries_from_json
+
+
+class ScreeningBody(BaseModel):
+    """JSON body of POST /screenings."""
+
+    geometry: dict[str, Any] | None = Field(
+        None, description="GeoJSON geometry, Feature or FeatureCollection"
+    )
+    wkt: str | None = None
+    crs: str = Field("EPSG:4490", description="EPSG:xxxx (incl. GK zones 4513-4554), GCJ02, BD09")
+    axis_order: str = Field(
+        "auto",
+        pattern="^(auto|east_north|north_east)$",
+        description="for GK zones: surveyors' X (northing) first or not",
+    )
+    buffer_m: float = 0.0
+    project_category: str | None = None
+    project_name: str | None = None
+
+
+def request_from_body(body: ScreeningBody, actor: str | None) -> ScreeningRequest:
+    site = build_site(
+        geometries_from_json(body.model_dump()), body.crs, None, "GeoJSON/WKT", body.axis_order
+    )
+    inputs = body.model_dump(exclude_none=True)
+    return ScreeningRequest(
+        site, body.project_name, body.project_category, body.buffer_m, actor, inputs
+    )
+
+
+def request_from_file(
+    path: Path,
+    crs: str | None,
+    encoding: str | None,
+    buffer_m: float,
+    category: str | None,
+    name: str | None,
+    axis_order: str,
+    actor: str | None,
+) -> ScreeningRequest:
+    geoms, found_crs, fmt, names = geometries_from_file(path, encoding)
+    site = build_site(geoms, crs, found_crs, fmt, axis_order, names)
+    inputs = {
+        "file": path.name,
+        "format": fmt,
+        "crs": crs or found_crs,
+        "buffer_m": buffer_m,
+        "project_category": category,
+        "project_name": name,
+    }
+    return ScreeningRequest(
+        site, name or (names[0] if names else None), category, buffer_m, actor, inputs
+    )

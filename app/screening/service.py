@@ -1,0 +1,243 @@
+"""screen_site: a site in, findings, context, rules and a verdict out; every screening filed."""
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+import shapely
+from geoalchemy2.shape import from_shape
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from app.catalog import catalog, project_categories
+from app.geo.local import geodesic_buffer
+from app.geo.measure import area_m2
+from app.screening import findings as findings_mod
+from app.screening.rules import SEVERITY, apply_rules, overall
+from app.screening.site import Site, SiteError
+from app.store.layers import active_version, get_layer
+from app.store.models import LayerVersion, Screening
+
+MAX_BUFFER_M = 50_000
+
+
+@dataclass
+class ScreeningRequest:
+    site: Site
+    project_name: str | None = None
+    project_category: str | None = None
+    buffer_m: float = 0.0
+    actor: str | None = None
+    inputs: dict | None = None
+
+
+def _active_versions(session: Session) -> dict[str, LayerVersion]:
+    out = {}
+    for layer_id in catalog():
+        _, layer = get_layer(session, layer_id)
+        version = active_version(session, layer)
+        if version is not None:
+            out[layer_id] = version
+    return out
+
+
+def _check_coverage(
+    session: Session, versions: dict[str, LayerVersion], geom: shapely.Geometry
+) -> None:
+    """A site outside every county of the loaded data cannot be screened meaningfully."""
+    county = versions.get("admin_county")
+    if county is None:
+        return
+    hit = session.execute(
+        text(
+            "SELECT EXISTS (SELECT 1 FROM feature_part WHERE version_id = :v "
+            "AND ST_Intersects(geom, ST_GeomFromWKB(:wkb, 4490)))"
+        ),
+        {"v": county.id, "wkb": shapely.to_wkb(geom)},
+    ).scalar()
+    if not hit:
+        c = geom.centroid
+        raise SiteError(
+            f"The site (around {c.x:.5f}, {c.y:.5f}) is outside the area covered by the loaded "
+            "data (the admin_county layer). Check the coordinates and the crs (GCJ02/BD09 for "
+            "phone-map coordinates), or load data for that area."
+        )
+
+
+def _outside_finding(spec, layer_findings: list[dict]) -> dict:
+    nearest = min((f["distance_m"] for f in layer_findings), default=None)
+    return {
+        "layer": spec.id,
+        "layer_title": spec.title_zh,
+        "feature_id": None,
+        "name": spec.title_zh,
+        "relation": "outside",
+        "overlap_area_m2": 0.0,
+        "overlap_share": 0.0,
+        "overlap_length_m": None,
+        "distance_m": nearest,
+        "attributes": {},
+    }
+
+
+def _evaluate(spec, layer_findings: list[dict], category: str | None) -> list[dict]:
+    groups = project_categories().groups
+    rules = spec.rules
+    out = []
+    for f in layer_findings:
+        hits = apply_rules(rules, f, category, groups)
+        f["rules"] = [h.__dict__ for h in hits]
+        f["verdict"] = hits[0].verdict if hits else "clear"
+        if spec.screening_role == "finding" or hits:
+            out.append(f)
+    if any(
+        r.get("relation") == "outside" or "outside" in (r.get("relation") or []) for r in rules
+    ) and not any(f["relation"] == "inside" for f in layer_findings):
+        f = _outside_finding(spec, layer_findings)
+        hits = apply_rules(rules, f, category, groups)
+        if hits:
+            f["rules"], f["verdict"] = [h.__dict__ for h in hits], hits[0].verdict
+            out.append(f)
+    return out
+
+
+def _context(by_layer: dict[str, list[dict]]) -> dict:
+    def main(layer: str) -> dict | None:
+        touching = [f for f in by_layer.get(layer, []) if f["relation"] in ("inside", "overlaps")]
+        # The unit holding most of the site (or the point) is "the" county / township.
+        return max(touching, key=lambda f: f.get("overlap_area_m2") or 0, default=None)
+
+    county, township = main("admin_county"), main("township")
+    t = (township or {}).get("attributes", {})
+    units = [f for f in by_layer.get("control_unit", []) if f["relation"] in ("inside", "overlaps")]
+    return {
+        "county": (county or {}).get("name"),
+        "county_code": (county or {}).get("attributes", {}).get("code"),
+        "township": t.get("name"),
+        "township_code": t.get("code"),
+        "zone_type": t.get("zone_type"),
+        "county_positioning": t.get("county_positioning"),
+        "overlay_energy": t.get("overlay_energy"),
+        "overlay_heritage": t.get("overlay_heritage"),
+        "townships": [
+            f["name"]
+            for f in by_layer.get("township", [])
+            if f["relation"] in ("inside", "overlaps")
+        ],
+        "control_units": [
+            {
+                "code": f["attributes"].get("code"),
+                "name": f["name"],
+                "unit_class": f["attributes"].get("unit_class"),
+                "overlap_share": f.get("overlap_share"),
+                "access_list": {
+                    k: f["attributes"].get(k)
+                    for k in (
+                        "spatial_constraints",
+                        "emission_controls",
+                        "risk_controls",
+                        "resource_efficiency",
+                    )
+                },
+            }
+            for f in units
+        ],
+    }
+
+
+def screen_site(session: Session, req: ScreeningRequest) -> dict:
+    """Screen one site against every active layer and file the result."""
+    project_categories().check(req.project_category)
+    if not 0 <= req.buffer_m <= MAX_BUFFER_M:
+        raise SiteError(f"buffer_m must be between 0 and {MAX_BUFFER_M} metres.")
+    site = req.site
+    versions = _active_versions(session)
+    _check_coverage(session, versions, site.geometry)
+    search = geodesic_buffer(site.geometry, req.buffer_m) if req.buffer_m > 0 else site.geometry
+    search_area = area_m2(search) if shapely.get_dimensions(search) == 2 else 0.0
+
+    by_layer: dict[str, list[dict]] = {}
+    reported: list[dict] = []
+    for layer_id, spec in catalog().items():
+        if spec.screening_role == "none" or layer_id not in versions:
+            continue
+        radius = 0.0 if spec.screening_role == "context" else spec.search_radius_m
+        found = findings_mod.find(session, spec, versions[layer_id].id, search, search_area, radius)
+        if spec.screening_role == "context":
+            found = [f for f in found if f["relation"] in ("inside", "overlaps")]
+        by_layer[layer_id] = found
+        reported.extend(_evaluate(spec, found, req.project_category))
+    reported.sort(key=lambda f: (-SEVERITY[f["verdict"]], f["distance_m"] or 0))
+
+    screening_id = uuid.uuid4().hex[:16]
+    result = {
+        "id": screening_id,
+        "created_at": dt.datetime.now(dt.UTC).isoformat(),
+        "verdict": overall([f["verdict"] for f in reported]),
+        "project": {
+            "name": req.project_name,
+            "category": req.project_category,
+            "buffer_m": req.buffer_m,
+        },
+        "site": {
+            **site.figures(),
+            "source_crs": site.source_crs,
+            "source_format": site.source_format,
+            "parcels": site.names,
+            "search_area_m2": search_area,
+        },
+        "context": _context(by_layer),
+        "findings": reported,
+        "layer_versions": {k: v.version for k, v in sorted(versions.items())},
+        "layer_version_dates": {
+            k: v.activated_at.isoformat() if v.activated_at else None
+            for k, v in sorted(versions.items())
+        },
+        "warnings": site.warnings,
+    }
+    session.add(
+        Screening(
+            id=screening_id,
+            created_by=req.actor,
+            project_name=req.project_name,
+            project_category=req.project_category,
+            buffer_m=req.buffer_m,
+            verdict=result["verdict"],
+            inputs=req.inputs or {},
+            result=result,
+            layer_versions=result["layer_versions"],
+            geom=from_shape(site.geometry, srid=4490),
+        )
+    )
+    session.flush()
+    return result
+
+
+def get_screening(session: Session, screening_id: str) -> Screening:
+    from app.errors import NotFound
+
+    row = session.get(Screening, screening_id)
+    if row is None:
+        raise NotFound(f"There is no screening {screening_id!r}; list them at /screenings.")
+    return row
+
+
+def list_screenings(
+    session: Session,
+    verdict: str | None = None,
+    category: str | None = None,
+    project: str | None = None,
+    since: dt.datetime | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[Screening]:
+    q = select(Screening).order_by(Screening.created_at.desc())
+    if verdict:
+        q = q.where(Screening.verdict == verdict)
+    if category:
+        q = q.where(Screening.project_category == category)
+    if project:
+        q = q.where(Screening.project_name.ilike(f"%{project}%"))
+    if since:
+        q = q.where(Screening.created_at >= since)
+    return list(session.scalars(q.limit(limit).offset(offset)))

@@ -1,0 +1,158 @@
+"""The Bazhong reference data, loaded into PostGIS through the import path, match the plan."""
+
+import pytest
+import shapely
+from sqlalchemy import text
+
+from app.store.db import get_engine, session_scope
+from tests.factories import GEOD
+
+# 巴中市国家生态文明建设示范区规划（修编） 001:L1719–L1828 (km²).
+PROTECTED_AREAS = {
+    "四川诺水河珍稀水生动物国家级自然保护区": 11.27,
+    "四川大小兰沟自然保护区": 69.54,
+    "四川诺水河自然保护区": 216.46,
+    "四川五台山猕猴自然保护区": 197.71,
+    "四川光雾山自然保护区": 88.89,
+    "四川平昌驷马河国家湿地公园": 3.48,
+    "四川天马山国家级森林公园": 16.21,
+    "四川镇龙山国家级森林公园": 8.51,
+    "四川米仓山国家级森林公园": 84.74,
+    "四川空山国家级森林公园": 128.84,
+    "四川省章怀山森林公园": 5.11,
+    "光雾山—诺水河国家级风景名胜区": 451.33,
+    "神门风景名胜区": 277.98,
+}
+TOWNSHIPS_PER_COUNTY = {"巴州区": 25, "恩阳区": 18, "南江县": 32, "通江县": 33, "平昌县": 31}
+CITY_KM2 = 12296.93
+REDLINE_KM2 = 1673
+
+
+def active_sql(layer: str) -> str:
+    return (
+        f"SELECT f.* FROM feature f JOIN layer l ON l.active_version_id = f.version_id "
+        f"WHERE l.id = '{layer}'"
+    )
+
+
+def query(sql: str) -> list:
+    with get_engine().connect() as conn:
+        return conn.execute(text(sql)).all()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def loaded(reference):
+    return reference
+
+
+def test_every_reference_layer_is_served(client):
+    layers = {layer["id"]: layer for layer in client.get("/layers").json()}
+    for layer_id in (
+        "admin_county",
+        "township",
+        "protected_area",
+        "redline",
+        "water_source",
+        "control_unit",
+        "river",
+    ):
+        assert layers[layer_id]["active_version"] is not None, layer_id
+        body = client.get(f"/layers/{layer_id}/features", params={"limit": 5}).json()
+        assert body["numberMatched"] == layers[layer_id]["feature_count"] > 0
+    assert layers["admin_county"]["feature_count"] == 5
+    assert layers["township"]["feature_count"] == 139
+    assert layers["protected_area"]["feature_count"] == 13
+
+
+def test_city_area_matches_the_plan():
+    (km2,) = query(
+        "SELECT ST_Area(ST_Union(geom)::geography) / 1e6 FROM ("
+        + active_sql("admin_county")
+        + ") c"
+    )[0]
+    assert km2 == pytest.approx(CITY_KM2, rel=0.002)
+
+
+def test_townships_by_zone_type_and_county():
+    rows = dict(
+        query(
+            "SELECT attributes->>'zone_type', count(*) FROM ("
+            + active_sql("township")
+            + ") t GROUP BY 1"
+        )
+    )
+    assert rows == {"重点生态功能区": 35, "农产品主产区": 59, "城镇化地区": 45}
+    per_county = dict(
+        query(
+            "SELECT attributes->>'county', count(*) FROM ("
+            + active_sql("township")
+            + ") t GROUP BY 1"
+        )
+    )
+    assert per_county == TOWNSHIPS_PER_COUNTY
+    (heritage,) = query(
+        "SELECT count(*) FROM ("
+        + active_sql("township")
+        + ") t WHERE (attributes->>'overlay_heritage')::boolean"
+    )[0]
+    assert heritage == 49
+
+
+def test_townships_partition_their_counties():
+    rows = query(
+        "SELECT c.attributes->>'name', "
+        "ST_Area(ST_SymDifference(c.geom, t.u)::geography) / 1e6, t.sum_km2, "
+        "ST_Area(t.u::geography) / 1e6 "
+        "FROM (" + active_sql("admin_county") + ") c JOIN ("
+        "  SELECT attributes->>'county' AS county, ST_Union(geom) AS u,"
+        "         sum(area_m2) / 1e6 AS sum_km2"
+        "  FROM (" + active_sql("township") + ") x GROUP BY 1) t "
+        "ON t.county = c.attributes->>'name'"
+    )
+    assert len(rows) == 5
+    for name, gap_or_overlap_km2, sum_km2, union_km2 in rows:
+        assert gap_or_overlap_km2 < 0.01, name
+        assert sum_km2 == pytest.approx(union_km2, abs=0.01), name
+
+
+def test_protected_areas_match_the_plan_table():
+    rows = query(
+        "SELECT attributes->>'name', area_m2 / 1e6 FROM (" + active_sql("protected_area") + ") p"
+    )
+    areas = dict(rows)
+    assert set(areas) == set(PROTECTED_AREAS)
+    for name, km2 in PROTECTED_AREAS.items():
+        assert areas[name] == pytest.approx(km2, rel=0.005), name
+    assert sum(areas.values()) == pytest.approx(1560.07, rel=0.005)
+    (union_km2,) = query(
+        "SELECT ST_Area(ST_Union(geom)::geography) / 1e6 FROM ("
+        + active_sql("protected_area")
+        + ") p"
+    )[0]
+    # The scenic area overlaps the reserves, so the dissolved union is below the plain sum.
+    assert union_km2 < sum(areas.values()) - 1
+
+
+def test_redline_total():
+    (km2,) = query(
+        "SELECT ST_Area(ST_Union(geom)::geography) / 1e6 FROM (" + active_sql("redline") + ") r"
+    )[0]
+    assert km2 == pytest.approx(REDLINE_KM2, rel=0.01)
+
+
+def test_stored_areas_agree_with_an_independent_geodesic_computation():
+    rows = query("SELECT ST_AsBinary(geom), area_m2 FROM (" + active_sql("protected_area") + ") p")
+    for wkb, area_m2 in rows:
+        geod_m2 = abs(GEOD.geometry_area_perimeter(shapely.from_wkb(bytes(wkb)))[0])
+        assert area_m2 == pytest.approx(geod_m2, rel=1e-4)
+
+
+def test_loading_again_duplicates_nothing():
+    from app.config import get_settings
+    from app.store.reference import load_reference
+
+    (versions_before,) = query("SELECT count(*) FROM layer_version")[0]
+    with session_scope() as session:
+        again = load_reference(session, get_settings().reference_dir)
+    assert set(again.values()) == {None}
+    assert query("SELECT count(*) FROM layer_version")[0][0] == versions_before
