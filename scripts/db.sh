@@ -63,7 +63,7 @@ for db in "$@"; do
   if [ -z "$(psql_admin -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'")" ]; then
     psql_admin -c "CREATE DATABASE \"$db\""
   fi
-  "$BIN/psql" -X -q -h 127.0.0.1 -p "$PORT" -U postgres -d "$db" \
+  PGOPTIONS="-c client_min_messages=warning" "$BIN/psql" -X -q -h 127.0.0.1 -p "$PORT" -U postgres -d "$db" \
     -c "CREATE EXTENSION IF NOT EXISTS postgis"
 done
 echo "db: PostgreSQL ready on 127.0.0.1:$PORT ($*)"

@@ -2,12 +2,15 @@
 
 import io
 import math
+from functools import lru_cache
+from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")  # no display on a server
 import matplotlib.pyplot as plt  # noqa: E402
 import shapely  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
@@ -20,6 +23,10 @@ CJK_FONTS = [
     "Source Han Sans SC",
     "SimHei",
     "DejaVu Sans",
+]
+CJK_FONT_FILES = [
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
 ]
 DRAW_ORDER = [
     "township",
@@ -50,15 +57,16 @@ def _extent(site: shapely.Geometry) -> tuple[float, float, float, float]:
 def _colour(style: dict, attributes: dict) -> str:
     by = style.get("fill_by")
     if by:
-        return by["values"].get(attributes.get(by["attribute"]), style.get("fill", "#999999"))
+        first = next(iter(by["values"].values()))
+        return by["values"].get(attributes.get(by["attribute"]), first)
     return style.get("fill", style.get("stroke", "#999999"))
 
 
-def _draw(ax, geom: shapely.Geometry, style: dict, colour: str) -> None:
+def _draw(ax, geom: shapely.Geometry, style: dict, colour: str, alpha: float) -> None:
     for part in shapely.get_parts(geom):
         if part.geom_type == "Polygon":
             x, y = part.exterior.xy
-            ax.fill(x, y, color=colour, alpha=style.get("fill_opacity", 0.4), linewidth=0)
+            ax.fill(x, y, color=colour, alpha=alpha, linewidth=0)
             ax.plot(x, y, color=style.get("stroke", colour), linewidth=style.get("stroke_width", 1))
         elif part.geom_type == "LineString":
             x, y = part.xy
@@ -67,11 +75,20 @@ def _draw(ax, geom: shapely.Geometry, style: dict, colour: str) -> None:
             )
 
 
+@lru_cache
+def _register_cjk_fonts() -> None:
+    # Matplotlib's font cache may predate the font package: register the files directly.
+    for path in CJK_FONT_FILES:
+        if Path(path).exists():
+            font_manager.fontManager.addfont(path)
+    plt.rcParams["font.sans-serif"] = CJK_FONTS
+    plt.rcParams["axes.unicode_minus"] = False
+
+
 def render_map(
     session: Session, site: shapely.Geometry, layer_versions: dict[str, int], title: str
 ) -> bytes:
-    plt.rcParams["font.sans-serif"] = CJK_FONTS
-    plt.rcParams["axes.unicode_minus"] = False
+    _register_cjk_fonts()
     x0, y0, x1, y1 = _extent(site)
     fig, ax = plt.subplots(figsize=(8, 7), dpi=110)
     legend = []
@@ -93,7 +110,11 @@ def render_map(
         ).all()
         for row in rows:
             geom = shapely.from_wkb(bytes(row.wkb))
-            _draw(ax, geom, spec.style, _colour(spec.style, row.attributes))
+            # Context layers are washed out so the protected layers stay readable.
+            alpha = (
+                0.12 if spec.screening_role == "context" else spec.style.get("fill_opacity", 0.4)
+            )
+            _draw(ax, geom, spec.style, _colour(spec.style, row.attributes), alpha)
         if rows:
             legend.append(Patch(color=_colour(spec.style, {}), alpha=0.6, label=spec.title_zh))
     for part in shapely.get_parts(site):
@@ -110,6 +131,7 @@ def render_map(
     ax.set_ylim(y0, y1)
     # Equal ground distances on both axes at this latitude.
     ax.set_aspect(1 / math.cos(math.radians((y0 + y1) / 2)))
+    ax.ticklabel_format(useOffset=False, style="plain")
     ax.set_title(title)
     ax.set_xlabel("经度 (CGCS2000)")
     ax.set_ylabel("纬度 (CGCS2000)")
