@@ -133,5 +133,100 @@ def layers() -> None:
     console.print(table)
 
 
+VERDICT_STYLE = {
+    "prohibited": "bold white on red",
+    "restricted": "bold white on dark_orange",
+    "attention": "bold black on yellow",
+    "clear": "bold white on green",
+}
+
+
+@app.command()
+def screen(
+    file: Annotated[
+        Path | None,
+        typer.Argument(exists=True, dir_okay=False, help="TXT/KML/KMZ/zip/GPKG/GeoJSON/CSV"),
+    ] = None,
+    wkt: Annotated[str | None, typer.Option(help="the site as WKT instead of a file")] = None,
+    crs: Annotated[str | None, typer.Option(help="EPSG:xxxx | GCJ02 | BD09")] = None,
+    buffer: Annotated[float, typer.Option(help="buffer around the site, metres")] = 0.0,
+    category: Annotated[str | None, typer.Option(help="project category, e.g. 化工")] = None,
+    name: Annotated[str | None, typer.Option(help="project name")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table | json | html")] = "table",
+    user: Annotated[str | None, typer.Option(envvar="USER")] = None,
+) -> None:
+    """Screen a project site against every active layer; the screening is filed."""
+    import json
+
+    from app.screening.inputs import ScreeningBody, request_from_body, request_from_file
+    from app.screening.report import report_html
+    from app.screening.service import get_screening, screen_site
+
+    if (file is None) == (wkt is None):
+        err.print("[red]error:[/red] give either FILE or --wkt")
+        raise typer.Exit(2)
+    try:
+        with session_scope() as session:
+            if file is not None:
+                req = request_from_file(file, crs, None, buffer, category, name, "auto", user)
+            else:
+                body = ScreeningBody(
+                    wkt=wkt,
+                    crs=crs or "EPSG:4490",
+                    buffer_m=buffer,
+                    project_category=category,
+                    project_name=name,
+                )
+                req = request_from_body(body, user)
+            result = screen_site(session, req)
+            html = (
+                report_html(session, get_screening(session, result["id"]))
+                if fmt == "html"
+                else None
+            )
+    except RedlineError as exc:
+        _fail(exc)
+    if fmt == "json":
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    elif fmt == "html":
+        print(html)
+    else:
+        _print_screening(result)
+
+
+def _print_screening(r: dict) -> None:
+    from app.screening.report import LABELS, RELATIONS
+
+    site, ctx = r["site"], r["context"]
+    console.print(
+        f"screening {r['id']}  verdict: "
+        f"[{VERDICT_STYLE[r['verdict']]}] {LABELS[r['verdict']]} {r['verdict']} [/]"
+    )
+    console.print(
+        f"site: {site['kind']}, {site['area_m2'] / 1e4:.4f} ha, "
+        f"{site['length_m']:.1f} m, {site['vertices']} vertices; "
+        f"{ctx.get('county') or '-'} {' '.join(ctx.get('townships') or [])} "
+        f"({ctx.get('zone_type') or '-'})"
+    )
+    table = Table("verdict", "layer", "feature", "relation", "overlap", "share", "distance m")
+    for f in r["findings"]:
+        table.add_row(
+            LABELS[f["verdict"]],
+            f["layer_title"],
+            str(f["name"] or "-"),
+            RELATIONS[f["relation"]],
+            f"{f['overlap_area_m2'] / 1e4:.4f}" if f.get("overlap_area_m2") else "",
+            f"{f['overlap_share'] * 100:.1f}%" if f.get("overlap_share") else "",
+            f"{f['distance_m']:.1f}" if f.get("distance_m") is not None else "",
+        )
+    console.print(table)
+    for f in r["findings"]:
+        for rule in f["rules"]:
+            console.print(f"[bold]{LABELS[rule['verdict']]}[/bold] {rule['message']}")
+            console.print(f"  依据：{rule['basis']}", style="dim")
+    for w in r["warnings"]:
+        console.print(f"[yellow]warning:[/yellow] {w}")
+
+
 def main() -> None:
     app()

@@ -1,24 +1,32 @@
-"""Spatial relations of a site to one layer version, computed in PostGIS (geography)."""
+"""Spatial relations of sites to one layer version, computed in PostGIS (geography).
+
+One query serves one site or a chunk of a batch: sites arrive as an array of WKB.
+"""
 
 import math
 
+import numpy as np
 import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.catalog import LayerSpec
+from app.geo.measure import M2_PER_MU
 
 # Candidates come from the subdivided parts (GiST), exact figures from the whole features.
 _FIND = text("""
-WITH site AS (SELECT ST_GeomFromWKB(:wkb, 4490) AS g),
+WITH site AS (
+  SELECT ord::int AS site_no, ST_GeomFromWKB(wkb, 4490) AS g
+  FROM unnest(CAST(:wkbs AS bytea[])) WITH ORDINALITY AS t(wkb, ord)
+),
 cand AS (
-  SELECT DISTINCT p.feature_id
-  FROM feature_part p, site
-  WHERE p.version_id = :v
-    AND p.geom && ST_Expand(site.g, :deg)
-    AND ST_DWithin(p.geom::geography, site.g::geography, :radius)
+  SELECT DISTINCT site.site_no, p.feature_id
+  FROM site JOIN feature_part p
+    ON p.version_id = :v
+   AND p.geom && ST_Expand(site.g, :deg)
+   AND ST_DWithin(p.geom::geography, site.g::geography, :radius)
 )
-SELECT f.id, f.attributes, f.area_m2, f.length_m,
+SELECT cand.site_no, f.id, f.attributes, f.area_m2, ST_Dimension(f.geom) = 1 AS is_line,
        ST_Covers(f.geom, site.g) AS covers,
        ST_Intersects(f.geom, site.g) AS intersects,
        CASE WHEN ST_Dimension(f.geom) = 2 AND ST_Dimension(site.g) = 2
@@ -28,8 +36,8 @@ SELECT f.id, f.attributes, f.area_m2, f.length_m,
             WHEN ST_Dimension(f.geom) = 1 AND ST_Dimension(site.g) >= 1
               THEN ST_Length(ST_Intersection(f.geom, site.g)::geography) END AS overlap_length_m,
        ST_Distance(f.geom::geography, site.g::geography) AS distance_m
-FROM feature f JOIN cand ON cand.feature_id = f.id, site
-ORDER BY distance_m, f.id
+FROM cand JOIN feature f ON f.id = cand.feature_id JOIN site ON site.site_no = cand.site_no
+ORDER BY cand.site_no, distance_m, f.id
 """)
 
 
@@ -39,10 +47,7 @@ def _degrees(radius_m: float, lat: float) -> float:
 
 
 def relation(
-    covers: bool,
-    intersects: bool,
-    overlap_area: float | None,
-    overlap_length: float | None,
+    covers: bool, intersects: bool, overlap_area: float | None, overlap_length: float | None
 ) -> str:
     """inside | overlaps | nearby. Touching an edge without overlap counts as nearby."""
     if covers:
@@ -56,28 +61,37 @@ def relation(
     return "overlaps"  # a point site on a line or at a polygon's edge
 
 
-def find(
+def find_many(
     session: Session,
     spec: LayerSpec,
     version_id: int,
-    site: shapely.Geometry,
-    site_area_m2: float,
+    sites: list[shapely.Geometry],
+    site_areas_m2: list[float],
     radius_m: float,
-) -> list[dict]:
+) -> list[list[dict]]:
+    """Findings of each site (in input order) against one layer version."""
+    if not sites:
+        return []
+    max_lat = float(np.max(np.abs(shapely.bounds(np.asarray(sites, dtype=object))[:, [1, 3]])))
     rows = session.execute(
         _FIND,
         {
-            "wkb": shapely.to_wkb(site),
+            "wkbs": [shapely.to_wkb(s) for s in sites],
             "v": version_id,
             "radius": radius_m,
-            "deg": _degrees(radius_m, site.centroid.y),
+            "deg": _degrees(radius_m, max_lat),
         },
     ).all()
-    findings = []
+    out: list[list[dict]] = [[] for _ in sites]
     for r in rows:
-        rel = relation(r.covers, r.intersects, r.overlap_area_m2, r.overlap_length_m)
-        overlap = r.overlap_area_m2 if rel != "nearby" else 0.0
-        findings.append(
+        i = r.site_no - 1
+        rel = relation(r.covers, r.intersects, r.overlap_area_m2, r.overlap_length_m, r.is_line)
+        overlap = (
+            r.overlap_area_m2
+            if rel != "nearby"
+            else (0.0 if r.overlap_area_m2 is not None else None)
+        )
+        out[i].append(
             {
                 "layer": spec.id,
                 "layer_title": spec.title_zh,
@@ -86,12 +100,14 @@ def find(
                 "relation": rel,
                 "overlap_area_m2": overlap,
                 "overlap_area_ha": overlap / 1e4 if overlap is not None else None,
-                "overlap_area_mu": overlap / (10000 / 15) if overlap is not None else None,
-                "overlap_share": overlap / site_area_m2 if overlap and site_area_m2 else None,
+                "overlap_area_mu": overlap / M2_PER_MU if overlap is not None else None,
+                "overlap_share": overlap / site_areas_m2[i]
+                if overlap and site_areas_m2[i]
+                else None,
                 "overlap_length_m": r.overlap_length_m,
                 "distance_m": r.distance_m,
                 "feature_area_m2": r.area_m2,
                 "attributes": r.attributes,
             }
         )
-    return findings
+    return out

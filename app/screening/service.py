@@ -31,7 +31,7 @@ class ScreeningRequest:
     inputs: dict | None = None
 
 
-def _active_versions(session: Session) -> dict[str, LayerVersion]:
+def active_versions(session: Session) -> dict[str, LayerVersion]:
     out = {}
     for layer_id in catalog():
         _, layer = get_layer(session, layer_id)
@@ -41,7 +41,7 @@ def _active_versions(session: Session) -> dict[str, LayerVersion]:
     return out
 
 
-def _check_coverage(
+def check_coverage(
     session: Session, versions: dict[str, LayerVersion], geom: shapely.Geometry
 ) -> None:
     """A site outside every county of the loaded data cannot be screened meaningfully."""
@@ -101,7 +101,7 @@ def _evaluate(spec, layer_findings: list[dict], category: str | None) -> list[di
     return out
 
 
-def _context(by_layer: dict[str, list[dict]]) -> dict:
+def context_of(by_layer: dict[str, list[dict]]) -> dict:
     def main(layer: str) -> dict | None:
         touching = [f for f in by_layer.get(layer, []) if f["relation"] in ("inside", "overlaps")]
         # The unit holding most of the site (or the point) is "the" county / township.
@@ -145,35 +145,61 @@ def _context(by_layer: dict[str, list[dict]]) -> dict:
     }
 
 
+@dataclass
+class Screened:
+    """The findings of one site: all relations by layer, and those to report."""
+
+    by_layer: dict[str, list[dict]]
+    reported: list[dict]
+
+    @property
+    def verdict(self) -> str:
+        return overall([f["verdict"] for f in self.reported])
+
+
+def screen_geometries(
+    session: Session,
+    geoms: list[shapely.Geometry],
+    category: str | None,
+    versions: dict[str, LayerVersion],
+) -> list[Screened]:
+    """Findings, rules and verdicts for many search geometries, one query per layer."""
+    areas = [area_m2(g) if shapely.get_dimensions(g) == 2 else 0.0 for g in geoms]
+    results = [Screened({}, []) for _ in geoms]
+    for layer_id, spec in catalog().items():
+        if spec.screening_role == "none" or layer_id not in versions:
+            continue
+        radius = 0.0 if spec.screening_role == "context" else spec.search_radius_m
+        per_site = findings_mod.find_many(
+            session, spec, versions[layer_id].id, geoms, areas, radius
+        )
+        for screened, found in zip(results, per_site, strict=True):
+            if spec.screening_role == "context":
+                found = [f for f in found if f["relation"] in ("inside", "overlaps")]
+            screened.by_layer[layer_id] = found
+            screened.reported.extend(_evaluate(spec, found, category))
+    for screened in results:
+        screened.reported.sort(key=lambda f: (-SEVERITY[f["verdict"]], f["distance_m"] or 0))
+    return results
+
+
 def screen_site(session: Session, req: ScreeningRequest) -> dict:
     """Screen one site against every active layer and file the result."""
     project_categories().check(req.project_category)
     if not 0 <= req.buffer_m <= MAX_BUFFER_M:
         raise SiteError(f"buffer_m must be between 0 and {MAX_BUFFER_M} metres.")
     site = req.site
-    versions = _active_versions(session)
-    _check_coverage(session, versions, site.geometry)
+    versions = active_versions(session)
+    check_coverage(session, versions, site.geometry)
     search = geodesic_buffer(site.geometry, req.buffer_m) if req.buffer_m > 0 else site.geometry
     search_area = area_m2(search) if shapely.get_dimensions(search) == 2 else 0.0
-
-    by_layer: dict[str, list[dict]] = {}
-    reported: list[dict] = []
-    for layer_id, spec in catalog().items():
-        if spec.screening_role == "none" or layer_id not in versions:
-            continue
-        radius = 0.0 if spec.screening_role == "context" else spec.search_radius_m
-        found = findings_mod.find(session, spec, versions[layer_id].id, search, search_area, radius)
-        if spec.screening_role == "context":
-            found = [f for f in found if f["relation"] in ("inside", "overlaps")]
-        by_layer[layer_id] = found
-        reported.extend(_evaluate(spec, found, req.project_category))
-    reported.sort(key=lambda f: (-SEVERITY[f["verdict"]], f["distance_m"] or 0))
+    screened = screen_geometries(session, [search], req.project_category, versions)[0]
 
     screening_id = uuid.uuid4().hex[:16]
     result = {
         "id": screening_id,
         "created_at": dt.datetime.now(dt.UTC).isoformat(),
-        "verdict": overall([f["verdict"] for f in reported]),
+        "verdict": screened.verdict,
         "project": {
             "name": req.project_name,
             "category": req.project_category,
@@ -186,8 +212,8 @@ def screen_site(session: Session, req: ScreeningRequest) -> dict:
             "parcels": site.names,
             "search_area_m2": search_area,
         },
-        "context": _context(by_layer),
-        "findings": reported,
+        "context": context_of(screened.by_layer),
+        "findings": screened.reported,
         "layer_versions": {k: v.version for k, v in sorted(versions.items())},
         "layer_version_dates": {
             k: v.activated_at.isoformat() if v.activated_at else None
