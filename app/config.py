@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     # coordinates outside it nearly always mean a wrong CRS or swapped axes.
     coverage_bbox: tuple[float, float, float, float] = (73.0, 3.0, 136.0, 54.0)
     max_upload_mb: int = 200
+    # Where long jobs (batch screenings) leave their result files.
+    job_dir: Path = PROJECT_ROOT / "var" / "jobs"
     subdivide_vertices: int = 256
 
 

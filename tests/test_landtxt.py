@@ -46,25 +46,35 @@ J1,1,3525000.000,36400000.000
 """
 
 # (northing X, easting Y) of the sample's ring, without the zone prefix.
-SQUARE_NE = [(3525000.0, 400000.0), (3525000.0, 400200.0), (3524900.0, 400200.0),
-             (3524900.0, 400000.0), (3525000.0, 400000.0)]
+SQUARE_NE = [
+    (3525000.0, 400000.0),
+    (3525000.0, 400200.0),
+    (3524900.0, 400200.0),
+    (3524900.0, 400000.0),
+    (3525000.0, 400000.0),
+]
 
 
 def header(datum="2000国家大地坐标系", width="3", unit="米", zone="36") -> str:
     return HEADER.format(datum=datum, width=width, unit=unit, zone=zone)
 
 
-def points(ne: list[tuple[float, float]], ring: int = 1, prefix: int | None = 36,
-           start: int = 1) -> str:
+def points(
+    ne: list[tuple[float, float]], ring: int = 1, prefix: int | None = 36, start: int = 1
+) -> str:
     """Point lines 'J<n>,<ring>,X,Y' for (northing, easting) pairs; prefix the zone or not."""
     offset = prefix * 1_000_000 if prefix else 0
-    return "".join(
-        f"J{start + i},{ring},{n:.3f},{e + offset:.3f}\n" for i, (n, e) in enumerate(ne)
-    )
+    return "".join(f"J{start + i},{ring},{n:.3f},{e + offset:.3f}\n" for i, (n, e) in enumerate(ne))
 
 
-def parcel(number: str, name: str, count: int, area: str = "2.0000", use: str = "建设用地",
-           shape: str = "面") -> str:
+def parcel(
+    number: str,
+    name: str,
+    count: int,
+    area: str = "2.0000",
+    use: str = "建设用地",
+    shape: str = "面",
+) -> str:
     return f"{count},{area},{number},{name},{shape},,{use},,@\n"
 
 
@@ -171,10 +181,20 @@ def test_several_parcels_in_one_file(tmp_path):
 
 
 def test_parcel_with_a_hole():
-    outer = [(3525000.0, 400000.0), (3525000.0, 400300.0), (3524700.0, 400300.0),
-             (3524700.0, 400000.0), (3525000.0, 400000.0)]
-    hole = [(3524900.0, 400100.0), (3524800.0, 400100.0), (3524800.0, 400200.0),
-            (3524900.0, 400200.0), (3524900.0, 400100.0)]
+    outer = [
+        (3525000.0, 400000.0),
+        (3525000.0, 400300.0),
+        (3524700.0, 400300.0),
+        (3524700.0, 400000.0),
+        (3525000.0, 400000.0),
+    ]
+    hole = [
+        (3524900.0, 400100.0),
+        (3524800.0, 400100.0),
+        (3524800.0, 400200.0),
+        (3524900.0, 400200.0),
+        (3524900.0, 400100.0),
+    ]
     text = header() + parcel("1", "带洞地块", 10) + points(outer) + points(hole, ring=2, start=6)
     land = parse_land_file(text)
     geom = land.parcels[0].geometry()
@@ -190,6 +210,8 @@ def test_parcel_with_a_hole():
 def test_open_ring_is_closed():
     open_ring = SQUARE_NE[:4]  # last point != first
     land = parse_land_file(header() + parcel("1", "未闭合", 4) + points(open_ring))
+    # The parsed ring itself is closed (shapely would close it silently anyway).
+    assert land.parcels[0].rings["1"] == en(SQUARE_NE)
     geom = land.parcels[0].geometry()
     coords = exterior_en(geom)
     assert len(coords) == 5
@@ -215,8 +237,9 @@ def test_hole_with_fewer_than_four_points_is_rejected():
 
 
 def test_unprefixed_eastings_3_degree_zone_36_is_epsg_4545():
-    land = parse_land_file(header(zone="36") + parcel("1", "无带号前缀", 5)
-                           + points(SQUARE_NE, prefix=None))
+    land = parse_land_file(
+        header(zone="36") + parcel("1", "无带号前缀", 5) + points(SQUARE_NE, prefix=None)
+    )
     assert land.epsg == 4545
     name = pyproj.CRS.from_epsg(land.epsg).name
     assert name == "CGCS2000 / 3-degree Gauss-Kruger CM 108E"
@@ -224,8 +247,9 @@ def test_unprefixed_eastings_3_degree_zone_36_is_epsg_4545():
 
 
 def test_unprefixed_eastings_6_degree_zone_18():
-    land = parse_land_file(header(width="6", zone="18") + parcel("1", "六度带", 5)
-                           + points(SQUARE_NE, prefix=None))
+    land = parse_land_file(
+        header(width="6", zone="18") + parcel("1", "六度带", 5) + points(SQUARE_NE, prefix=None)
+    )
     crs = pyproj.CRS.from_epsg(land.epsg)
     # 6° zone 18 has central meridian 18 × 6 − 3 = 105°E.
     assert re.search(r"CM 105E|zone 18\b", crs.name), crs.name
@@ -237,8 +261,9 @@ def test_unprefixed_eastings_6_degree_zone_18():
 
 def test_prefixed_eastings_6_degree_zone_18():
     ne = [(n, e) for n, e in SQUARE_NE]
-    land = parse_land_file(header(width="6", zone="18") + parcel("1", "六度带前缀", 5)
-                           + points(ne, prefix=18))
+    land = parse_land_file(
+        header(width="6", zone="18") + parcel("1", "六度带前缀", 5) + points(ne, prefix=18)
+    )
     assert land.epsg == 4496
     assert pyproj.CRS.from_epsg(land.epsg).name == "CGCS2000 / Gauss-Kruger zone 18"
 
@@ -261,8 +286,12 @@ def test_header_zone_disagreeing_with_easting_prefix_is_rejected():
 
 
 def test_mixed_prefixed_and_unprefixed_eastings_are_rejected():
-    text = (header() + parcel("1", "混合", 5) + points(SQUARE_NE[:2])
-            + points(SQUARE_NE[2:], prefix=None, start=3))
+    text = (
+        header()
+        + parcel("1", "混合", 5)
+        + points(SQUARE_NE[:2])
+        + points(SQUARE_NE[2:], prefix=None, start=3)
+    )
     with pytest.raises(InvalidInput, match="Some eastings carry the zone number"):
         parse_land_file(text)
 
@@ -310,9 +339,15 @@ def test_malformed_point_line_reports_its_line_number():
 
 
 def test_malformed_point_line_number_counts_blank_lines(tmp_path):
-    text = (header() + parcel("1", "空行", 5) + "\n\n" + points(SQUARE_NE[:2])
-            + "J3,1,3524900.000\n" + points(SQUARE_NE[3:], start=4))
-    with pytest.raises(InvalidInput, match=r"^Line 13: a point needs 点号,圈号,X,Y"):
+    text = (
+        header()
+        + parcel("1", "空行", 5)
+        + "\n\n"
+        + points(SQUARE_NE[:2])
+        + "J3,1,3524900.000\n"
+        + points(SQUARE_NE[3:], start=4)
+    )
+    with pytest.raises(InvalidInput, match=r"^Line 14: a point needs 点号,圈号,X,Y"):
         load_land_file(write(tmp_path, text, "gbk"))
 
 
@@ -346,6 +381,7 @@ def test_file_without_parcels_is_rejected():
 
 @pytest.mark.xfail(
     strict=True,
+    raises=IndexError,
     reason="parser bug: a parcel header with no point lines is accepted; "
     "Parcel.geometry() then raises IndexError instead of an InvalidInput naming the line",
 )
@@ -356,17 +392,51 @@ def test_parcel_without_points_is_rejected():
         [p.geometry() for p in land.parcels]
 
 
+@pytest.mark.xfail(
+    strict=True,
+    raises=shapely.errors.GEOSException,
+    reason="parser bug: _check_rings only checks 面 parcels; a 线 parcel with one point is "
+    "accepted and Parcel.geometry() raises shapely's GEOSException instead of InvalidInput",
+)
+def test_line_parcel_with_one_point_is_rejected():
+    text = header() + parcel("1", "单点线", 1, shape="线") + points(SQUARE_NE[:1])
+    with pytest.raises(InvalidInput, match="line 9"):
+        land = parse_land_file(text)
+        [p.geometry() for p in land.parcels]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=ValueError,
+    reason="parser bug: _epsg does int(几度分带) unguarded; '3度' raises a bare ValueError "
+    "(HTTP 500) instead of being read as 3 or rejected with InvalidInput",
+)
+def test_non_numeric_zone_width_is_read_or_rejected_cleanly():
+    text = header(width="3度") + parcel("1", "三度", 5) + points(SQUARE_NE)
+    try:
+        land = parse_land_file(text)
+    except InvalidInput as exc:
+        assert "几度分带" in str(exc)
+    else:
+        assert land.epsg == 4524
+
+
 # --- coordinates: (easting, northing) = (x, y), round trip through storage -----------------
 
 
 @pytest.mark.parametrize(
     ("zone_header", "prefix", "epsg"),
-    [(dict(zone="36"), 36, 4524), (dict(zone="36"), None, 4545),
-     (dict(zone="35"), 35, 4523), (dict(width="6", zone="18"), None, 4507)],
+    [
+        (dict(zone="36"), 36, 4524),
+        (dict(zone="36"), None, 4545),
+        (dict(zone="35"), 35, 4523),
+        (dict(width="6", zone="18"), None, 4507),
+    ],
 )
 def test_round_trip_through_storage_reproduces_eastings_northings(zone_header, prefix, epsg):
-    land = parse_land_file(header(**zone_header) + parcel("1", "往返", 5)
-                           + points(SQUARE_NE, prefix=prefix))
+    land = parse_land_file(
+        header(**zone_header) + parcel("1", "往返", 5) + points(SQUARE_NE, prefix=prefix)
+    )
     assert land.epsg == epsg
     geom = land.parcels[0].geometry()
     stored = to_storage(np.array([geom]), SourceCrs("epsg", land.epsg))[0]

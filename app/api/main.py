@@ -3,7 +3,7 @@
 from fastapi import FastAPI
 
 from app.api import problems
-from app.api.routes import health, layers, screenings
+from app.api.routes import health, jobs, layers, screenings
 
 
 def create_app() -> FastAPI:
@@ -17,6 +17,7 @@ def create_app() -> FastAPI:
     app.include_router(health.router)
     app.include_router(layers.router)
     app.include_router(screenings.router)
+    app.include_router(jobs.router)
     return app
 
 

@@ -47,18 +47,25 @@ def _degrees(radius_m: float, lat: float) -> float:
 
 
 def relation(
-    covers: bool, intersects: bool, overlap_area: float | None, overlap_length: float | None
+    covers: bool,
+    intersects: bool,
+    overlap_area: float | None,
+    overlap_length: float | None,
+    feature_is_line: bool = False,
 ) -> str:
-    """inside | overlaps | nearby. Touching an edge without overlap counts as nearby."""
+    """inside | overlaps | nearby. Touching a polygon's edge without overlap counts as nearby;
+    crossing a line feature (a road over a river) overlaps it."""
     if covers:
         return "inside"
     if not intersects:
         return "nearby"
+    if feature_is_line:
+        return "overlaps"
     if overlap_area is not None:
         return "overlaps" if overlap_area > 0.01 else "nearby"
     if overlap_length is not None:
         return "overlaps" if overlap_length > 0.01 else "nearby"
-    return "overlaps"  # a point site on a line or at a polygon's edge
+    return "overlaps"  # a point site on a polygon's edge
 
 
 def find_many(

@@ -6,17 +6,23 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from pydantic import ValidationError
 
 from app.api.deps import DbSession
 from app.api.uploads import saved_upload
+from app.catalog import project_categories
+from app.config import get_settings
 from app.errors import InvalidInput
+from app.screening import batch
 from app.screening.inputs import ScreeningBody, request_from_body, request_from_file
 from app.screening.report import report_html, report_pdf
 from app.screening.service import get_screening, list_screenings, screen_site
+from app.store.jobs import create_job, job_view, start_in_background
 
 router = APIRouter(prefix="/screenings", tags=["screenings"])
+# Batches up to this size are answered in the request; larger ones run as a job.
+SYNC_SITES = 200
 
 _MULTIPART_DOC = {
     "requestBody": {
@@ -42,6 +48,29 @@ _MULTIPART_DOC = {
                     },
                 }
             },
+        }
+    }
+}
+
+
+_BATCH_FIELDS = {
+    "file": {
+        "type": "string",
+        "format": "binary",
+        "description": "CSV (lon/lat or WKT), GeoJSON, GeoPackage or zipped Shapefile",
+    },
+    "crs": {"type": "string"},
+    "encoding": {"type": "string"},
+    "project_category": {"type": "string"},
+    "buffer_m": {"type": "number"},
+    "format": {"type": "string", "enum": list(batch.FORMATS)},
+}
+_BATCH_DOC = {
+    "requestBody": {
+        "content": {
+            "multipart/form-data": {
+                "schema": {"type": "object", "required": ["file"], "properties": _BATCH_FIELDS}
+            }
         }
     }
 }
@@ -87,6 +116,53 @@ async def create_screening(
         ) from exc
     req = request_from_body(body, user)
     return await run_in_threadpool(screen_site, session, req)
+
+
+@router.post("/batch", openapi_extra=_BATCH_DOC)
+async def create_batch(request: Request, session: DbSession) -> Response:
+    """Screen up to 100 000 sites: small batches answer at once, larger ones become a job
+    (202 with /jobs/{id} for progress and the result link)."""
+    form = await request.form()
+    upload = form.get("file")
+    if upload is None or not hasattr(upload, "read"):
+        raise InvalidInput("A batch needs the sites file in multipart field `file`.")
+    fmt = str(form.get("format") or "json")
+    if fmt not in batch.FORMATS:
+        raise InvalidInput(f"format must be one of {', '.join(batch.FORMATS)}.")
+    category = str(form.get("project_category") or "") or None
+    buffer_m = _float(form.get("buffer_m"), "buffer_m")
+    project_categories().check(category)
+    async with saved_upload(upload) as path:
+        sites = await run_in_threadpool(
+            batch.read_sites, path, form.get("crs") or None, form.get("encoding") or None
+        )
+    params = {
+        "file": upload.filename,
+        "sites": len(sites.labels),
+        "format": fmt,
+        "project_category": category,
+        "buffer_m": buffer_m,
+    }
+    job = create_job(session, "screening-batch", len(sites.labels), params)
+    target = get_settings().job_dir / f"{job.id}.{fmt}"
+    if len(sites.labels) <= SYNC_SITES:
+        rows = await run_in_threadpool(batch.screen_batch, sites, category, buffer_m)
+        batch.write_rows(rows, fmt, target)
+        job.status, job.done, job.result_path = "done", job.total, str(target)
+        return FileResponse(
+            target,
+            media_type=batch.FORMATS[fmt],
+            filename=f"screening-batch-{job.id}.{fmt}",
+            headers={"X-Redline-Job": job.id},
+        )
+    session.commit()  # the job row must exist before the worker thread looks for it
+    start_in_background(
+        job.id,
+        lambda progress: str(
+            batch.write_rows(batch.screen_batch(sites, category, buffer_m, progress), fmt, target)
+        ),
+    )
+    return JSONResponse(job_view(job), status_code=202, headers={"Location": f"/jobs/{job.id}"})
 
 
 @router.get("")

@@ -1,0 +1,158 @@
+"""Batch screening: many sites from one file → one summary row per site (JSON, CSV, XLSX)."""
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from app.catalog import catalog, project_categories
+from app.errors import InvalidInput
+from app.geo import crs as crs_mod
+from app.geo.local import geodesic_buffer
+from app.geo.repair import repair
+from app.io.readers import read_vector
+from app.screening.report import LABELS
+from app.screening.service import MAX_BUFFER_M, Screened, active_versions, screen_geometries
+from app.store.db import session_scope
+
+MAX_SITES = 100_000
+CHUNK = 500
+FORMATS = {
+    "json": "application/json",
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+_LABEL_COLUMNS = ("id", "site_id", "name", "project_name", "名称", "项目名称", "编号")
+
+
+@dataclass
+class BatchSites:
+    geometries: list[shapely.Geometry | None]  # None where the row could not be used
+    labels: list[str]
+    problems: dict[int, str]
+
+
+def read_sites(path: Path, crs: str | None, encoding: str | None) -> BatchSites:
+    """Read a CSV (lon/lat or WKT), GeoJSON, GeoPackage or zipped Shapefile of sites."""
+    data = read_vector(path, encoding)
+    n = len(data.geometries)
+    if n > MAX_SITES:
+        raise InvalidInput(f"The file has {n} sites; a batch takes at most {MAX_SITES}.")
+    found = crs_mod.from_pyproj(data.crs).label if data.crs is not None else None
+    source = crs_mod.parse_crs(crs or found or "EPSG:4490")
+    keys = list(data.records[0].keys()) if data.records else []
+    label_col = next((k for k in keys if str(k).strip().lower() in _LABEL_COLUMNS), None)
+    labels = [
+        str(r.get(label_col)) if label_col else str(i + 1) for i, r in enumerate(data.records)
+    ]
+    problems: dict[int, str] = {}
+    geoms: list[shapely.Geometry | None] = [None] * n
+    usable = [i for i, g in enumerate(data.geometries) if g is not None and not g.is_empty]
+    for i in set(range(n)) - set(usable):
+        problems[i] = "empty geometry"
+    with np.errstate(all="ignore"):
+        stored = crs_mod.to_storage(
+            np.asarray([data.geometries[i] for i in usable], dtype=object), source
+        )
+    for i, g in zip(usable, stored, strict=True):
+        x0, y0, x1, y1 = g.bounds
+        if not (x0 >= 73 and x1 <= 136 and y0 >= 3 and y1 <= 54):
+            problems[i] = "coordinates outside China: wrong crs or swapped lon/lat?"
+            continue
+        kind = {0: "point", 1: "line", 2: "polygon"}[shapely.get_dimensions(g)]
+        fixed = repair(g, kind)
+        if fixed.geometry is None:
+            problems[i] = fixed.note
+        else:
+            geoms[i] = fixed.geometry
+    return BatchSites(geoms, labels, problems)
+
+
+def _row(label: str, screened: Screened | None, problem: str | None) -> dict:
+    row: dict = {"site": label}
+    if screened is None or problem:
+        return {**row, "verdict": "error", "verdict_zh": "无法研判", "problem": problem}
+    ctx = screened.by_layer
+    township = next(iter(ctx.get("township", [])), None)
+    county = next(iter(ctx.get("admin_county", [])), None)
+    row.update(
+        {
+            "verdict": screened.verdict,
+            "verdict_zh": LABELS[screened.verdict],
+            "county": county["name"] if county else None,
+            "township": township["name"] if township else None,
+            "zone_type": township["attributes"].get("zone_type") if township else None,
+            "hit_layers": ";".join(
+                sorted(
+                    {
+                        f["layer"]
+                        for f in screened.reported
+                        if f["relation"] in ("inside", "overlaps")
+                    }
+                )
+            ),
+        }
+    )
+    for layer_id, spec in catalog().items():
+        if spec.screening_role != "finding":
+            continue
+        found = ctx.get(layer_id, [])
+        touching = [f for f in found if f["relation"] in ("inside", "overlaps")]
+        row[f"{layer_id}_overlap_m2"] = round(sum(f["overlap_area_m2"] or 0 for f in touching), 2)
+        nearest = min((f["distance_m"] for f in found), default=None)
+        row[f"{layer_id}_distance_m"] = round(nearest, 1) if nearest is not None else None
+    row["rules"] = "；".join(r["message"] for f in screened.reported for r in f["rules"][:1])
+    row["problem"] = None
+    return row
+
+
+def screen_batch(
+    sites: BatchSites,
+    category: str | None,
+    buffer_m: float,
+    progress: Callable[[int], None] = lambda done: None,
+) -> list[dict]:
+    """Screen every usable site in chunks (one query per layer per chunk)."""
+    project_categories().check(category)
+    if not 0 <= buffer_m <= MAX_BUFFER_M:
+        raise InvalidInput(f"buffer_m must be between 0 and {MAX_BUFFER_M} metres.")
+    rows: list[dict] = []
+    n = len(sites.geometries)
+    with session_scope() as session:
+        versions = active_versions(session)
+    for start in range(0, n, CHUNK):
+        idx = [i for i in range(start, min(start + CHUNK, n)) if sites.geometries[i] is not None]
+        search = [
+            geodesic_buffer(sites.geometries[i], buffer_m) if buffer_m else sites.geometries[i]
+            for i in idx
+        ]
+        with session_scope() as session:
+            screened = dict(
+                zip(idx, screen_geometries(session, search, category, versions), strict=True)
+            )
+        for i in range(start, min(start + CHUNK, n)):
+            s = screened.get(i)
+            problem = sites.problems.get(i)
+            if s is not None and "admin_county" in versions and not s.by_layer.get("admin_county"):
+                problem = "outside the area covered by the loaded data"
+            rows.append(_row(sites.labels[i], s, problem))
+        progress(min(start + CHUNK, n))
+    return rows
+
+
+def write_rows(rows: list[dict], fmt: str, path: Path) -> Path:
+    """Write rows as JSON, CSV (UTF-8 with BOM so spreadsheets read Chinese) or XLSX."""
+    if fmt not in FORMATS:
+        raise InvalidInput(f"format must be one of {', '.join(FORMATS)}.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "json":
+        path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    elif fmt == "csv":
+        pd.DataFrame(rows).to_csv(path, index=False, encoding="utf-8-sig")
+    else:
+        pd.DataFrame(rows).to_excel(path, index=False, sheet_name="研判结果", engine="openpyxl")
+    return path

@@ -1,0 +1,89 @@
+"""Long-running jobs with progress, polled by clients (GET /jobs/{id})."""
+
+import datetime as dt
+import threading
+import traceback
+import uuid
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session
+
+from app.errors import NotFound, RedlineError
+from app.store.db import session_scope
+from app.store.models import Job
+
+
+def create_job(session: Session, kind: str, total: int, params: dict) -> Job:
+    job = Job(
+        id=uuid.uuid4().hex[:16], kind=kind, status="queued", total=total, done=0, params=params
+    )
+    session.add(job)
+    session.flush()
+    return job
+
+
+def get_job(session: Session, job_id: str) -> Job:
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"There is no job {job_id!r}.")
+    return job
+
+
+def report_progress(job_id: str, done: int) -> None:
+    # Own short transaction, so pollers see progress while the job runs.
+    with session_scope() as session:
+        job = session.get(Job, job_id)
+        job.status, job.done = "running", done
+
+
+def _finish(job_id: str, result_path: str | None, error: dict | None) -> None:
+    with session_scope() as session:
+        job = session.get(Job, job_id)
+        job.status = "failed" if error else "done"
+        job.result_path, job.error = result_path, error
+        job.finished_at = dt.datetime.now(dt.UTC)
+        if not error:
+            job.done = job.total
+
+
+def start_in_background(job_id: str, work: Callable[[Callable[[int], None]], str]) -> None:
+    """Run work(progress) in a thread; it returns the result file path."""
+
+    def run() -> None:
+        try:
+            path = work(lambda done: report_progress(job_id, done))
+        except RedlineError as exc:
+            _finish(job_id, None, exc.problem())
+        except Exception as exc:  # a job must end as failed, never hang as running
+            _finish(
+                job_id,
+                None,
+                {
+                    "title": "The job failed",
+                    "detail": repr(exc),
+                    "trace": traceback.format_exc(limit=5),
+                },
+            )
+        else:
+            _finish(job_id, path, None)
+
+    threading.Thread(target=run, name=f"job-{job_id}", daemon=True).start()
+
+
+def job_view(job: Job) -> dict:
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "status": job.status,
+        "total": job.total,
+        "done": job.done,
+        "percent": round(100 * job.done / job.total, 1) if job.total else 100,
+        "created_at": job.created_at.isoformat() if job.created_at else None,
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        "error": job.error,
+        "params": job.params,
+        "links": {
+            "self": f"/jobs/{job.id}",
+            "result": f"/jobs/{job.id}/result" if job.status == "done" else None,
+        },
+    }
