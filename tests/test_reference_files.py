@@ -29,6 +29,8 @@ LAYERS = [
     "water_source",
     "control_unit",
     "river",
+    "urban_boundary",
+    "farmland",
 ]
 GEOD = Geod(ellps="GRS80")
 
@@ -66,6 +68,17 @@ PA_TABLE = {
     "神门风景名胜区": ("南江县", 277.98, "自然公园", "地方级"),
 }
 PA_SUM_KM2 = 1560.07  # 001:L1183
+# synthetic urban boundaries: bureau-scale sizes (km²) and county seats (lon, lat)
+URBAN_KM2 = {"巴州区": 45.0, "恩阳区": 25.0, "南江县": 15.0, "通江县": 15.0, "平昌县": 18.0}
+SEATS = {
+    "巴州区": (106.77, 31.86),
+    "恩阳区": (106.64, 31.79),
+    "南江县": (106.84, 32.35),
+    "通江县": (107.24, 31.91),
+    "平昌县": (107.10, 31.56),
+}
+FARMLAND_KM2 = (1500.0, 2500.0)  # order of Bazhong's real 永久基本农田 (synthetic here)
+PATCH_KM2 = (0.05, 1.5)
 HOSTS = {  # protected area -> (county, township that must hold most of it)
     "四川光雾山自然保护区": ("南江县", "光雾山镇"),
     "四川天马山国家级森林公园": ("巴州区", "天马山镇"),
@@ -354,3 +367,84 @@ def test_rivers() -> None:
         expected = "重要支流" if p["name"] in ("巴河", "通江河") else "支流"
         assert p["yangtze_class"] == expected
         assert p["basin"] == "渠江—嘉陵江—长江"
+
+
+# ---------------------------------------------------------------- urban boundary / farmland
+
+
+@cache
+def avoided() -> BaseGeometry:
+    """Redline, protected areas and water-source zones (all grades)."""
+    layers = ("redline", "protected_area", "water_source")
+    return union(g for layer in layers for _, g in feats(layer))
+
+
+def zone_union(zone_type: str, county: str | None = None) -> BaseGeometry:
+    return union(
+        g
+        for p, g in feats("township")
+        if p["zone_type"] == zone_type and county in (None, p["county"])
+    )
+
+
+def test_urban_boundary() -> None:
+    ub = feats("urban_boundary")
+    assert sorted(p["county"] for p, _ in ub) == sorted(COUNTY_CODES)
+    assert len({p["code"] for p, _ in ub}) == len(ub)
+    total = 0.0
+    for p, g in ub:
+        county = p["county"]
+        assert p["code"] == f"CZKFBJ{COUNTY_CODES[county]}"
+        area = km2(g)
+        total += area
+        assert abs(area / URBAN_KM2[county] - 1) < 0.2, (county, area)
+        assert km2(shapely.difference(g, city())) < 0.01, county
+        assert km2(shapely.difference(g, counties()[county])) < 0.01, county
+        share = km2(shapely.intersection(g, zone_union("城镇化地区", county))) / area
+        assert share > 0.95, (county, share)
+        overlap = km2(shapely.intersection(g, avoided()))
+        assert overlap < 0.01, (county, overlap)
+        assert g.distance(shapely.Point(SEATS[county])) < 0.01, county  # around the seat
+        # irregular, not a circle: Polsby-Popper compactness of the largest part below 0.95
+        main = max(shapely.get_parts(g), key=lambda q: q.area)
+        perimeter = GEOD.geometry_length(main.exterior) / 1000
+        assert 4 * 3.141592653589793 * km2(main) / perimeter**2 < 0.95, county
+    urban_townships = km2(zone_union("城镇化地区"))
+    print(f"urban boundary {total:.2f} km2 vs 城镇化地区 townships {urban_townships:.2f} km2")
+    assert 95 < total < 145
+    assert total < 0.1 * urban_townships
+
+
+def test_farmland() -> None:
+    fl = feats("farmland")
+    geoms = [g for _, g in fl]
+    assert 300 <= len(fl) <= 3000, len(fl)
+    assert len({p["code"] for p, _ in fl}) == len(fl)
+    for p, g in fl:
+        assert re.fullmatch(rf"JBNT{COUNTY_CODES[p['county']]}-\d{{4}}", p["code"]), p
+        assert PATCH_KM2[0] <= km2(g) <= PATCH_KM2[1], (p["code"], km2(g))
+        assert 4 <= len(shapely.get_coordinates(g)) <= 26, p["code"]  # simple shapes
+        assert km2(shapely.difference(g, counties()[p["county"]])) < 0.001, p["code"]
+    # no two patches even touch
+    tree = shapely.STRtree(geoms)
+    pairs = tree.query(geoms, predicate="intersects")
+    clashes = [(fl[i][0]["code"], fl[j][0]["code"]) for i, j in pairs.T if i < j]
+    assert not clashes, clashes[:5]
+    u = union(geoms)
+    total = km2(u)
+    assert abs(sum(km2(g) for g in geoms) - total) < 0.01
+    assert km2(shapely.difference(u, city())) < 0.01
+    overlap = km2(shapely.intersection(u, avoided()))
+    urban = union(g for _, g in feats("urban_boundary"))
+    overlap_urban = km2(shapely.intersection(u, urban))
+    farm_share = km2(shapely.intersection(u, zone_union("农产品主产区"))) / total
+    print(
+        f"farmland {len(fl)} patches, {total:.2f} km2, {farm_share:.1%} in 农产品主产区, "
+        f"overlap redline/PA/water {overlap:.6f} km2, urban {overlap_urban:.6f} km2"
+    )
+    assert FARMLAND_KM2[0] <= total <= FARMLAND_KM2[1], total
+    assert overlap < 0.01
+    assert overlap_urban < 0.01
+    assert farm_share > 0.6
+    assert {p["county"] for p, _ in fl} == set(COUNTY_CODES)
+    assert (DATA / "farmland.geojson").stat().st_size < 1_500_000

@@ -8,8 +8,11 @@ M2_PER_MU = 10000 / 15
 
 
 def area_m2(geom: shapely.Geometry) -> float:
-    """Ellipsoidal area of a lon/lat geometry in m² (orientation-independent)."""
-    area, _ = GEOD.geometry_area_perimeter(geom)
+    """Ellipsoidal area of a lon/lat geometry in m².
+
+    pyproj sums signed ring areas, so holes must wind against their shell: orient first.
+    """
+    area, _ = GEOD.geometry_area_perimeter(shapely.orient_polygons(geom))
     return abs(area)
 
 

@@ -120,12 +120,19 @@ def _add_point(parcel: Parcel, line: str, lineno: int) -> None:
     parcel.rings.setdefault(fields[1], []).append((y_east, x_north))
 
 
+_MIN_POINTS = {"点": 1, "线": 2, "面": 4}
+
+
 def _check_rings(parcel: Parcel) -> None:
+    where = f"Parcel {parcel.number} (line {parcel.line})"
+    if not parcel.rings:
+        raise InvalidInput(f"{where} has no points: add 点号,圈号,X,Y lines after its header.")
     for ring_no, ring in parcel.rings.items():
-        if parcel.shape == "面" and len(ring) < 4:
+        if len(ring) < _MIN_POINTS[parcel.shape]:
             raise InvalidInput(
-                f"Parcel {parcel.number} (line {parcel.line}) ring {ring_no} has {len(ring)} "
-                "points; a closed polygon ring needs at least 4 (first = last)."
+                f"{where} ring {ring_no} has {len(ring)} points; a {parcel.shape} needs at "
+                f"least {_MIN_POINTS[parcel.shape]}"
+                + (" (first = last)." if parcel.shape == "面" else ".")
             )
         if parcel.shape == "面" and ring[0] != ring[-1]:
             ring.append(ring[0])  # many exporters leave the ring open
@@ -143,7 +150,8 @@ def _epsg(header: dict[str, str], parcels: list[Parcel]) -> int:
     unit = header.get("计量单位", "米")
     if unit not in ("米", "m"):
         raise CrsError(f"计量单位 {unit!r} is not supported; coordinates must be in metres (米).")
-    width = int(header.get("几度分带", "3") or 3)
+    width_text = re.sub(r"\D", "", header.get("几度分带", "3")) or "3"  # '3度' → 3
+    width = int(width_text)
     eastings = [e for p in parcels for ring in p.rings.values() for e, _ in ring]
     prefixed = all(e >= 1e7 for e in eastings)
     if not prefixed and any(e >= 1e7 for e in eastings):

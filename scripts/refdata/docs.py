@@ -8,7 +8,16 @@ from pathlib import Path
 import yaml
 from shapely.geometry.base import BaseGeometry
 
-from .directory import CITY_AREA_KM2, COUNTIES, PROTECTED_AREAS, REDLINE_KM2, WATER_SOURCES
+from .directory import (
+    CITY_AREA_KM2,
+    COUNTIES,
+    FARM,
+    PROTECTED_AREAS,
+    REDLINE_KM2,
+    URBAN,
+    WATER_SOURCES,
+)
+from .farmland import MARGIN_M
 from .geo import area_km2, diff, inter, union
 
 NOTES = {
@@ -29,6 +38,15 @@ NOTES = {
                     "the plan and national rules.",
     "river": "SYNTHETIC lines (plausible courses through the real county seats); names from "
              "the plan (001:L1708, L1206).",
+    "urban_boundary": "SYNTHETIC geometry: one irregular multipolygon per county around the "
+                      "county seat (plus the industrial-park townships of 001:L1236), inside the "
+                      "county's 城镇化地区 townships and clear of redline, protected areas and "
+                      "water-source zones; sizes are plausible bureau-scale figures, not from "
+                      "the plan. Codes synthetic.",
+    "farmland": "SYNTHETIC geometry: small irregular patches, mostly in 农产品主产区 townships, "
+                "not overlapping each other, redline, protected areas, water-source zones or "
+                "urban boundaries; the total is only of the order of the real figure (the plan "
+                "gives none). Codes synthetic.",
 }
 GEOMETRY = {"river": "MultiLineString"}
 TEMPLATE = Path(__file__).with_name("README.template.md")
@@ -74,7 +92,47 @@ def measure(layers: dict[str, list[dict]], city: BaseGeometry, checks: dict,
     cu = layers["control_unit"]
     stats["control"] = {"units": dict(Counter(f["props"]["unit_class"] for f in cu)),
                         **_partition_error([f["geom"] for f in cu], city)}
+    avoid = union(f["geom"] for layer in ("redline", "protected_area", "water_source")
+                  for f in layers[layer])
+    stats["urban"] = _urban_stats(layers["urban_boundary"], tw, avoid)
+    stats["farmland"] = _farmland_stats(layers["farmland"], tw, avoid,
+                                        union(f["geom"] for f in layers["urban_boundary"]))
     return stats
+
+
+def _urban_stats(ub: list[dict], tw: list[dict], avoid: BaseGeometry) -> dict:
+    out: dict = {"county_km2": {}, "in_urban_townships": {}}
+    for f in ub:
+        name, g = f["props"]["county"], f["geom"]
+        own = union(t["geom"] for t in tw
+                    if t["props"]["county"] == name and t["props"]["zone_type"] == URBAN)
+        out["county_km2"][name] = area_km2(g)
+        out["in_urban_townships"][name] = area_km2(inter(g, own)) / area_km2(g)
+    u = union(f["geom"] for f in ub)
+    out["total_km2"] = area_km2(u)
+    out["urban_townships_km2"] = area_km2(union(
+        t["geom"] for t in tw if t["props"]["zone_type"] == URBAN))
+    out["overlap_avoid_km2"] = area_km2(inter(u, avoid))
+    return out
+
+
+def _farmland_stats(fl: list[dict], tw: list[dict], avoid: BaseGeometry,
+                    urban: BaseGeometry) -> dict:
+    areas = [area_km2(f["geom"]) for f in fl]
+    u = union(f["geom"] for f in fl)
+    total = area_km2(u)
+    farm_tw = union(t["geom"] for t in tw if t["props"]["zone_type"] == FARM)
+    county_km2: dict[str, float] = {}
+    for f, a in zip(fl, areas, strict=True):
+        county_km2[f["props"]["county"]] = county_km2.get(f["props"]["county"], 0.0) + a
+    verts = [len(f["geom"].exterior.coords) - 1 for f in fl]
+    return {"features": len(fl), "total_km2": total, "sum_km2": sum(areas),
+            "min_km2": min(areas), "max_km2": max(areas),
+            "min_vertices": min(verts), "max_vertices": max(verts),
+            "county_features": dict(Counter(f["props"]["county"] for f in fl)),
+            "county_km2": county_km2, "farm_share": area_km2(inter(u, farm_tw)) / total,
+            "overlap_avoid_km2": area_km2(inter(u, avoid)),
+            "overlap_urban_km2": area_km2(inter(u, urban))}
 
 
 def write_manifest(path: Path, layers: dict[str, list[dict]]) -> None:
@@ -108,12 +166,40 @@ def print_report(stats: dict) -> None:
                     for k, v in stats["water"].items()})
     print("control", {k: round(v, 6) if isinstance(v, float) else v
                       for k, v in stats["control"].items()})
+    ub, fl = stats["urban"], stats["farmland"]
+    for n, a in ub["county_km2"].items():
+        print(f"  urban boundary {n}: {a:.2f} km2, {ub['in_urban_townships'][n] * 100:.1f}% "
+              "in its 城镇化地区 townships")
+    print(f"urban boundary total {ub['total_km2']:.2f} km2 (城镇化地区 townships "
+          f"{ub['urban_townships_km2']:.2f} km2); overlap with redline/PA/water "
+          f"{ub['overlap_avoid_km2']:.6f} km2")
+    print(f"farmland {fl['features']} patches, {fl['total_km2']:.2f} km2 (sum "
+          f"{fl['sum_km2']:.2f}), patch {fl['min_km2']:.3f}-{fl['max_km2']:.3f} km2, "
+          f"{fl['min_vertices']}-{fl['max_vertices']} vertices, "
+          f"{fl['farm_share'] * 100:.1f}% in 农产品主产区; overlap with redline/PA/water "
+          f"{fl['overlap_avoid_km2']:.6f}, with urban {fl['overlap_urban_km2']:.6f} km2")
+    print("  farmland by county", {n: (fl["county_features"][n], round(a, 1))
+                                   for n, a in fl["county_km2"].items()})
 
 
 def _pa_table(stats: dict) -> str:
     rows = ["| 名称 | plan km² | built km² |", "|---|---:|---:|"]
     for n, (a, off) in stats["protected"].items():
         rows.append(f"| {n} | {off:.2f} | {a:.2f} |")
+    return "\n".join(rows)
+
+
+def _urban_table(ub: dict) -> str:
+    rows = ["| county | km² | share in its 城镇化地区 townships |", "|---|---:|---:|"]
+    for n, a in ub["county_km2"].items():
+        rows.append(f"| {n} | {a:.2f} | {ub['in_urban_townships'][n] * 100:.1f}% |")
+    return "\n".join(rows)
+
+
+def _farmland_counties(fl: dict) -> str:
+    rows = ["| county | patches | km² |", "|---|---:|---:|"]
+    for n, a in fl["county_km2"].items():
+        rows.append(f"| {n} | {fl['county_features'][n]} | {a:.2f} |")
     return "\n".join(rows)
 
 
@@ -125,5 +211,11 @@ def write_readme(path: Path, stats: dict) -> None:
         pa_table=_pa_table(stats), pa_sum=stats["protected_sum_km2"],
         pa_union=stats["protected_union_km2"], rl=rl["union_km2"],
         eco=rl["eco_share"] * 100, n_pa=len(PROTECTED_AREAS), backup=backup.name,
-        n_ws=stats["water"]["sources"])
+        n_ws=stats["water"]["sources"], urban_table=_urban_table(stats["urban"]),
+        ub_total=stats["urban"]["total_km2"], ub_tw=stats["urban"]["urban_townships_km2"],
+        fl_n=stats["farmland"]["features"], fl=stats["farmland"]["total_km2"],
+        fl_min=stats["farmland"]["min_km2"], fl_max=stats["farmland"]["max_km2"],
+        fl_farm=stats["farmland"]["farm_share"] * 100, fl_margin=MARGIN_M,
+        fl_vmin=stats["farmland"]["min_vertices"], fl_vmax=stats["farmland"]["max_vertices"],
+        fl_counties=_farmland_counties(stats["farmland"]))
     path.write_text(text, encoding="utf-8")

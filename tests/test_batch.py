@@ -1,0 +1,101 @@
+"""Batch screening: one row per site; small batches answer at once, large ones run as jobs."""
+
+import io
+import json
+import time
+
+import numpy as np
+import pytest
+from openpyxl import load_workbook
+
+from app.api.routes.screenings import SYNC_SITES
+
+
+@pytest.fixture(scope="module", autouse=True)
+def loaded(reference):
+    return reference
+
+
+def sites_csv(n: int, seed: int = 7) -> bytes:
+    rng = np.random.default_rng(seed)
+    lon, lat = rng.uniform(106.6, 107.3, n), rng.uniform(31.7, 32.4, n)
+    rows = [f"工地{i},{x:.6f},{y:.6f}" for i, (x, y) in enumerate(zip(lon, lat, strict=True))]
+    return ("name,lon,lat\n" + "\n".join(rows) + "\n成都,104.06,30.67\n").encode("utf-8")
+
+
+def test_small_batch_answers_at_once_with_one_row_per_site(client):
+    resp = client.post(
+        "/screenings/batch",
+        files={"file": ("s.csv", sites_csv(20))},
+        data={"project_category": "化工", "format": "json"},
+    )
+    assert resp.status_code == 200, resp.text
+    rows = resp.json()
+    assert len(rows) == 21
+    assert rows[0]["site"] == "工地0"
+    assert rows[-1]["verdict"] == "error" and "outside" in rows[-1]["problem"]
+    assert {r["verdict"] for r in rows[:-1]} <= {"prohibited", "restricted", "attention", "clear"}
+    # Each row agrees with a single screening of the same site.
+    one = client.post(
+        "/screenings",
+        json={
+            "geometry": {
+                "type": "Point",
+                "coordinates": [
+                    float(x) for x in sites_csv(20).decode().split("\n")[1].split(",")[1:]
+                ],
+            },
+            "project_category": "化工",
+        },
+    ).json()
+    assert rows[0]["verdict"] == one["verdict"]
+
+
+def test_batch_csv_and_xlsx_outputs(client):
+    csv = client.post(
+        "/screenings/batch", files={"file": ("s.csv", sites_csv(5))}, data={"format": "csv"}
+    )
+    assert csv.status_code == 200 and csv.content.startswith("\ufeff".encode())
+    assert "工地0" in csv.content.decode("utf-8-sig")
+    xlsx = client.post(
+        "/screenings/batch", files={"file": ("s.csv", sites_csv(5))}, data={"format": "xlsx"}
+    )
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    assert sheet.title == "研判结果" and sheet.max_row == 7
+
+
+def test_large_batch_runs_as_a_job_with_progress(client):
+    resp = client.post(
+        "/screenings/batch",
+        files={"file": ("s.csv", sites_csv(SYNC_SITES + 50))},
+        data={"project_category": "工业"},
+    )
+    assert resp.status_code == 202, resp.text
+    job = resp.json()
+    assert job["total"] == SYNC_SITES + 51 and resp.headers["location"] == f"/jobs/{job['id']}"
+    early = client.get(f"/jobs/{job['id']}/result")
+    assert early.status_code in (200, 409)
+    for _ in range(240):
+        status = client.get(f"/jobs/{job['id']}").json()
+        if status["status"] in ("done", "failed"):
+            break
+        time.sleep(0.25)
+    assert status["status"] == "done", status
+    assert status["done"] == status["total"] and status["percent"] == 100
+    rows = json.loads(client.get(status["links"]["result"]).content)
+    assert len(rows) == SYNC_SITES + 51
+
+
+def test_batch_bad_input(client):
+    resp = client.post("/screenings/batch", files={"file": ("s.csv", b"a,b\n1,2\n")})
+    assert resp.status_code == 422 and "lon/lat" in resp.json()["detail"]
+    resp = client.post(
+        "/screenings/batch",
+        files={"file": ("s.csv", sites_csv(3))},
+        data={"project_category": "造船"},
+    )
+    assert resp.status_code == 422
+    resp = client.post(
+        "/screenings/batch", files={"file": ("s.csv", sites_csv(3))}, data={"format": "pdf"}
+    )
+    assert resp.status_code == 422
