@@ -6,26 +6,11 @@ from sqlalchemy import text
 
 from app.store.db import get_engine, session_scope
 from tests.factories import GEOD
+from tests.test_reference_files import CITY_KM2, PA_TABLE, REDLINE_KM2, ZONE_COUNTS
 
-# 巴中市国家生态文明建设示范区规划（修编） 001:L1719–L1828 (km²).
-PROTECTED_AREAS = {
-    "四川诺水河珍稀水生动物国家级自然保护区": 11.27,
-    "四川大小兰沟自然保护区": 69.54,
-    "四川诺水河自然保护区": 216.46,
-    "四川五台山猕猴自然保护区": 197.71,
-    "四川光雾山自然保护区": 88.89,
-    "四川平昌驷马河国家湿地公园": 3.48,
-    "四川天马山国家级森林公园": 16.21,
-    "四川镇龙山国家级森林公园": 8.51,
-    "四川米仓山国家级森林公园": 84.74,
-    "四川空山国家级森林公园": 128.84,
-    "四川省章怀山森林公园": 5.11,
-    "光雾山—诺水河国家级风景名胜区": 451.33,
-    "神门风景名胜区": 277.98,
-}
-TOWNSHIPS_PER_COUNTY = {"巴州区": 25, "恩阳区": 18, "南江县": 32, "通江县": 33, "平昌县": 31}
-CITY_KM2 = 12296.93
-REDLINE_KM2 = 1673
+# The plan's figures, shared with the file-level checks.
+PROTECTED_AREAS = {name: row[1] for name, row in PA_TABLE.items()}
+TOWNSHIPS_PER_COUNTY = {county: sum(counts) for county, counts in ZONE_COUNTS.items()}
 
 
 def active_sql(layer: str) -> str:

@@ -34,6 +34,11 @@ def geodesic_buffer(geom: shapely.Geometry, metres: float) -> shapely.Geometry:
     return _apply(back, _apply(forward, geom).buffer(metres, quad_segs=16))
 
 
+@lru_cache(maxsize=32)
+def _to_gk(epsg: int) -> pyproj.Transformer:
+    return pyproj.Transformer.from_crs(4490, epsg, always_xy=True)
+
+
 def gk_zone_of(lon: float) -> int:
     """The 3-degree Gauss-Krüger zone number of a longitude (zone 36 ↔ 108°E)."""
     return int(round(lon / 3.0))
@@ -43,8 +48,7 @@ def gk_coordinates(lon: float, lat: float) -> dict:
     """Surveyor coordinates in the point's CGCS2000 3° zone: X northing, Y zone-prefixed easting."""
     zone = gk_zone_of(lon)
     epsg = gk_zone_epsg(zone, 3, zone_prefixed=True)
-    t = pyproj.Transformer.from_crs(4490, epsg, always_xy=True)
-    easting, northing = t.transform(lon, lat)
+    easting, northing = _to_gk(epsg).transform(lon, lat)
     return {
         "epsg": epsg,
         "zone": zone,

@@ -16,8 +16,9 @@ from app.geo.local import geodesic_buffer
 from app.geo.repair import repair
 from app.io.readers import read_vector
 from app.screening.report import LABELS
-from app.screening.service import MAX_BUFFER_M, Screened, active_versions, screen_geometries
+from app.screening.service import MAX_BUFFER_M, Screened, screen_geometries
 from app.store.db import session_scope
+from app.store.layers import active_versions
 
 MAX_SITES = 100_000
 CHUNK = 500

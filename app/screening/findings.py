@@ -13,31 +13,49 @@ from sqlalchemy.orm import Session
 from app.catalog import LayerSpec
 from app.geo.measure import M2_PER_MU
 
-# Candidates come from the subdivided parts (GiST), exact figures from the whole features.
+# Every figure is computed on the subdivided parts (small, GiST-indexed) and summed per
+# feature: parts partition their feature, so sums of areas and lengths are exact, and big
+# polygons (a county-sized control unit) never enter an intersection whole.
 _FIND = text("""
 WITH site AS (
-  SELECT ord::int AS site_no, ST_GeomFromWKB(wkb, 4490) AS g
-  FROM unnest(CAST(:wkbs AS bytea[])) WITH ORDINALITY AS t(wkb, ord)
+  SELECT ord::int AS site_no, g, ST_Dimension(g) AS dim,
+         CASE WHEN ST_Dimension(g) = 2 THEN ST_Area(g::geography)
+              WHEN ST_Dimension(g) = 1 THEN ST_Length(g::geography) END AS size
+  FROM (SELECT ord, ST_GeomFromWKB(wkb, 4490) AS g
+        FROM unnest(CAST(:wkbs AS bytea[])) WITH ORDINALITY AS t(wkb, ord)) s
 ),
-cand AS (
-  SELECT DISTINCT site.site_no, p.feature_id
+near AS (
+  SELECT site.site_no, site.dim, p.feature_id, p.geom AS part, site.g,
+         ST_Dimension(p.geom) AS pdim, ST_Intersects(p.geom, site.g) AS hit
   FROM site JOIN feature_part p
     ON p.version_id = :v
    AND p.geom && ST_Expand(site.g, :deg)
-   AND ST_DWithin(p.geom::geography, site.g::geography, :radius)
+   -- A geography test that fails is costly for big sites (no early exit): CASE fixes
+   -- the order so that parts of other versions and intersecting parts never reach it,
+   -- and a zero radius (context layers) never does.
+   AND CASE WHEN p.version_id <> :v THEN false
+            WHEN ST_Intersects(p.geom, site.g) THEN true
+            WHEN :radius <= 0 THEN false
+            ELSE ST_DWithin(p.geom::geography, site.g::geography, :radius) END
+),
+agg AS (
+  SELECT site_no, feature_id, bool_or(hit) AS intersects,
+         bool_or(pdim = 1) AS is_line,
+         min(CASE WHEN hit THEN 0 ELSE ST_Distance(part::geography, g::geography) END)
+           AS distance_m,
+         sum(CASE WHEN pdim = 2 AND dim = 2 THEN CASE WHEN hit
+                  THEN ST_Area(ST_Intersection(part, g)::geography) ELSE 0 END END)
+           AS overlap_area_m2,
+         sum(CASE WHEN dim = 1 AND pdim = 2 THEN CASE WHEN hit
+                    THEN ST_Length(ST_Intersection(g, part)::geography) ELSE 0 END
+                  WHEN pdim = 1 AND dim >= 1 THEN CASE WHEN hit
+                    THEN ST_Length(ST_Intersection(part, g)::geography) ELSE 0 END END)
+           AS overlap_length_m
+  FROM near GROUP BY site_no, feature_id
 )
-SELECT cand.site_no, f.id, f.attributes, f.area_m2, ST_Dimension(f.geom) = 1 AS is_line,
-       ST_Covers(f.geom, site.g) AS covers,
-       ST_Intersects(f.geom, site.g) AS intersects,
-       CASE WHEN ST_Dimension(f.geom) = 2 AND ST_Dimension(site.g) = 2
-            THEN ST_Area(ST_Intersection(f.geom, site.g)::geography) END AS overlap_area_m2,
-       CASE WHEN ST_Dimension(site.g) = 1 AND ST_Dimension(f.geom) = 2
-              THEN ST_Length(ST_Intersection(site.g, f.geom)::geography)
-            WHEN ST_Dimension(f.geom) = 1 AND ST_Dimension(site.g) >= 1
-              THEN ST_Length(ST_Intersection(f.geom, site.g)::geography) END AS overlap_length_m,
-       ST_Distance(f.geom::geography, site.g::geography) AS distance_m
-FROM cand JOIN feature f ON f.id = cand.feature_id JOIN site ON site.site_no = cand.site_no
-ORDER BY cand.site_no, distance_m, f.id
+SELECT agg.*, f.attributes, f.area_m2, site.dim AS site_dim, site.size AS site_size
+FROM agg JOIN feature f ON f.id = agg.feature_id JOIN site ON site.site_no = agg.site_no
+ORDER BY agg.site_no, agg.distance_m, f.id
 """)
 
 
@@ -68,6 +86,17 @@ def relation(
     return "overlaps"  # a point site on a polygon's edge
 
 
+def _covers(r) -> bool:
+    """Whether the feature holds the whole site, from the summed part figures."""
+    if r.is_line or not r.intersects:
+        return False
+    if r.site_dim == 0:
+        return True
+    covered = r.overlap_area_m2 if r.site_dim == 2 else r.overlap_length_m
+    # Relative tolerance: pieces of the site summed back differ from it by float noise only.
+    return covered is not None and covered >= r.site_size * (1 - 1e-6)
+
+
 def find_many(
     session: Session,
     spec: LayerSpec,
@@ -92,7 +121,7 @@ def find_many(
     out: list[list[dict]] = [[] for _ in sites]
     for r in rows:
         i = r.site_no - 1
-        rel = relation(r.covers, r.intersects, r.overlap_area_m2, r.overlap_length_m, r.is_line)
+        rel = relation(_covers(r), r.intersects, r.overlap_area_m2, r.overlap_length_m, r.is_line)
         overlap = (
             r.overlap_area_m2
             if rel != "nearby"
@@ -102,7 +131,7 @@ def find_many(
             {
                 "layer": spec.id,
                 "layer_title": spec.title_zh,
-                "feature_id": r.id,
+                "feature_id": r.feature_id,
                 "name": (r.attributes or {}).get(spec.label or "name"),
                 "relation": rel,
                 "overlap_area_m2": overlap,

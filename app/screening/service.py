@@ -15,7 +15,7 @@ from app.geo.measure import area_m2
 from app.screening import findings as findings_mod
 from app.screening.rules import SEVERITY, apply_rules, overall
 from app.screening.site import Site, SiteError
-from app.store.layers import active_version, get_layer
+from app.store.layers import active_versions
 from app.store.models import LayerVersion, Screening
 
 MAX_BUFFER_M = 50_000
@@ -29,16 +29,6 @@ class ScreeningRequest:
     buffer_m: float = 0.0
     actor: str | None = None
     inputs: dict | None = None
-
-
-def active_versions(session: Session) -> dict[str, LayerVersion]:
-    out = {}
-    for layer_id in catalog():
-        _, layer = get_layer(session, layer_id)
-        version = active_version(session, layer)
-        if version is not None:
-            out[layer_id] = version
-    return out
 
 
 def check_coverage(

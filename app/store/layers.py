@@ -71,3 +71,12 @@ def next_version_number(session: Session, layer_id: str) -> int:
         select(func.max(LayerVersion.version)).where(LayerVersion.layer_id == layer_id)
     )
     return (current or 0) + 1
+
+
+def active_versions(session: Session) -> dict[str, LayerVersion]:
+    """The active version of every catalog layer that has one, in one query."""
+    rows = session.scalars(
+        select(LayerVersion).join(Layer, Layer.active_version_id == LayerVersion.id)
+    ).all()
+    known = catalog()
+    return {v.layer_id: v for v in rows if v.layer_id in known}
