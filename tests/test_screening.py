@@ -329,3 +329,48 @@ def test_old_datum_txt_is_refused(client, tmp_path):
     with path.open("rb") as fh:
         resp = client.post("/screenings", files={"file": (path.name, fh)})
     assert resp.status_code == 422 and "CGCS2000" in resp.json()["detail"]
+
+
+@pytest.mark.parametrize("fmt", ["kml", "kmz", "zip", "gpkg", "geojson", "csv"])
+def test_site_files_of_every_format_screen_alike(client, tmp_path, fmt):
+    import zipfile
+
+    from tests.factories import frame, write, zip_shapefile
+
+    site, _ = edge_site("redline", "米仓山—光雾山水源涵养生态保护红线", 700)
+    truth = screen(client, geometry=mapping(site))
+    gdf = frame([site], names=["地块一"])
+    if fmt == "kml":
+        path = write(gdf.to_crs("EPSG:4326"), tmp_path / "site.kml", driver="KML")
+    elif fmt == "kmz":
+        kml = write(gdf.to_crs("EPSG:4326"), tmp_path / "doc.kml", driver="KML")
+        path = tmp_path / "site.kmz"
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.write(kml, "doc.kml")
+    elif fmt == "zip":
+        path = zip_shapefile(gdf.to_crs("EPSG:4545"), tmp_path)
+    elif fmt == "gpkg":
+        path = write(gdf, tmp_path / "site.gpkg", driver="GPKG")
+    elif fmt == "geojson":
+        path = write(gdf, tmp_path / "site.geojson")
+    else:
+        path = tmp_path / "site.csv"
+        path.write_text(f'name,wkt\n地块一,"{site.wkt}"\n', encoding="utf-8")
+    with path.open("rb") as fh:
+        resp = client.post("/screenings", files={"file": (path.name, fh)})
+    assert resp.status_code == 201, resp.text
+    other = resp.json()
+    assert other["site"]["area_m2"] == pytest.approx(truth["site"]["area_m2"], rel=1e-4)
+    assert other["verdict"] == truth["verdict"]
+
+
+def test_multi_part_site_from_a_feature_collection(client):
+    a = circle(106.84, 32.35, 300)
+    b = circle(106.86, 32.36, 300)
+    fc = {
+        "type": "FeatureCollection",
+        "features": [{"type": "Feature", "properties": {}, "geometry": mapping(g)} for g in (a, b)],
+    }
+    result = screen(client, geometry=fc)
+    assert result["site"]["parts"] == 2
+    assert result["site"]["area_m2"] == pytest.approx(geod_area(a) + geod_area(b), rel=1e-6)
