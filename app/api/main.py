@@ -3,7 +3,7 @@
 from fastapi import FastAPI
 
 from app.api import problems
-from app.api.routes import health, jobs, layers, screenings
+from app.api.routes import health, jobs, layers, screenings, summaries
 
 
 def create_app() -> FastAPI:
@@ -18,6 +18,7 @@ def create_app() -> FastAPI:
     app.include_router(layers.router)
     app.include_router(screenings.router)
     app.include_router(jobs.router)
+    app.include_router(summaries.router)
     return app
 
 

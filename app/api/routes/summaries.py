@@ -1,0 +1,93 @@
+"""Planners' summaries: areas per city / county / township, cross-tabs, plan figures, charts."""
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from app.api.deps import DbSession
+from app.config import get_settings
+from app.errors import InvalidInput
+from app.summary import crosstab as crosstab_mod
+from app.summary.chart import area_chart
+from app.summary.export import to_csv, to_xlsx
+from app.summary.plan import plan_figures, read_plan
+from app.summary.service import summarize
+from app.summary.versions import parse_pins
+
+router = APIRouter(prefix="/summaries", tags=["summaries"])
+
+By = Annotated[str, Query(pattern="^(city|county|township)$")]
+AsOf = Annotated[dt.date | None, Query(description="use the versions in force on this date")]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _layers(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+@router.get("")
+def summary(
+    session: DbSession,
+    by: By = "county",
+    layers: Annotated[str | None, Query(description="comma-separated layer ids")] = None,
+    format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json",
+    as_of: AsOf = None,
+    versions: Annotated[str | None, Query(description="pin versions: redline:2,...")] = None,
+):
+    """Per unit: its geodesic area; per layer: covered area (union) in km²/公顷/亩, share,
+    count, and for listed layers the plain sum of listed areas."""
+    result = summarize(session, by, _layers(layers), as_of, parse_pins(versions))
+    stem = f"summary-{by}" + (f"-{as_of.isoformat()}" if as_of else "")
+    if format == "csv":
+        return Response(
+            to_csv(result),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{stem}.csv"'},
+        )
+    if format == "xlsx":
+        return Response(
+            to_xlsx(result),
+            media_type=XLSX,
+            headers={"Content-Disposition": f'attachment; filename="{stem}.xlsx"'},
+        )
+    return result
+
+
+@router.get("/crosstab")
+def crosstab(
+    session: DbSession,
+    layer: str,
+    rows: Annotated[str, Query(description="an attribute of the layer, or township.zone_type")],
+    cols: Annotated[str | None, Query(description="a second attribute of the layer")] = None,
+    as_of: AsOf = None,
+) -> dict:
+    """E.g. layer=redline&rows=township.zone_type; layer=protected_area&rows=category&cols=level;
+    layer=control_unit&rows=unit_class."""
+    if "." in rows:
+        if cols:
+            raise InvalidInput("cols is only for attributes of the layer itself.")
+        return crosstab_mod.by_unit_attribute(session, layer, rows, as_of)
+    return crosstab_mod.by_own_attributes(session, layer, rows, cols, as_of)
+
+
+@router.get("/plan")
+def plan(session: DbSession) -> dict:
+    """The plan's statistics (protected areas 1560.07 km², 12.69 %; redline; 35/59/45
+    townships) reproduced from the data, with the union figures beside them."""
+    return plan_figures(session, read_plan(get_settings().reference_dir))
+
+
+@router.get("/chart")
+def chart(
+    session: DbSession,
+    layer: str,
+    by: By = "township",
+    format: Annotated[str, Query(pattern="^(png|svg)$")] = "png",
+    as_of: AsOf = None,
+) -> Response:
+    """A bar chart of the layer's area per unit."""
+    result = summarize(session, by, [layer], as_of)
+    media = "image/png" if format == "png" else "image/svg+xml"
+    return Response(area_chart(result, layer, format), media_type=media)

@@ -1,0 +1,122 @@
+"""Area summaries per city / county / township, cached per set of layer versions."""
+
+import datetime as dt
+import threading
+from collections import OrderedDict
+
+from sqlalchemy.orm import Session
+
+from app.catalog import catalog, get_layer_spec
+from app.errors import InvalidInput
+from app.geo.measure import M2_PER_MU
+from app.store.models import LayerVersion
+from app.summary.coverage import layer_coverage
+from app.summary.units import UNIT_LAYERS, unit_rows, unit_set
+from app.summary.versions import versions_in_force
+
+NOTES = {
+    "area_km2": "union of the layer's features within the unit: overlaps are counted once",
+    "listed_sum_km2": "plain sum of the listed (official) areas of the features touching the "
+    "unit, each counted in full, as the plan's tables add them up",
+    "share": "covered area / the unit's own geodesic area",
+}
+_CACHE: OrderedDict[tuple, dict] = OrderedDict()
+_CACHE_SIZE = 128
+_LOCK = threading.Lock()
+
+
+def default_layers(versions: dict[str, LayerVersion]) -> list[str]:
+    units = set(UNIT_LAYERS.values()) | {"township"}
+    return [k for k in catalog() if k in versions and k not in units]
+
+
+def _layer_ids(requested: list[str] | None, versions: dict[str, LayerVersion]) -> list[str]:
+    ids = requested or default_layers(versions)
+    for layer_id in ids:
+        get_layer_spec(layer_id)  # unknown layer → 404 problem
+        if layer_id not in versions:
+            raise InvalidInput(f"Layer {layer_id} has no version in force for this summary.")
+    return ids
+
+
+def _cached(key: tuple, compute) -> dict:
+    with _LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    value = compute()
+    with _LOCK:
+        _CACHE[key] = value
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return value
+
+
+def _figures(cover: dict | None, unit_m2: float, kind: str, listed: bool) -> dict:
+    """Area figures for polygon layers, length for lines, a count for every kind."""
+    cover = cover or {"area_m2": 0.0, "length_m": 0.0, "count": 0, "listed_km2": 0.0}
+    out: dict = {"count": cover["count"]}
+    if kind == "polygon":
+        area = cover["area_m2"] or 0.0
+        out.update(
+            {
+                "area_km2": area / 1e6,
+                "area_ha": area / 1e4,
+                "area_mu": area / M2_PER_MU,
+                "share": area / unit_m2 if unit_m2 else None,
+            }
+        )
+    elif kind == "line":
+        out["length_km"] = (cover["length_m"] or 0.0) / 1e3
+    if listed:
+        out["listed_sum_km2"] = cover.get("listed_km2") or 0.0
+    return out
+
+
+def summarize(
+    session: Session,
+    by: str,
+    layers: list[str] | None = None,
+    as_of: dt.date | dt.datetime | None = None,
+    pins: dict[str, int] | None = None,
+) -> dict:
+    """{by, rows: [{code, name, area_km2, layers: {id: figures}}], layer_versions, notes}."""
+    versions = versions_in_force(session, as_of, pins)
+    units = unit_set(by, versions)
+    ids = _layer_ids(layers, versions)
+    key = (by, tuple(ids), units.version.id, tuple(versions[i].id for i in ids))
+
+    def compute() -> dict:
+        rows = unit_rows(session, units)
+        covers = {i: layer_coverage(session, units, get_layer_spec(i), versions[i]) for i in ids}
+        kinds = {i: get_layer_spec(i).geometry_type for i in ids}
+        listed = {
+            i: bool(
+                (get_layer_spec(i).model_extra or {})
+                .get("summary", {})
+                .get("listed_area_attribute")
+            )
+            for i in ids
+        }
+        return {
+            "by": by,
+            "as_of": as_of.isoformat() if as_of else None,
+            "layer_versions": {i: versions[i].version for i in [UNIT_LAYERS[by], *ids]},
+            "notes": NOTES,
+            "rows": [
+                {
+                    "code": r["code"],
+                    "name": r["name"],
+                    "parent": r["parent"],
+                    "area_km2": r["area_m2"] / 1e6,
+                    **({"zone_type": r["attributes"].get("zone_type")} if by == "township" else {}),
+                    "layers": {
+                        i: _figures(covers[i].get(r["code"]), r["area_m2"], kinds[i], listed[i])
+                        for i in ids
+                    },
+                }
+                for r in rows
+            ],
+        }
+
+    return _cached(key, compute)
