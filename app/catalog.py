@@ -99,3 +99,41 @@ def project_categories() -> ProjectCategories:
     path = get_settings().catalog_dir / "screening" / "project_categories.yaml"
     with path.open(encoding="utf-8") as fh:
         return ProjectCategories.model_validate(yaml.safe_load(fh))
+
+
+class RasterClass(BaseModel):
+    label: str
+    color: str | None = None
+
+
+class RasterSpec(BaseModel):
+    """A raster layer kind (layers/rasters/*.yaml): categorical classes or a continuous value."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title_zh: str
+    title_en: str
+    kind: Literal["categorical", "continuous"]
+    nodata: float | None = None
+    unit: str | None = None
+    classes: dict[int, RasterClass] = {}
+
+
+@lru_cache
+def raster_catalog() -> dict[str, RasterSpec]:
+    directory = get_settings().catalog_dir / "rasters"
+    specs = {}
+    for path in sorted(directory.glob("*.yaml")) if directory.exists() else []:
+        with path.open(encoding="utf-8") as fh:
+            spec = RasterSpec.model_validate(yaml.safe_load(fh))
+        specs[spec.id] = spec
+    return specs
+
+
+def get_raster_spec(raster_id: str) -> RasterSpec:
+    spec = raster_catalog().get(raster_id)
+    if spec is None:
+        known = ", ".join(sorted(raster_catalog())) or "none"
+        raise UnknownLayer(f"There is no raster layer {raster_id!r}. Known rasters: {known}.")
+    return spec

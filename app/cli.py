@@ -133,6 +133,72 @@ def layers() -> None:
     console.print(table)
 
 
+@app.command()
+def summary(
+    by: Annotated[str, typer.Option(help="city | county | township")] = "county",
+    layers: Annotated[str | None, typer.Option(help="comma-separated layer ids")] = None,
+    rasters: Annotated[str | None, typer.Option(help="raster ids, e.g. landcover")] = None,
+    as_of: Annotated[str | None, typer.Option(help="YYYY-MM-DD: versions in force then")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table | json | csv | xlsx")] = "table",
+    output: Annotated[Path | None, typer.Option(help="file for csv/xlsx")] = None,
+) -> None:
+    """Area summaries per city / county / township (union areas, shares, counts)."""
+    import datetime as dt
+    import json
+
+    from app.summary.export import summary_frame, to_csv, to_xlsx
+    from app.summary.service import summarize
+    from app.summary.versions import parse_list
+
+    try:
+        with session_scope() as session:
+            result = summarize(
+                session,
+                by,
+                parse_list(layers),
+                dt.date.fromisoformat(as_of) if as_of else None,
+                rasters=parse_list(rasters),
+            )
+    except RedlineError as exc:
+        _fail(exc)
+    if fmt in ("csv", "xlsx"):
+        data = to_csv(result) if fmt == "csv" else to_xlsx(result)
+        target = output or Path(f"summary-{by}.{fmt}")
+        target.write_bytes(data)
+        console.print(f"wrote {target} ({len(result['rows'])} rows)")
+    elif fmt == "json":
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        frame = summary_frame(result)
+        table = Table(*[str(c) for c in frame.columns[:12]])
+        for values in frame.iloc[:, :12].itertuples(index=False):
+            table.add_row(*[str(v) for v in values])
+        console.print(table)
+        if len(frame.columns) > 12:
+            console.print(f"({len(frame.columns) - 12} more columns: use --format csv/xlsx)")
+
+
+@app.command("import-raster")
+def import_raster_cmd(
+    raster: Annotated[str, typer.Argument(help="raster id, e.g. landcover")],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    note: Annotated[str | None, typer.Option()] = None,
+    user: Annotated[str | None, typer.Option(envvar="USER")] = None,
+) -> None:
+    """Store a single-band GeoTIFF as a new version of a raster layer."""
+    from app.store.rasters import import_raster
+
+    try:
+        with session_scope() as session:
+            version = import_raster(session, raster, file, note, user)
+    except RedlineError as exc:
+        _fail(exc)
+    console.print(
+        f"{raster}: version {version.version} active ({version.width}×"
+        f"{version.height}, {version.crs})"
+    )
+
+
 VERDICT_STYLE = {
     "prohibited": "bold white on red",
     "restricted": "bold white on dark_orange",

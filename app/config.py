@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     max_upload_mb: int = 200
     # Where long jobs (batch screenings) leave their result files.
     job_dir: Path = PROJECT_ROOT / "var" / "jobs"
+    # Raster layer versions are GeoTIFFs kept here; the database holds their metadata.
+    raster_dir: Path = PROJECT_ROOT / "var" / "rasters"
     subdivide_vertices: int = 256
 
 

@@ -27,12 +27,13 @@ def catalog_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for source in (ROOT / "tests/catalog_extra").glob("*.yaml"):
         shutil.copy(source, directory / source.name)
     os.environ["REDLINE_CATALOG_DIR"] = str(directory)
-    from app.catalog import catalog, project_categories
+    from app.catalog import catalog, project_categories, raster_catalog
     from app.config import get_settings
 
     get_settings.cache_clear()
     catalog.cache_clear()
     project_categories.cache_clear()
+    raster_catalog.cache_clear()
     return directory
 
 

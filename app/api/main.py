@@ -3,7 +3,7 @@
 from fastapi import FastAPI
 
 from app.api import problems
-from app.api.routes import health, jobs, layers, screenings, summaries
+from app.api.routes import diff, health, jobs, layers, rasters, screenings, summaries
 
 
 def create_app() -> FastAPI:
@@ -16,9 +16,11 @@ def create_app() -> FastAPI:
     problems.install(app)
     app.include_router(health.router)
     app.include_router(layers.router)
+    app.include_router(diff.router)
     app.include_router(screenings.router)
     app.include_router(jobs.router)
     app.include_router(summaries.router)
+    app.include_router(rasters.router)
     return app
 
 

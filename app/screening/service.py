@@ -17,6 +17,8 @@ from app.screening.rules import SEVERITY, apply_rules, overall
 from app.screening.site import Site, SiteError
 from app.store.layers import active_versions
 from app.store.models import LayerVersion, Screening
+from app.store.rasters import active_rasters
+from app.summary.raster_stats import stats_for
 
 MAX_BUFFER_M = 50_000
 
@@ -209,6 +211,7 @@ def screen_site(session: Session, req: ScreeningRequest) -> dict:
             k: v.activated_at.isoformat() if v.activated_at else None
             for k, v in sorted(versions.items())
         },
+        "rasters": stats_for(active_rasters(session), [search])[0],
         "warnings": site.warnings,
     }
     session.add(

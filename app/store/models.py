@@ -153,3 +153,37 @@ class Job(Base):
         DateTime(timezone=True), server_default=func.now()
     )
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RasterVersion(Base):
+    """A raster layer version: the GeoTIFF stays on disk, its metadata lives here."""
+
+    __tablename__ = "raster_version"
+    __table_args__ = (
+        UniqueConstraint("raster_id", "version"),
+        Index(
+            "one_active_raster_version",
+            "raster_id",
+            unique=True,
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    raster_id: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))  # active | superseded
+    path: Mapped[str] = mapped_column(Text)
+    source_name: Mapped[str | None] = mapped_column(Text)
+    crs: Mapped[str] = mapped_column(String(64))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    resolution_m: Mapped[float | None] = mapped_column(Float)
+    bounds_4490: Mapped[list[float]] = mapped_column(JSONB)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    activated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    stats: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)

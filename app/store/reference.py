@@ -1,4 +1,4 @@
-"""Load a reference dataset (layers/data/<city>/manifest.yaml) through the normal import path."""
+"""Load a reference dataset (layers/data/<city>/manifest.yaml) through the normal import paths."""
 
 from pathlib import Path
 
@@ -7,26 +7,24 @@ from sqlalchemy.orm import Session
 
 from app.store.imports import ImportRequest, Progress, _noop, import_file
 from app.store.layers import active_version, get_layer
+from app.store.rasters import active_rasters, import_raster
 
 
-def read_manifest(directory: Path) -> dict[str, dict]:
+def read_manifest(directory: Path) -> dict:
     with (directory / "manifest.yaml").open(encoding="utf-8") as fh:
-        raw = yaml.safe_load(fh)
-    entries = raw.get("layers", raw)
-    if isinstance(entries, list):
-        return {e["layer"]: e for e in entries}
-    return entries
+        return yaml.safe_load(fh)
 
 
 def load_reference(
     session: Session, directory: Path, force: bool = False, progress: Progress = _noop
 ) -> dict[str, int | None]:
-    """Import every manifest layer that has no active version yet (all, with force).
+    """Import every manifest layer and raster that has no active version yet (all, with force).
 
     Returns {layer: new version number, or None when it was already loaded}.
     """
+    manifest = read_manifest(directory)
     loaded: dict[str, int | None] = {}
-    for layer_id, entry in read_manifest(directory).items():
+    for layer_id, entry in manifest.get("layers", {}).items():
         _, layer = get_layer(session, layer_id)
         if active_version(session, layer) is not None and not force:
             loaded[layer_id] = None
@@ -39,4 +37,12 @@ def load_reference(
             actor="reference-data",
         )
         loaded[layer_id] = import_file(session, req, progress).version
+    present = active_rasters(session)
+    for raster_id, entry in manifest.get("rasters", {}).items():
+        if raster_id in present and not force:
+            loaded[raster_id] = None
+            continue
+        loaded[raster_id] = import_raster(
+            session, raster_id, directory / entry["file"], entry.get("note"), "reference-data"
+        ).version
     return loaded

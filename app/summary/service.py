@@ -11,7 +11,8 @@ from app.errors import InvalidInput
 from app.geo.measure import M2_PER_MU
 from app.store.models import LayerVersion
 from app.summary.coverage import layer_coverage
-from app.summary.units import UNIT_LAYERS, unit_rows, unit_set
+from app.summary.raster_stats import rasters_in_force, stats_for
+from app.summary.units import UNIT_LAYERS, unit_geometries, unit_rows, unit_set
 from app.summary.versions import versions_in_force
 
 NOTES = {
@@ -31,7 +32,7 @@ def default_layers(versions: dict[str, LayerVersion]) -> list[str]:
 
 
 def _layer_ids(requested: list[str] | None, versions: dict[str, LayerVersion]) -> list[str]:
-    ids = requested or default_layers(versions)
+    ids = requested if requested is not None else default_layers(versions)
     for layer_id in ids:
         get_layer_spec(layer_id)  # unknown layer → 404 problem
         if layer_id not in versions:
@@ -79,12 +80,20 @@ def summarize(
     layers: list[str] | None = None,
     as_of: dt.date | dt.datetime | None = None,
     pins: dict[str, int] | None = None,
+    rasters: list[str] | None = None,
 ) -> dict:
     """{by, rows: [{code, name, area_km2, layers: {id: figures}}], layer_versions, notes}."""
     versions = versions_in_force(session, as_of, pins)
     units = unit_set(by, versions)
     ids = _layer_ids(layers, versions)
-    key = (by, tuple(ids), units.version.id, tuple(versions[i].id for i in ids))
+    raster_versions = rasters_in_force(session, rasters) if rasters else {}
+    key = (
+        by,
+        tuple(ids),
+        units.version.id,
+        tuple(versions[i].id for i in ids),
+        tuple((k, v.id) for k, v in raster_versions.items()),
+    )
 
     def compute() -> dict:
         rows = unit_rows(session, units)
@@ -119,4 +128,14 @@ def summarize(
             ],
         }
 
-    return _cached(key, compute)
+    def compute_with_rasters() -> dict:
+        result = compute()
+        if raster_versions:
+            geoms = unit_geometries(session, units)
+            stats = stats_for(raster_versions, [geoms[r["code"]] for r in result["rows"]])
+            for row, st in zip(result["rows"], stats, strict=True):
+                row["rasters"] = st
+            result["raster_versions"] = {k: v.version for k, v in raster_versions.items()}
+        return result
+
+    return _cached(key, compute_with_rasters)

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -52,3 +53,12 @@ def unit_rows(session: Session, units: UnitSet) -> list[dict]:
         {"v": units.version.id},
     ).all()
     return [dict(r._mapping) for r in rows]
+
+
+def unit_geometries(session: Session, units: UnitSet) -> dict[str, shapely.Geometry]:
+    """Unit code → shapely geometry (EPSG:4490), for raster statistics."""
+    rows = session.execute(
+        text(f"WITH u AS ({unit_sql(units)}) SELECT code, ST_AsBinary(geom) AS wkb FROM u"),
+        {"v": units.version.id},
+    ).all()
+    return {r.code: shapely.from_wkb(bytes(r.wkb)) for r in rows}

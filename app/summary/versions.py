@@ -57,3 +57,8 @@ def versions_in_force(
             raise NotFound(f"Layer {layer} has no version {number}; see /layers/{layer}/versions.")
         chosen[layer] = version
     return chosen
+
+
+def parse_list(text: str | None) -> list[str] | None:
+    """'redline, protected_area' → ['redline', 'protected_area']; None when not given."""
+    return [v.strip() for v in text.split(",") if v.strip()] if text else None

@@ -14,17 +14,13 @@ from app.summary.chart import area_chart
 from app.summary.export import to_csv, to_xlsx
 from app.summary.plan import plan_figures, read_plan
 from app.summary.service import summarize
-from app.summary.versions import parse_pins
+from app.summary.versions import parse_list, parse_pins
 
 router = APIRouter(prefix="/summaries", tags=["summaries"])
 
 By = Annotated[str, Query(pattern="^(city|county|township)$")]
 AsOf = Annotated[dt.date | None, Query(description="use the versions in force on this date")]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _layers(value: str | None) -> list[str] | None:
-    return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
 
 @router.get("")
@@ -35,10 +31,13 @@ def summary(
     format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json",
     as_of: AsOf = None,
     versions: Annotated[str | None, Query(description="pin versions: redline:2,...")] = None,
+    rasters: Annotated[str | None, Query(description="raster ids: landcover,...")] = None,
 ):
     """Per unit: its geodesic area; per layer: covered area (union) in km²/公顷/亩, share,
     count, and for listed layers the plain sum of listed areas."""
-    result = summarize(session, by, _layers(layers), as_of, parse_pins(versions))
+    result = summarize(
+        session, by, parse_list(layers), as_of, parse_pins(versions), parse_list(rasters)
+    )
     stem = f"summary-{by}" + (f"-{as_of.isoformat()}" if as_of else "")
     if format == "csv":
         return Response(

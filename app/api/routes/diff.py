@@ -1,0 +1,26 @@
+"""Version diffs of a layer: what changed, and whether 面积不减少 still holds."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from app.api.deps import DbSession
+from app.summary.diff import diff_versions
+
+router = APIRouter(tags=["layers"])
+
+
+@router.get("/layers/{layer_id}/diff")
+def layer_diff(
+    layer_id: str,
+    session: DbSession,
+    from_version: Annotated[
+        int | None, Query(alias="from", description="default: the version before `to`")
+    ] = None,
+    to_version: Annotated[
+        int | None, Query(alias="to", description="default: the active version")
+    ] = None,
+) -> dict[str, Any]:
+    """Added, removed and changed features (matched by the catalog key), gained and lost area
+    (geodesic, km²) overall and per township, the pieces as GeoJSON, and the 面积不减少 check."""
+    return diff_versions(session, layer_id, from_version, to_version)
