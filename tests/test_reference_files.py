@@ -1,21 +1,31 @@
 """File-level checks of the Bazhong reference dataset (layers/data/bazhong), no database.
 
 Areas are measured here independently of the builder: ring by ring with pyproj.Geod (GRS80).
+Raster statistics are computed independently too: vectors reprojected with geopandas, zones
+rasterized with rasterio, counted with numpy.bincount.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import time
 from collections import Counter
 from datetime import date
 from functools import cache
 from pathlib import Path
 
+import geopandas as gpd
+import numpy as np
 import pytest
+import rasterio
 import shapely
 import yaml
+from affine import Affine
 from pyproj import Geod
+from rasterio import features
+from rasterio.enums import Resampling
+from rasterio.warp import reproject
 from shapely.geometry import Polygon, shape
 from shapely.geometry.base import BaseGeometry
 
@@ -448,3 +458,225 @@ def test_farmland() -> None:
     assert farm_share > 0.6
     assert {p["county"] for p, _ in fl} == set(COUNTY_CODES)
     assert (DATA / "farmland.geojson").stat().st_size < 1_500_000
+
+
+# ---------------------------------------------------------------- rasters (synthetic)
+
+RASTERS = ["landcover", "eco_importance"]
+RASTER_CRS = "EPSG:4545"  # CGCS2000 / 3-degree Gauss-Kruger CM 108E
+FOREST_COVER = 63.18  # 森林覆盖率, %, 001:L11
+FOREST, CROP, BUILT = 1, 2, 5  # landcover classes
+EXTREME = 1  # eco_importance: 极重要
+ZONE_TYPES = ("重点生态功能区", "农产品主产区", "城镇化地区")
+
+
+@cache
+def raster_catalog(name: str) -> dict:
+    return yaml.safe_load((ROOT / "layers" / "rasters" / f"{name}.yaml").read_text("utf-8"))
+
+
+@cache
+def raster(name: str) -> tuple[np.ndarray, dict]:
+    with rasterio.open(DATA / f"{name}.tif") as src:
+        return src.read(1), dict(src.profile)
+
+
+@cache
+def gk(layer: str) -> gpd.GeoDataFrame:
+    return gpd.read_file(DATA / f"{layer}.geojson").to_crs(RASTER_CRS)
+
+
+def burn(layer: str, values=None, dtype: str = "uint8", **grid) -> np.ndarray:
+    """Rasterize a layer (pixel centres) on the landcover grid unless another is given."""
+    if not grid:
+        _, prof = raster("landcover")
+        grid = {"out_shape": (prof["height"], prof["width"]), "transform": prof["transform"]}
+    geoms = gk(layer).geometry
+    values = [1] * len(geoms) if values is None else values
+    return features.rasterize(zip(geoms, values, strict=True), fill=0, dtype=dtype, **grid)
+
+
+@cache
+def township_ids() -> np.ndarray:
+    """1-based row number of township.geojson per pixel, 0 outside."""
+    return burn("township", list(range(1, len(gk("township")) + 1)), dtype="uint16")
+
+
+def township_shares(data: np.ndarray, value: int, ids: np.ndarray | None = None) -> np.ndarray:
+    ids = township_ids() if ids is None else ids
+    n = len(gk("township")) + 1
+    total = np.bincount(ids.ravel(), minlength=n)
+    hits = np.bincount(ids.ravel(), weights=(data.ravel() == value), minlength=n)
+    assert total[1:].min() > 0
+    return (hits / np.maximum(total, 1))[1:]
+
+
+def mean_by_zone(shares: np.ndarray) -> dict[str, float]:
+    zone = gk("township")["zone_type"].to_numpy()
+    return {z: float(shares[zone == z].mean()) for z in ZONE_TYPES}
+
+
+def test_raster_files_manifest_catalog() -> None:
+    manifest = yaml.safe_load((DATA / "manifest.yaml").read_text(encoding="utf-8"))
+    assert not set(RASTERS) & set(manifest["layers"])  # rasters are not vector layers
+    city_gk = shapely.union_all(gk("admin_county").geometry.to_numpy())
+    for name in RASTERS:
+        entry = manifest["rasters"][name]
+        assert entry["file"] == f"{name}.tif"
+        assert entry["crs"] == RASTER_CRS and entry["resolution_m"] == 100
+        assert entry["kind"] == "categorical" and entry["source"] == "synthetic"
+        assert "SYNTHETIC" in entry["note"]
+        catalog = raster_catalog(name)
+        assert catalog["id"] == name and catalog["kind"] == "categorical"
+        assert catalog["nodata"] == 0 and catalog["title_zh"] and catalog["title_en"]
+        assert all(re.fullmatch(r"#[0-9a-f]{6}", c["color"]) for c in catalog["classes"].values())
+        path = DATA / entry["file"]
+        assert path.stat().st_size < 1_500_000, path.stat().st_size
+        with rasterio.open(path) as src:
+            assert src.crs.to_epsg() == 4545
+            assert src.res == (100.0, 100.0)
+            assert src.nodata == 0 and src.dtypes == ("uint8",) and src.count == 1
+            assert src.profile["tiled"] and src.block_shapes == [(256, 256)]
+            assert src.compression.name.lower() == "deflate"
+            t = src.transform
+            assert t.b == 0 and t.d == 0 and t.c % 100 == 0 and t.f % 100 == 0
+            x0, y0, x1, y1 = city_gk.bounds  # the grid covers the city, with < 1 pixel spare
+            assert src.bounds.left <= x0 < src.bounds.left + 100
+            assert src.bounds.top - 100 < y1 <= src.bounds.top
+            assert src.bounds.right - 100 < x1 <= src.bounds.right
+            assert src.bounds.bottom <= y0 < src.bounds.bottom + 100
+            tags = src.tags(1)
+            cmap = src.colormap(1)
+            for value, c in catalog["classes"].items():
+                assert tags[f"CLASS_{value}"] == c["label"]
+                rgb = tuple(int(c["color"][i : i + 2], 16) for i in (1, 3, 5))
+                assert cmap[value][:3] == rgb, (name, value)
+
+
+@pytest.mark.parametrize("name", RASTERS)
+def test_raster_values_in_catalog(name: str) -> None:
+    data, _ = raster(name)
+    allowed = {0} | set(raster_catalog(name)["classes"])
+    assert set(np.unique(data).tolist()) <= allowed
+    # nodata exactly outside the city (townships rasterized independently)
+    inside = township_ids() > 0
+    mismatch = int(((data > 0) != inside).sum())
+    assert mismatch <= 0.0001 * inside.sum(), mismatch
+    counts = np.bincount(data[data > 0], minlength=max(allowed) + 1)
+    print(name, {v: f"{counts[v] / counts.sum():.2%}" for v in sorted(allowed - {0})})
+
+
+def test_forest_cover() -> None:
+    lc, _ = raster("landcover")
+    valid = lc != 0
+    share = 100 * float((lc[valid] == FOREST).sum() / valid.sum())
+    area = valid.sum() * 0.01  # km² of 100 m cells
+    print(f"landcover: city forest share {share:.2f}% over {area:.2f} km2 of pixels")
+    assert abs(share - FOREST_COVER) <= 0.3, share
+    assert abs(area / km2(city()) - 1) < 0.005  # grid cells vs geodesic area (GK scale)
+    forest = township_shares(lc, FOREST)
+    by_zone = mean_by_zone(forest)
+    print("mean township forest share", {z: f"{v:.1%}" for z, v in by_zone.items()})
+    assert by_zone["重点生态功能区"] > by_zone["农产品主产区"] + 0.2
+    assert by_zone["重点生态功能区"] > by_zone["城镇化地区"] + 0.2
+    assert forest.min() > 0.02, forest.min()  # every township has some woodland
+    # the mountainous north is more forested than the south
+    north = gk("township").geometry.centroid.y.to_numpy()
+    upper = north > np.median(north)
+    assert forest[upper].mean() > forest[~upper].mean() + 0.15
+
+
+def test_landcover_consistent_with_vectors() -> None:
+    lc, _ = raster("landcover")
+    checks = {  # layer: (class, minimum share of the layer's pixels)
+        "redline": (FOREST, 0.85),
+        "protected_area": (FOREST, 0.85),
+        "farmland": (CROP, 0.70),
+        "urban_boundary": (BUILT, 0.60),
+    }
+    for layer, (value, minimum) in checks.items():
+        mask = burn(layer).astype(bool)
+        share = float((lc[mask] == value).mean())
+        print(f"{layer}: {share:.1%} of {mask.sum()} pixels are class {value}")
+        assert share >= minimum, (layer, share)
+    # water along the rivers: most river-line pixels are water
+    on_river = features.rasterize(
+        gk("river").geometry,
+        out_shape=lc.shape,
+        transform=raster("landcover")[1]["transform"],
+        all_touched=True,
+    ).astype(bool) & (lc > 0)
+    assert (lc[on_river] == 4).mean() > 0.8
+
+
+def test_eco_importance() -> None:
+    eco, _ = raster("eco_importance")
+    lc, _ = raster("landcover")
+    assert ((eco == 0) == (lc == 0)).all()  # same grid, same nodata
+    extreme = township_shares(eco, EXTREME)
+    by_zone = mean_by_zone(extreme)
+    print("mean township 极重要 share", {z: f"{v:.1%}" for z, v in by_zone.items()})
+    assert by_zone["重点生态功能区"] > 2 * by_zone["农产品主产区"]
+    assert by_zone["重点生态功能区"] > 2 * by_zone["城镇化地区"]
+    redline = burn("redline").astype(bool)
+    forest = float((lc[redline] == FOREST).mean())
+    rl_extreme = float((eco[redline] == EXTREME).mean())
+    print(f"redline pixels: {forest:.1%} forest, {rl_extreme:.1%} 极重要")
+    assert forest >= 0.85 and rl_extreme >= 0.9
+    pa = burn("protected_area").astype(bool)
+    assert (eco[pa] == EXTREME).mean() >= 0.9
+    # cropland and built-up land are never 极重要 outside the redline and protected areas
+    plain = ~(redline | pa) & np.isin(lc, (CROP, BUILT))
+    assert not (eco[plain] == EXTREME).any()
+
+
+def test_zonal_stats_timing_30m() -> None:
+    """Zonal statistics of all townships on a 30 m land cover (resampled in memory, nearest
+    neighbour) by rasterize + bincount; prints the seconds, asserts only the results."""
+    lc, prof = raster("landcover")
+    t100 = prof["transform"]
+    width = int(np.ceil(prof["width"] * 100 / 30))
+    height = int(np.ceil(prof["height"] * 100 / 30))
+    t30 = Affine(30.0, 0.0, t100.c, 0.0, -30.0, t100.f)
+    t0 = time.perf_counter()
+    lc30 = np.zeros((height, width), dtype="uint8")
+    reproject(
+        lc,
+        lc30,
+        src_transform=t100,
+        src_crs=RASTER_CRS,
+        dst_transform=t30,
+        dst_crs=RASTER_CRS,
+        src_nodata=0,
+        dst_nodata=0,
+        resampling=Resampling.nearest,
+    )
+    t1 = time.perf_counter()
+    tw = gk("township")
+    ids = features.rasterize(
+        zip(tw.geometry, range(1, len(tw) + 1), strict=True),
+        out_shape=(height, width),
+        transform=t30,
+        fill=0,
+        dtype="uint16",
+    )
+    t2 = time.perf_counter()
+    n_classes = 7
+    counts = np.bincount(
+        ids.ravel().astype(np.int64) * n_classes + lc30.ravel(),
+        minlength=(len(tw) + 1) * n_classes,
+    ).reshape(len(tw) + 1, n_classes)[1:]
+    t3 = time.perf_counter()
+    print(
+        f"30 m zonal stats, {width}x{height} = {width * height / 1e6:.1f} Mpx, "
+        f"{len(tw)} townships: resample {t1 - t0:.2f} s, rasterize {t2 - t1:.2f} s, "
+        f"bincount {t3 - t2:.2f} s, total {t3 - t0:.2f} s"
+    )
+    assert len(tw) == 139
+    valid = counts[:, 1:].sum(axis=1)
+    assert (valid > 0).all()
+    forest30 = counts[:, FOREST] / valid
+    forest100 = township_shares(lc, FOREST)
+    assert np.abs(forest30 - forest100).max() < 0.05  # same data, finer zones
+    city30 = counts[:, FOREST].sum() / valid.sum()
+    assert abs(100 * city30 - FOREST_COVER) <= 0.3, city30

@@ -1,0 +1,148 @@
+"""Raster layers: uploads, zonal statistics per unit and per site, the reference rasters."""
+
+import json
+
+import numpy as np
+import pytest
+import rasterio
+import shapely
+from rasterio.features import rasterize
+from rasterio.transform import from_origin
+
+from tests.test_screening import ref_features
+
+
+@pytest.fixture(scope="module", autouse=True)
+def loaded(reference):
+    return reference
+
+
+def tiff(
+    path,
+    data: np.ndarray,
+    crs: str | None = "EPSG:4545",
+    nodata=None,
+    origin=(36_390_000.0, 3_590_000.0),
+):
+    """A GeoTIFF from an array; default 100 m pixels in Gauss-Krüger zone 36."""
+    crs = crs and ("EPSG:4524" if origin[0] > 1e7 else crs)
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        height=data.shape[0],
+        width=data.shape[1],
+        count=1,
+        dtype=data.dtype,
+        crs=crs,
+        nodata=nodata,
+        transform=from_origin(*origin, 100, 100),
+    ) as dst:
+        dst.write(data, 1)
+    return path
+
+
+def upload(client, raster: str, path):
+    with path.open("rb") as fh:
+        return client.post(f"/rasters/{raster}/versions", files={"file": (path.name, fh)})
+
+
+def test_reference_rasters_are_listed(client):
+    rasters = {r["id"]: r for r in client.get("/rasters").json()}
+    assert rasters["landcover"]["active"]["crs"] == "EPSG:4545"
+    assert rasters["eco_importance"]["classes"]["1"]["label"] == "极重要"
+
+
+def test_city_forest_cover_matches_the_plan(client):
+    body = client.get(
+        "/summaries", params={"by": "city", "layers": "redline", "rasters": "landcover"}
+    ).json()
+    forest = body["rows"][0]["rasters"]["landcover"]["class_shares"]["林地"]
+    assert forest == pytest.approx(0.6318, abs=0.003)
+
+
+def test_township_shares_match_an_independent_rasterio_computation(client):
+    body = client.get("/rasters/landcover/zonal", params={"by": "township"}).json()
+    assert len(body["rows"]) == 139
+    row = next(r for r in body["rows"] if r["name"] == "光雾山镇")
+    _, township = next((p, g) for p, g in ref_features("township") if p["name"] == "光雾山镇")
+    with rasterio.open("layers/data/bazhong/landcover.tif") as src:
+        import geopandas as gpd
+
+        local = gpd.GeoSeries([township], crs=4490).to_crs(src.crs).iloc[0]
+        data = src.read(1)
+        mask = rasterize([(local, 1)], out_shape=data.shape, transform=src.transform) == 1
+        values = data[mask & (data != 0)]
+    assert row["pixels"] == values.size
+    assert row["class_shares"]["林地"] == pytest.approx(np.mean(values == 1), abs=1e-9)
+
+
+def test_eco_function_townships_have_high_extremely_important_shares(client):
+    body = client.get(
+        "/summaries", params={"by": "township", "layers": "redline", "rasters": "eco_importance"}
+    ).json()
+    by_type: dict[str, list[float]] = {}
+    for row in body["rows"]:
+        share = row["rasters"]["eco_importance"]["class_shares"]["极重要"]
+        by_type.setdefault(row["zone_type"], []).append(share)
+    eco = np.mean(by_type["重点生态功能区"])
+    assert eco > 2 * np.mean(by_type["农产品主产区"])
+    assert eco > 2 * np.mean(by_type["城镇化地区"])
+
+
+def test_screening_reports_raster_statistics_of_the_site(client):
+    _, geom = next((p, g) for p, g in ref_features("township") if p["name"] == "光雾山镇")
+    p = shapely.point_on_surface(geom)
+    point = client.post("/screenings", json={"geometry": shapely.geometry.mapping(p)}).json()
+    lc = point["rasters"]["landcover"]
+    assert lc["sampled_at_point"] and sum(lc["class_shares"].values()) == pytest.approx(1)
+    polygon = client.post(
+        "/screenings", json={"geometry": shapely.geometry.mapping(p.buffer(0.02))}
+    ).json()
+    shares = polygon["rasters"]["eco_importance"]["class_shares"]
+    assert sum(shares.values()) == pytest.approx(1) and polygon["rasters"]["landcover"]["pixels"]
+
+
+def test_continuous_raster_upload_and_min_mean_max(client, tmp_path):
+    data = np.arange(400, dtype="float32").reshape(20, 20)
+    data[0, 0] = -9999
+    path = tiff(tmp_path / "dem.tif", data, nodata=-9999)
+    resp = upload(client, "test_dem", path)
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["width"] == 20
+    body = client.get("/rasters/test_dem/zonal", params={"by": "city"}).json()
+    stats = body["rows"][0]
+    with rasterio.open(path) as src:
+        assert stats["min"] == pytest.approx(1.0) and stats["max"] == pytest.approx(399.0)
+        assert stats["mean"] == pytest.approx(float(np.mean(data[data != -9999])))
+        assert stats["pixels"] == 399 and src.crs.to_epsg() == 4524
+
+
+def test_bad_rasters_are_refused(client, tmp_path):
+    no_crs = tiff(tmp_path / "nocrs.tif", np.ones((5, 5), "uint8"), crs=None)
+    resp = upload(client, "landcover", no_crs)
+    assert resp.status_code == 422 and resp.json()["type"].endswith("/crs")
+    odd = tiff(tmp_path / "odd.tif", np.full((5, 5), 9, "uint8"), nodata=0)
+    resp = upload(client, "landcover", odd)
+    assert resp.status_code == 422 and "[9]" in resp.json()["detail"]
+    text = tmp_path / "not.tif"
+    text.write_text("not a tiff")
+    assert upload(client, "landcover", text).status_code == 422
+    assert upload(client, "no_such_raster", odd).status_code == 404
+    versions = client.get("/rasters/landcover/versions").json()
+    assert [v["status"] for v in versions].count("active") == 1
+
+
+def test_raster_summary_in_csv(client):
+    csv = client.get(
+        "/summaries",
+        params={"by": "county", "layers": "redline", "rasters": "landcover", "format": "csv"},
+    )
+    header = csv.content.decode("utf-8-sig").splitlines()[0]
+    assert "土地覆被·林地占比（%）" in header
+
+
+def test_unknown_raster_in_summary(client):
+    resp = client.get("/summaries", params={"by": "city", "rasters": "nope"})
+    assert resp.status_code == 404
+    assert json.loads(resp.content)["type"].endswith("unknown-layer")
