@@ -208,3 +208,11 @@ def test_cli_summary(database, reference, tmp_path):
         app, ["summary", "--by", "city", "--layers", "redline", "--format", "json"]
     )
     assert json.loads(as_json.output)["rows"][0]["name"] == "巴中市"
+
+
+def test_features_as_of_a_date(client):
+    today = dt.date.today().isoformat()
+    body = get(client, "/layers/redline/features", as_of=today, limit=1).json()
+    assert body["version"] >= 1
+    old = client.get("/layers/redline/features", params={"as_of": "2000-01-01"})
+    assert old.status_code == 404 and "2000-01-01" in old.json()["detail"]

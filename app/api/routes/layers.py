@@ -1,5 +1,6 @@
 """Layer catalog, versions, features and imports."""
 
+import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Header, Query, UploadFile
@@ -9,9 +10,11 @@ from app.api.deps import DbSession
 from app.api.serializers import layer_view, version_view
 from app.api.uploads import saved_upload
 from app.catalog import catalog
+from app.errors import NotFound
 from app.store import layers as store
 from app.store.features import feature_collection
 from app.store.imports import ImportRequest, import_file
+from app.summary.versions import versions_in_force
 
 router = APIRouter(prefix="/layers", tags=["layers"])
 BBOX_HELP = "minLon,minLat,maxLon,maxLat (EPSG:4490)"
@@ -49,9 +52,15 @@ def get_features(
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
     offset: Annotated[int, Query(ge=0)] = 0,
     version: Annotated[int | None, Query(description="a past version; default active")] = None,
+    as_of: Annotated[dt.date | None, Query(description="the version in force that day")] = None,
 ) -> dict:
     """GeoJSON FeatureCollection in EPSG:4490 (lon, lat); properties use catalog names."""
     _, layer = store.get_layer(session, layer_id)
+    if as_of is not None and version is None:
+        in_force = versions_in_force(session, as_of).get(layer_id)
+        if in_force is None:
+            raise NotFound(f"Layer {layer_id} had no version in force on {as_of}.")
+        version = in_force.version
     found = store.resolve_version(session, layer, version)
     return feature_collection(session, found, bbox, limit, offset)
 
