@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 LOCAL_DB := postgresql+psycopg://postgres@127.0.0.1:$(REDLINE_PGPORT)
 
-.PHONY: run test venv db system lint reference
+.PHONY: run test venv db system web lint reference
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ needed"'
@@ -22,19 +22,27 @@ $(BIN)/.installed: pyproject.toml
 
 venv: $(BIN)/.installed
 
+# The map page's MapLibre GL comes from the npm registry (package-lock.json pins it).
+WEB_STAMP := app/web/node_modules/.installed
+$(WEB_STAMP): app/web/package.json app/web/package-lock.json
+	cd app/web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+web: $(WEB_STAMP)
+
 db:
 	scripts/db.sh redline redline_test
 
 system:
 	scripts/system_packages.sh
 
-run: system venv db
+run: system venv web db
 	DATABASE_URL=$${DATABASE_URL:-$(LOCAL_DB)/redline} $(BIN)/redline setup
 	@echo "Redline: open http://$(HOST):$(PORT)/docs (API) and http://$(HOST):$(PORT)/layers"
 	DATABASE_URL=$${DATABASE_URL:-$(LOCAL_DB)/redline} \
 	  $(BIN)/uvicorn app.api.main:app --host $(HOST) --port $(PORT)
 
-test: system venv db
+test: system venv web db
 	DATABASE_URL=$${TEST_DATABASE_URL:-$(LOCAL_DB)/redline_test} $(BIN)/python -m pytest -q
 
 lint: venv

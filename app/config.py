@@ -27,6 +27,13 @@ class Settings(BaseSettings):
     # Raster layer versions are GeoTIFFs kept here; the database holds their metadata.
     raster_dir: Path = PROJECT_ROOT / "var" / "rasters"
     subdivide_vertices: int = 256
+    # Vector tiles: an in-memory cache keyed by layer version, and the browser cache age.
+    tile_cache_tiles: int = 2000
+    tile_cache_mb: int = 64
+    tile_max_age_s: int = 3600
+    # A raster XYZ template ({z}/{x}/{y}, e.g. Tianditu with a key) drawn under the layers;
+    # none keeps the map page offline.
+    basemap_url: str | None = None
 
 
 @lru_cache

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Debian packages the service needs beyond Python wheels: a CJK font (Chinese text in PDF
-# reports and map images) and Pango (WeasyPrint's text layout). Installed only when missing
-# and when running as root; otherwise says what to install.
+# Debian packages the service and its tests need beyond Python wheels: a CJK font (Chinese
+# text in PDF reports and map images), Pango (WeasyPrint's text layout), GDAL's command-line
+# tools (the tests drive our OGC API with GDAL's own client), Chromium and its driver (the map
+# page is tested in a real headless browser) and Node.js/npm (the map page's MapLibre build).
+# Installed only when missing and when running as root; otherwise says what to install.
 set -euo pipefail
 
-packages=(fonts-wqy-microhei libpango-1.0-0 libpangoft2-1.0-0)
+packages=(fonts-wqy-microhei libpango-1.0-0 libpangoft2-1.0-0 gdal-bin chromium chromium-driver)
 missing=()
+# Node.js may come from elsewhere than Debian (nvm, NodeSource): only ask for it when absent.
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done

@@ -80,3 +80,58 @@ def reference(database: None) -> dict:
 
     with session_scope() as session:
         return load_reference(session, get_settings().reference_dir)
+
+
+ARTIFACTS = ROOT / "artifacts"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(reference) -> str:
+    """The app served by a real uvicorn on a free port (for GDAL's client and the browser)."""
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    with (ARTIFACTS / "live_server.log").open("wb") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "app.api.main:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            cwd=ROOT,
+            env=os.environ.copy(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            for _ in range(150):
+                try:
+                    if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.2)
+            else:
+                raise RuntimeError("the live server did not start; see artifacts/live_server.log")
+            yield url
+        finally:
+            proc.terminate()
+            proc.wait(10)

@@ -3,7 +3,17 @@
 from fastapi import FastAPI
 
 from app.api import problems
-from app.api.routes import diff, health, jobs, layers, rasters, screenings, summaries
+from app.api.routes import (
+    diff,
+    health,
+    jobs,
+    layers,
+    rasters,
+    screenings,
+    summaries,
+    tiles,
+    web,
+)
 
 
 def create_app() -> FastAPI:
@@ -21,6 +31,9 @@ def create_app() -> FastAPI:
     app.include_router(jobs.router)
     app.include_router(summaries.router)
     app.include_router(rasters.router)
+    app.include_router(tiles.router)
+    app.include_router(web.router)
+    web.mount_static(app)
     return app
 
 

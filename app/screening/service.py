@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import shapely
 from geoalchemy2.shape import from_shape
+from shapely.geometry import mapping
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -203,6 +204,7 @@ def screen_site(session: Session, req: ScreeningRequest) -> dict:
             "source_format": site.source_format,
             "parcels": site.names,
             "search_area_m2": search_area,
+            "geometry": mapping(site.geometry),
         },
         "context": context_of(screened.by_layer),
         "findings": screened.reported,

@@ -165,6 +165,12 @@ async def create_batch(request: Request, session: DbSession) -> Response:
     return JSONResponse(job_view(job), status_code=202, headers={"Location": f"/jobs/{job.id}"})
 
 
+@router.get("/categories")
+def categories() -> dict:
+    """Project categories an officer can pick, and the groups rules refer to."""
+    return project_categories().model_dump()
+
+
 @router.get("")
 def list_all(
     session: DbSession,

@@ -1,0 +1,84 @@
+"""Vector tiles, TileJSON and a MapLibre style of the active layer versions."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from app.api.deps import DbSession
+from app.catalog import get_layer_spec
+from app.config import get_settings
+from app.publish import mapstyle, tiles
+
+router = APIRouter(prefix="/tiles", tags=["tiles"])
+MVT = "application/vnd.mapbox-vector-tile"
+BASEMAP_HELP = "raster XYZ template drawn under the layers, e.g. a Tianditu URL with your key"
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def _etag_matches(header: str | None, etag: str) -> bool:
+    """If-None-Match: '*' or a list of (possibly weak) tags; weak comparison, per RFC 9110."""
+    if not header:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    return "*" in tags or etag in tags
+
+
+# Registered before /{layer}.json, which would otherwise take "style" as a layer id.
+@router.get("/style.json")
+def style(
+    request: Request,
+    session: DbSession,
+    basemap: Annotated[str | None, Query(description=BASEMAP_HELP)] = None,
+) -> Response:
+    """MapLibre style v8 of every layer with data, styled from the catalog, with a legend."""
+    basemap = basemap or get_settings().basemap_url
+    specs = [get_layer_spec(layer_id) for layer_id in tiles.published_layers(session)]
+    body = mapstyle.map_style(
+        specs,
+        lambda layer_id: f"{_base(request)}/tiles/{layer_id}.json",
+        mapstyle.check_basemap_url(basemap) if basemap else None,
+    )
+    # The style changes when layers get their first version: always revalidate.
+    return _json(body, "no-cache")
+
+
+@router.get("/{layer}.json")
+def tilejson(layer: str, request: Request, session: DbSession) -> Response:
+    """TileJSON 3.0.0: tile URL template, bounds, center and the layer's fields."""
+    template = f"{_base(request)}/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt"
+    return _json(tiles.tilejson(session, layer, template), "no-cache")
+
+
+@router.get(
+    "/{layer}/{z}/{x}/{y}.mvt",
+    response_class=Response,
+    responses={200: {"content": {MVT: {}}}, 204: {"description": "no feature in this tile"}},
+)
+def tile(
+    layer: str,
+    z: int,
+    x: int,
+    y: int,
+    session: DbSession,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """A Mapbox vector tile (WebMercatorQuad) of the layer's active version."""
+    address = tiles.locate_tile(session, layer, z, x, y)
+    headers = {
+        "ETag": f'"{address.fingerprint}"',
+        "Cache-Control": f"public, max-age={get_settings().tile_max_age_s}",
+    }
+    if _etag_matches(if_none_match, headers["ETag"]):
+        return Response(status_code=304, headers=headers)
+    data = tiles.render_tile(session, address)
+    if not data:
+        return Response(status_code=204, headers=headers)
+    return Response(data, media_type=MVT, headers=headers)
+
+
+def _json(body: dict, cache_control: str) -> Response:
+    return JSONResponse(body, headers={"Cache-Control": cache_control})

@@ -1,0 +1,257 @@
+"""Mapbox vector tiles (WebMercatorQuad) of active layer versions: SQL, cache keys, TileJSON."""
+
+import hashlib
+import math
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from app.catalog import LayerSpec, catalog, get_layer_spec
+from app.config import get_settings
+from app.errors import NotFound
+from app.store.layers import get_layer
+from app.store.models import Layer
+
+EXTENT = 4096  # tile grid units per tile side
+BUFFER = 64  # grid units drawn beyond the tile edge, so strokes join across tiles
+MAX_ZOOM = 22  # deepest tile served; TileJSON advertises less and clients overzoom
+TILEJSON_MAXZOOM = 16
+WORLD_M = 40075016.68  # Web Mercator world width in metres
+MERCATOR_MAX_LAT = 85.0511287798
+# Bump when the tile SQL or properties change: ETags then change for unchanged data too.
+RENDER_REVISION = 1
+# Longer strings (control_unit access lists run to hundreds of characters) stay out of tiles;
+# clients fetch them by `fid`. Key, label and fill_by attributes are always kept.
+MAX_TILE_TEXT = 80
+ATTRIBUTION = "Redline — 合成参考数据（synthetic reference data），非官方成果，不可用于审批"
+
+
+class TileOutOfRange(NotFound):
+    type = "https://redline.example.org/problems/tile-out-of-range"
+    title = "No such tile"
+
+
+@dataclass(frozen=True)
+class TileAddress:
+    """One tile of one layer version; `fingerprint` is stable until the version changes."""
+
+    layer_id: str
+    version_id: int
+    z: int
+    x: int
+    y: int
+
+    @property
+    def fingerprint(self) -> str:
+        key = f"{self.layer_id}:{self.version_id}:{self.z}/{self.x}/{self.y}:r{RENDER_REVISION}"
+        return hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
+class TileCache:
+    """A thread-safe LRU of tile bytes bounded by count and total size.
+
+    Keyed by version id: a new import activates a new id, so stale tiles are never hit and
+    simply age out.
+    """
+
+    def __init__(self, max_tiles: int, max_bytes: int) -> None:
+        self.max_tiles, self.max_bytes = max_tiles, max_bytes
+        self._tiles: OrderedDict[tuple[int, int, int, int], bytes] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[int, int, int, int]) -> bytes | None:
+        with self._lock:
+            data = self._tiles.get(key)
+            if data is not None:
+                self._tiles.move_to_end(key)
+            return data
+
+    def put(self, key: tuple[int, int, int, int], data: bytes) -> None:
+        if len(data) > self.max_bytes:
+            return
+        with self._lock:
+            old = self._tiles.pop(key, None)
+            self._bytes -= len(old) if old is not None else 0
+            self._tiles[key] = data
+            self._bytes += len(data)
+            while len(self._tiles) > self.max_tiles or self._bytes > self.max_bytes:
+                _, evicted = self._tiles.popitem(last=False)
+                self._bytes -= len(evicted)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._tiles.clear()
+            self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._tiles)
+
+    @property
+    def size_bytes(self) -> int:
+        return self._bytes
+
+
+@lru_cache
+def tile_cache() -> TileCache:
+    settings = get_settings()
+    return TileCache(settings.tile_cache_tiles, settings.tile_cache_mb * 1024 * 1024)
+
+
+def check_tile(z: int, x: int, y: int) -> None:
+    """z/x/y must name a WebMercatorQuad tile up to MAX_ZOOM."""
+    if not 0 <= z <= MAX_ZOOM:
+        raise TileOutOfRange(f"Zoom {z} is not served; use 0..{MAX_ZOOM}.")
+    last = 2**z - 1
+    if not (0 <= x <= last and 0 <= y <= last):
+        raise TileOutOfRange(f"Tile {z}/{x}/{y} is outside the grid: x and y run 0..{last}.")
+
+
+def active_version_id(layer: Layer) -> int:
+    if layer.active_version_id is None:
+        raise NotFound(f"Layer {layer.id} has no active version; import data first.")
+    return layer.active_version_id
+
+
+def locate_tile(session: Session, layer_id: str, z: int, x: int, y: int) -> TileAddress:
+    """The tile of the layer's active version (UnknownLayer / NotFound / TileOutOfRange)."""
+    _, layer = get_layer(session, layer_id)
+    check_tile(z, x, y)
+    return TileAddress(layer_id, active_version_id(layer), z, x, y)
+
+
+# Candidates come from the GiST index on feature.geom (tile box transformed to 4490, with
+# the buffer margin); each is clipped in 4490 first so large polygons are cheap to transform.
+_TILE = text(
+    """
+    WITH tile AS (
+        SELECT ST_TileEnvelope(:z, :x, :y) AS box,
+               -- Clamped to the world first: past ±180° the margin would wrap around.
+               ST_Transform(ST_ClipByBox2D(ST_TileEnvelope(:z, :x, :y, margin => :margin),
+                                           ST_TileEnvelope(0, 0, 0)), 4490) AS box4490
+    ),
+    rows AS (
+        SELECT f.id AS mvt_id,
+               f.id AS fid,
+               (SELECT coalesce(jsonb_object_agg(a.key, a.value), '{}'::jsonb)
+                  FROM jsonb_each(f.attributes) AS a
+                 WHERE a.key = ANY(CAST(:keep AS text[]))
+                    OR jsonb_typeof(a.value) <> 'string'
+                    OR char_length(a.value #>> '{}') <= :max_text) AS attributes,
+               ST_AsMVTGeom(
+                   ST_Simplify(ST_Transform(ST_ClipByBox2D(f.geom, tile.box4490), 3857),
+                               :tolerance, true),
+                   tile.box, :extent, :buffer, true) AS geom
+          FROM feature AS f, tile
+         WHERE f.version_id = :version_id
+           AND f.geom && tile.box4490
+           AND coalesce(f.area_m2, 0) >= :min_area
+           AND coalesce(f.length_m, 0) >= :min_length
+         ORDER BY f.ordinal
+    )
+    SELECT ST_AsMVT(rows.*, :layer, :extent, 'geom', 'mvt_id') FROM rows WHERE geom IS NOT NULL
+    """
+)
+
+
+def tile_params(spec: LayerSpec, address: TileAddress) -> dict[str, Any]:
+    """Zoom-dependent simplification and size thresholds for one tile query."""
+    unit_m = WORLD_M / 2**address.z / EXTENT  # one tile grid unit in Mercator metres
+    # One screen pixel on the ground (MapLibre draws vector tiles 512 px wide); cos(30°) is
+    # about right for China's latitudes.
+    pixel_ground_m = WORLD_M / 2**address.z / 512 * math.cos(math.radians(30))
+    return {
+        "z": address.z,
+        "x": address.x,
+        "y": address.y,
+        "margin": BUFFER / EXTENT,
+        "extent": EXTENT,
+        "buffer": BUFFER,
+        "layer": address.layer_id,
+        "version_id": address.version_id,
+        "tolerance": unit_m / 2,
+        # Features smaller than a pixel are invisible: dropping them keeps low-zoom tiles of
+        # many small patches (farmland) small.
+        "min_area": pixel_ground_m**2 if spec.geometry_type == "polygon" else 0.0,
+        "min_length": pixel_ground_m if spec.geometry_type == "line" else 0.0,
+        "keep": kept_attributes(spec),
+        "max_text": MAX_TILE_TEXT,
+    }
+
+
+def kept_attributes(spec: LayerSpec) -> list[str]:
+    """Attributes kept in tiles however long: the key, the label and the styling attribute."""
+    keep = [*spec.key, spec.label, (spec.style.get("fill_by") or {}).get("attribute")]
+    return sorted({name for name in keep if name})
+
+
+def render_tile(session: Session, address: TileAddress) -> bytes:
+    """MVT bytes of one tile (b"" when no feature touches it), from the cache when possible."""
+    cache = tile_cache()
+    key = (address.version_id, address.z, address.x, address.y)
+    data = cache.get(key)
+    if data is None:
+        params = tile_params(get_layer_spec(address.layer_id), address)
+        data = bytes(session.scalar(_TILE, params) or b"")
+        cache.put(key, data)
+    return data
+
+
+_EXTENT_SQL = text(
+    "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
+    "FROM (SELECT ST_Extent(geom) AS e FROM feature WHERE version_id = :v) AS x"
+)
+
+
+def published_layers(session: Session) -> list[str]:
+    """Ids of catalog layers that have an active version, i.e. that have tiles."""
+    active = set(session.scalars(select(Layer.id).where(Layer.active_version_id.is_not(None))))
+    return [layer_id for layer_id in catalog() if layer_id in active]
+
+
+def tilejson(session: Session, layer_id: str, tiles_url: str) -> dict[str, Any]:
+    """TileJSON 3.0.0 of the active version; `tiles_url` is the absolute {z}/{x}/{y} template."""
+    spec, layer = get_layer(session, layer_id)
+    version_id = active_version_id(layer)
+    minx, miny, maxx, maxy = session.execute(_EXTENT_SQL, {"v": version_id}).one()
+    bounds = [
+        round(max(minx, -180.0), 6),
+        round(max(miny, -MERCATOR_MAX_LAT), 6),
+        round(min(maxx, 180.0), 6),
+        round(min(maxy, MERCATOR_MAX_LAT), 6),
+    ]
+    span = max(bounds[2] - bounds[0], bounds[3] - bounds[1], 1e-9)
+    center_zoom = max(0, min(TILEJSON_MAXZOOM, math.floor(math.log2(360 / span))))
+    fields = {"fid": "要素编号（feature id, for click lookups）"}
+    fields.update({a.name: f"{a.label_zh or a.name}（{a.type}）" for a in spec.attributes})
+    return {
+        "tilejson": "3.0.0",
+        "name": spec.id,
+        "description": f"{spec.title_zh} — {spec.title_en}",
+        "attribution": ATTRIBUTION,
+        # The version id in the URL makes browsers fetch new tiles after an import.
+        "tiles": [f"{tiles_url}?v={version_id}"],
+        "scheme": "xyz",
+        "minzoom": 0,
+        "maxzoom": TILEJSON_MAXZOOM,
+        "bounds": bounds,
+        "center": [
+            round((bounds[0] + bounds[2]) / 2, 6),
+            round((bounds[1] + bounds[3]) / 2, 6),
+            center_zoom,
+        ],
+        "vector_layers": [
+            {
+                "id": spec.id,
+                "description": spec.title_zh,
+                "minzoom": 0,
+                "maxzoom": TILEJSON_MAXZOOM,
+                "fields": fields,
+            }
+        ],
+    }
