@@ -70,6 +70,16 @@ def catalog() -> dict[str, LayerSpec]:
     return load_catalog(get_settings().catalog_dir)
 
 
+DEFAULT_Z = 85  # kinds without `style.z` draw above the zoning layers, below county outlines
+
+
+def draw_order(layer_ids) -> list[str]:
+    """Layer ids bottom to top, by each catalog style's `z`; ids not in the catalog dropped."""
+    specs = catalog()
+    known = [i for i in layer_ids if i in specs]
+    return sorted(known, key=lambda i: (specs[i].style.get("z", DEFAULT_Z), i))
+
+
 def get_layer_spec(layer_id: str) -> LayerSpec:
     spec = catalog().get(layer_id)
     if spec is None:

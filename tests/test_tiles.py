@@ -8,6 +8,7 @@ import mapbox_vector_tile
 import morecantile
 import pytest
 import shapely
+import yaml
 from fastapi.testclient import TestClient
 
 from app.publish.tiles import BUFFER, EXTENT, MAX_TILE_TEXT, MAX_ZOOM, TileCache
@@ -17,7 +18,10 @@ TMS = morecantile.tms.get("WebMercatorQuad")
 MVT = "application/vnd.mapbox-vector-tile"
 CITY_BBOX = (106.36, 31.25, 107.76, 32.74)  # 巴中市
 GUANGWUSHAN = TMS.tile(106.85, 32.62, 10)  # 光雾山, 南江县
-TOWNSHIP_COLOURS = {"农产品主产区": "#f5d76e", "重点生态功能区": "#4caf50", "城镇化地区": "#e57373"}
+TOWNSHIP_STYLE = yaml.safe_load(
+    (Path(__file__).resolve().parent.parent / "layers" / "township.yaml").read_text("utf-8")
+)["style"]
+TOWNSHIP_COLOURS = TOWNSHIP_STYLE["fill_by"]["values"]
 
 
 @pytest.fixture(scope="module")
@@ -203,7 +207,7 @@ def test_style_has_a_source_per_published_layer_and_catalog_colours(tiles_client
     colour = fill["paint"]["fill-color"]
     assert colour[:2] == ["match", ["get", "zone_type"]]
     assert dict(zip(colour[2:-1:2], colour[3:-1:2], strict=True)) == TOWNSHIP_COLOURS
-    assert fill["paint"]["fill-opacity"] == 0.45
+    assert fill["paint"]["fill-opacity"] == TOWNSHIP_STYLE["fill_opacity"]
     assert layers["admin_county-line"]["paint"]["line-dasharray"] == [4, 2]
     assert layers["river-line"]["type"] == "line"
 

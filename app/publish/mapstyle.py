@@ -3,33 +3,12 @@
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from app.catalog import LayerSpec
+from app.catalog import LayerSpec, draw_order
 from app.errors import InvalidInput
 
-# Broad context zones at the bottom, protection zones above them, county outlines on top.
-DRAW_ORDER = [
-    "township",
-    "control_unit",
-    "farmland",
-    "urban_boundary",
-    "protected_area",
-    "redline",
-    "water_source",
-    "river",
-]
-LAST = ["admin_county"]
 DEFAULT_COLOUR = "#888888"
 DEFAULT_FILL_OPACITY = 0.4
 BACKGROUND = "#f7f7f5"
-
-
-def draw_order(layer_ids: Iterable[str]) -> list[str]:
-    """Known layers in DRAW_ORDER, other kinds (e.g. new YAML files) after them, LAST on top."""
-    ids = list(layer_ids)
-    known = [i for i in DRAW_ORDER if i in ids]
-    last = [i for i in LAST if i in ids]
-    others = sorted(i for i in ids if i not in known and i not in last)
-    return known + others + last
 
 
 def colour_expression(spec: LayerSpec) -> str | list[Any]:

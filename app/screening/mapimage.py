@@ -15,7 +15,7 @@ from matplotlib.patches import Patch  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from app.catalog import catalog  # noqa: E402
+from app.catalog import catalog, draw_order  # noqa: E402
 
 CJK_FONTS = [
     "WenQuanYi Micro Hei",
@@ -27,17 +27,6 @@ CJK_FONTS = [
 CJK_FONT_FILES = [
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-]
-DRAW_ORDER = [
-    "township",
-    "control_unit",
-    "farmland",
-    "urban_boundary",
-    "protected_area",
-    "redline",
-    "water_source",
-    "river",
-    "admin_county",
 ]
 
 _FEATURES = text(
@@ -93,7 +82,7 @@ def render_map(
     fig, ax = plt.subplots(figsize=(8, 7), dpi=110)
     legend = []
     specs = catalog()
-    for layer_id in DRAW_ORDER:
+    for layer_id in draw_order(layer_versions):
         if layer_id not in layer_versions or layer_id not in specs:
             continue
         spec = specs[layer_id]
