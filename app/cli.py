@@ -199,6 +199,37 @@ def import_raster_cmd(
     )
 
 
+@app.command()
+def export(
+    layer: Annotated[str, typer.Argument(help="layer id, e.g. township")],
+    fmt: Annotated[str, typer.Argument(metavar="FORMAT", help="gpkg | zip | geojson | kml | csv")],
+    version: Annotated[int | None, typer.Option(help="version number; default active")] = None,
+    crs: Annotated[str | None, typer.Option(help="output EPSG code; default EPSG:4490")] = None,
+    output: Annotated[Path | None, typer.Option(help="file or folder; default ./LAYER_vN.FMT")] = (
+        None
+    ),
+) -> None:
+    """Write one version of LAYER as a file (GeoPackage carries the QGIS style)."""
+    import shutil
+    import tempfile
+
+    from app.publish.exports import export_layer
+
+    with tempfile.TemporaryDirectory(prefix="redline-export-") as workdir:
+        try:
+            with session_scope() as session:
+                result = export_layer(session, layer, fmt, Path(workdir), version, crs)
+        except RedlineError as exc:
+            _fail(exc)
+        target = output or Path(result.filename)
+        if target.is_dir():
+            target = target / result.filename
+        shutil.move(result.path, target)
+    console.print(f"wrote {target} ({layer} version {result.version}, {result.crs})")
+    for note in result.notes:
+        console.print(f"[yellow]note:[/yellow] {note}")
+
+
 VERDICT_STYLE = {
     "prohibited": "bold white on red",
     "restricted": "bold white on dark_orange",

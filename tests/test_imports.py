@@ -271,3 +271,11 @@ def test_gk_transform_matches_pyproj_directly():
     x, y = pyproj.Transformer.from_crs(4490, 4545, always_xy=True).transform(106.75, 31.85)
     back = to_storage(shapely.points([[x, y]]), parse_crs("EPSG:4545"))[0]
     assert back.x == pytest.approx(106.75, abs=1e-8) and back.y == pytest.approx(31.85, abs=1e-8)
+
+
+def test_empty_dates_stay_empty(client, tmp_path):
+    gdf = frame([SQUARE, SQUARE_B], surveyed=["2023-06-30", None])
+    resp = upload(client, write(gdf, tmp_path / "dates.geojson"))
+    assert resp.status_code == 201, resp.text
+    props = [f["properties"] for f in client.get(f"/layers/{LAYER}/features").json()["features"]]
+    assert props[0]["surveyed"] == "2023-06-30" and "surveyed" not in props[1]

@@ -5,6 +5,7 @@ from fastapi import FastAPI
 from app.api import problems
 from app.api.routes import (
     diff,
+    exports,
     health,
     jobs,
     layers,
@@ -32,6 +33,7 @@ def create_app() -> FastAPI:
     app.include_router(summaries.router)
     app.include_router(rasters.router)
     app.include_router(tiles.router)
+    app.include_router(exports.router)
     app.include_router(web.router)
     web.mount_static(app)
     return app

@@ -1,9 +1,10 @@
 """Validate and coerce feature attributes against a layer's catalog schema."""
 
 import datetime as dt
-import math
 import re
 from typing import Any
+
+import pandas as pd
 
 from app.catalog import AttributeSpec, LayerSpec
 
@@ -30,11 +31,13 @@ def column_mapping(columns: list[str], spec: LayerSpec) -> tuple[dict[str, str],
 
 
 def _blank(value: Any) -> bool:
-    return (
-        value is None
-        or (isinstance(value, float) and math.isnan(value))
-        or (isinstance(value, str) and not value.strip())
-    )
+    """None, NaN, pandas' NaT (empty dates in files) or an empty string."""
+    if value is None or isinstance(value, str) and not value.strip():
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # lists and other non-scalars are not blank
+        return False
 
 
 def coerce(value: Any, attr: AttributeSpec) -> Any:

@@ -1,0 +1,61 @@
+"""Downloads of layer versions: GeoPackage (with QGIS style), Shapefile zip, GeoJSON, KML, CSV."""
+
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
+
+from app.api.deps import DbSession
+from app.publish.exports import ExportFile, export_bundle, export_layer
+
+router = APIRouter(prefix="/exports", tags=["exports"])
+CRS_HELP = "output CRS, any EPSG code (default EPSG:4490); KML is always WGS 84"
+Version = Annotated[int | None, Query(ge=1, description="version number; default active")]
+Crs = Annotated[str | None, Query(description=CRS_HELP)]
+
+
+def _download(result: ExportFile, workdir: Path) -> FileResponse:
+    # The file lives in a private temporary folder removed once the response is sent.
+    headers = {
+        "X-Redline-Layer": result.layer,
+        "X-Redline-CRS": result.crs,
+    }
+    if result.version is not None:
+        headers["X-Redline-Version"] = str(result.version)
+    if result.notes:
+        headers["X-Redline-Notes"] = " | ".join(result.notes).encode("ascii", "replace").decode()
+    return FileResponse(
+        result.path,
+        media_type=result.media_type,
+        filename=result.filename,
+        headers=headers,
+        background=BackgroundTask(shutil.rmtree, workdir, ignore_errors=True),
+    )
+
+
+def _run(action: Callable[[Path], ExportFile]) -> FileResponse:
+    workdir = Path(tempfile.mkdtemp(prefix="redline-export-"))
+    try:
+        return _download(action(workdir), workdir)
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+
+
+@router.get("/bundle.gpkg")
+def bundle(session: DbSession, crs: Crs = None) -> FileResponse:
+    """Every layer's active version in one GeoPackage, each with its default QGIS style."""
+    return _run(lambda workdir: export_bundle(session, workdir, crs))
+
+
+@router.get("/{layer_id}.{fmt}")
+def export(
+    layer_id: str, fmt: str, session: DbSession, version: Version = None, crs: Crs = None
+) -> FileResponse:
+    """fmt: gpkg | zip (Shapefile) | geojson | kml | csv; attributes use catalog names."""
+    return _run(lambda workdir: export_layer(session, layer_id, fmt, workdir, version, crs))
