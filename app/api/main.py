@@ -9,6 +9,7 @@ from app.api.routes import (
     health,
     jobs,
     layers,
+    ogc,
     rasters,
     screenings,
     summaries,
@@ -34,6 +35,7 @@ def create_app() -> FastAPI:
     app.include_router(rasters.router)
     app.include_router(tiles.router)
     app.include_router(exports.router)
+    app.include_router(ogc.router)
     app.include_router(web.router)
     web.mount_static(app)
     return app

@@ -11,7 +11,7 @@ from app.store.models import LayerVersion
 MAX_LIMIT = 10000
 
 _PAGE = text(
-    "SELECT id, attributes, area_m2, length_m, ST_AsGeoJSON(geom, 7) AS geometry, "
+    "SELECT id, attributes, area_m2, length_m, ST_AsGeoJSON(geom, 7, 0) AS geometry, "
     "count(*) OVER () AS matched "
     "FROM feature WHERE version_id = :v "
     "AND (CAST(:minx AS float8) IS NULL "
