@@ -99,3 +99,15 @@ def test_batch_bad_input(client):
         "/screenings/batch", files={"file": ("s.csv", sites_csv(3))}, data={"format": "pdf"}
     )
     assert resp.status_code == 422
+
+
+def test_jobs_cut_off_by_a_restart_are_marked_failed(database):
+    from app.store.db import session_scope
+    from app.store.jobs import create_job, fail_interrupted_jobs, get_job
+
+    with session_scope() as session:
+        job_id = create_job(session, "screening-batch", 10, {}).id
+    assert fail_interrupted_jobs() >= 1
+    with session_scope() as session:
+        job = get_job(session, job_id)
+        assert job.status == "failed" and job.error["title"] == "Interrupted"

@@ -1,6 +1,10 @@
 """The FastAPI application: routers registered on one app."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+
 from fastapi import FastAPI
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.api import problems
 from app.api.routes import (
@@ -16,10 +20,20 @@ from app.api.routes import (
     tiles,
     web,
 )
+from app.store.jobs import fail_interrupted_jobs
+
+
+@asynccontextmanager
+async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    # Jobs run in this process's threads (one worker): any left running were cut off.
+    with suppress(SQLAlchemyError):  # no database yet: /health will say so
+        fail_interrupted_jobs()
+    yield
 
 
 def create_app() -> FastAPI:
     app = FastAPI(
+        lifespan=lifespan,
         title="Redline",
         description="Ecological zoning layers, site screening and planning summaries "
         "(生态保护红线、自然保护地、乡镇级主体功能区).",

@@ -87,3 +87,24 @@ def job_view(job: Job) -> dict:
             "result": f"/jobs/{job.id}/result" if job.status == "done" else None,
         },
     }
+
+
+def fail_interrupted_jobs() -> int:
+    """Jobs run in threads of the API process: any still queued or running when the process
+    starts were cut off by a restart, so say so instead of leaving them 'running' forever."""
+    from sqlalchemy import update
+
+    with session_scope() as session:
+        result = session.execute(
+            update(Job)
+            .where(Job.status.in_(("queued", "running")))
+            .values(
+                status="failed",
+                finished_at=dt.datetime.now(dt.UTC),
+                error={
+                    "title": "Interrupted",
+                    "detail": "The server restarted while the job ran; submit the batch again.",
+                },
+            )
+        )
+        return result.rowcount
