@@ -6,7 +6,7 @@ from sqlalchemy import text
 
 from app.store.db import get_engine, session_scope
 from tests.factories import GEOD
-from tests.test_reference_files import CITY_KM2, PA_TABLE, REDLINE_KM2, ZONE_COUNTS
+from tests.test_reference_files import CITY_KM2, LAYERS, PA_TABLE, REDLINE_KM2, ZONE_COUNTS
 
 # The plan's figures, shared with the file-level checks.
 PROTECTED_AREAS = {name: row[1] for name, row in PA_TABLE.items()}
@@ -32,15 +32,7 @@ def loaded(reference):
 
 def test_every_reference_layer_is_served(client):
     layers = {layer["id"]: layer for layer in client.get("/layers").json()}
-    for layer_id in (
-        "admin_county",
-        "township",
-        "protected_area",
-        "redline",
-        "water_source",
-        "control_unit",
-        "river",
-    ):
+    for layer_id in LAYERS:
         assert layers[layer_id]["active_version"] is not None, layer_id
         body = client.get(f"/layers/{layer_id}/features", params={"limit": 5}).json()
         assert body["numberMatched"] == layers[layer_id]["feature_count"] > 0
