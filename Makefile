@@ -36,13 +36,15 @@ db:
 system:
 	scripts/system_packages.sh
 
-run: system venv web db
+run: system venv web
+	@[ -n "$$DATABASE_URL" ] || scripts/db.sh redline redline_test
 	DATABASE_URL=$${DATABASE_URL:-$(LOCAL_DB)/redline} $(BIN)/redline setup
-	@echo "Redline: open http://$(HOST):$(PORT)/docs (API) and http://$(HOST):$(PORT)/layers"
+	@echo "Redline: open http://$(HOST):$(PORT)/ (map), /docs (API), /ogc (OGC API Features)"
 	DATABASE_URL=$${DATABASE_URL:-$(LOCAL_DB)/redline} \
 	  $(BIN)/uvicorn app.api.main:app --host $(HOST) --port $(PORT)
 
-test: system venv web db
+test: system venv web
+	@[ -n "$$TEST_DATABASE_URL" ] || env -u DATABASE_URL scripts/db.sh redline redline_test
 	DATABASE_URL=$${TEST_DATABASE_URL:-$(LOCAL_DB)/redline_test} $(BIN)/python -m pytest -q
 
 lint: venv
