@@ -1,7 +1,7 @@
 """Plain-dict views of store rows for JSON responses."""
 
 from app.catalog import LayerSpec
-from app.store.models import Layer, LayerVersion
+from app.store.models import Job, Layer, LayerVersion, RasterVersion
 
 
 def version_view(v: LayerVersion) -> dict:
@@ -50,3 +50,38 @@ def layer_view(
         body["rules"] = spec.rules
         body["active"] = version_view(active) if active else None
     return body
+
+
+def raster_version_view(v: RasterVersion) -> dict:
+    return {
+        "version": v.version,
+        "status": v.status,
+        "crs": v.crs,
+        "width": v.width,
+        "height": v.height,
+        "resolution_m": v.resolution_m,
+        "bounds_4490": v.bounds_4490,
+        "source_name": v.source_name,
+        "note": v.note,
+        "created_by": v.created_by,
+        "activated_at": v.activated_at.isoformat() if v.activated_at else None,
+    }
+
+
+def job_view(job: Job) -> dict:
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "status": job.status,
+        "total": job.total,
+        "done": job.done,
+        "percent": round(100 * job.done / job.total, 1) if job.total else 100,
+        "created_at": job.created_at.isoformat() if job.created_at else None,
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        "error": job.error,
+        "params": job.params,
+        "links": {
+            "self": f"/jobs/{job.id}",
+            "result": f"/jobs/{job.id}/result" if job.status == "done" else None,
+        },
+    }

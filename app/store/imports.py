@@ -52,11 +52,13 @@ class ImportRequest:
     source_name: str | None = None
 
 
-def _noop(stage: str, done: int, total: int) -> None:
+def no_progress(stage: str, done: int, total: int) -> None:
     pass
 
 
-def import_file(session: Session, req: ImportRequest, progress: Progress = _noop) -> LayerVersion:
+def import_file(
+    session: Session, req: ImportRequest, progress: Progress = no_progress
+) -> LayerVersion:
     """Read, validate and store a file as the new active version of a layer.
 
     Runs inside the caller's transaction: any exception leaves the database unchanged.
@@ -75,7 +77,7 @@ def write_version(
     data: NormalizedLayer,
     req: ImportRequest,
     source_format: str,
-    progress: Progress = _noop,
+    progress: Progress = no_progress,
 ) -> LayerVersion:
     # Row lock on the layer serializes concurrent imports of the same layer.
     layer = session.get(Layer, spec.id, with_for_update=True)

@@ -70,25 +70,6 @@ def start_in_background(job_id: str, work: Callable[[Callable[[int], None]], str
     threading.Thread(target=run, name=f"job-{job_id}", daemon=True).start()
 
 
-def job_view(job: Job) -> dict:
-    return {
-        "id": job.id,
-        "kind": job.kind,
-        "status": job.status,
-        "total": job.total,
-        "done": job.done,
-        "percent": round(100 * job.done / job.total, 1) if job.total else 100,
-        "created_at": job.created_at.isoformat() if job.created_at else None,
-        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
-        "error": job.error,
-        "params": job.params,
-        "links": {
-            "self": f"/jobs/{job.id}",
-            "result": f"/jobs/{job.id}/result" if job.status == "done" else None,
-        },
-    }
-
-
 def fail_interrupted_jobs() -> int:
     """Jobs run in threads of the API process: any still queued or running when the process
     starts were cut off by a restart, so say so instead of leaving them 'running' forever."""

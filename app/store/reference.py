@@ -5,7 +5,7 @@ from pathlib import Path
 import yaml
 from sqlalchemy.orm import Session
 
-from app.store.imports import ImportRequest, Progress, _noop, import_file
+from app.store.imports import ImportRequest, Progress, import_file, no_progress
 from app.store.layers import active_version, get_layer
 from app.store.rasters import active_rasters, import_raster
 
@@ -16,7 +16,7 @@ def read_manifest(directory: Path) -> dict:
 
 
 def load_reference(
-    session: Session, directory: Path, force: bool = False, progress: Progress = _noop
+    session: Session, directory: Path, force: bool = False, progress: Progress = no_progress
 ) -> dict[str, int | None]:
     """Import every manifest layer and raster that has no active version yet (all, with force).
 

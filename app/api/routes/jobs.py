@@ -6,9 +6,10 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
 from app.api.deps import DbSession
+from app.api.serializers import job_view
 from app.errors import RedlineError
 from app.screening.batch import FORMATS
-from app.store.jobs import get_job, job_view
+from app.store.jobs import get_job
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 

@@ -7,6 +7,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
 from app.api.deps import DbSession
+from app.api.serializers import raster_version_view
 from app.api.uploads import saved_upload
 from app.catalog import get_raster_spec, raster_catalog
 from app.store.models import RasterVersion
@@ -14,22 +15,6 @@ from app.store.rasters import active_rasters, import_raster
 from app.summary.service import summarize
 
 router = APIRouter(prefix="/rasters", tags=["rasters"])
-
-
-def _version_view(v: RasterVersion) -> dict:
-    return {
-        "version": v.version,
-        "status": v.status,
-        "crs": v.crs,
-        "width": v.width,
-        "height": v.height,
-        "resolution_m": v.resolution_m,
-        "bounds_4490": v.bounds_4490,
-        "source_name": v.source_name,
-        "note": v.note,
-        "created_by": v.created_by,
-        "activated_at": v.activated_at.isoformat() if v.activated_at else None,
-    }
 
 
 @router.get("")
@@ -42,7 +27,7 @@ def list_rasters(session: DbSession) -> list[dict]:
             "title_en": spec.title_en,
             "kind": spec.kind,
             "classes": {k: c.model_dump() for k, c in spec.classes.items()},
-            "active": _version_view(active[spec.id]) if spec.id in active else None,
+            "active": raster_version_view(active[spec.id]) if spec.id in active else None,
         }
         for spec in raster_catalog().values()
     ]
@@ -56,7 +41,7 @@ def list_versions(raster_id: str, session: DbSession) -> list[dict]:
         .where(RasterVersion.raster_id == raster_id)
         .order_by(RasterVersion.version)
     ).all()
-    return [_version_view(v) for v in rows]
+    return [raster_version_view(v) for v in rows]
 
 
 @router.post("/{raster_id}/versions", status_code=201)
@@ -73,7 +58,7 @@ async def upload_version(
         version = await run_in_threadpool(
             import_raster, session, raster_id, path, note, user, path.name
         )
-    return {"raster": raster_id, **_version_view(version)}
+    return {"raster": raster_id, **raster_version_view(version)}
 
 
 @router.get("/{raster_id}/zonal")

@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from pydantic import ValidationError
 
 from app.api.deps import DbSession
+from app.api.serializers import job_view
 from app.api.uploads import saved_upload
 from app.catalog import project_categories
 from app.config import get_settings
@@ -18,7 +19,7 @@ from app.screening import batch
 from app.screening.inputs import ScreeningBody, request_from_body, request_from_file
 from app.screening.report import report_html, report_pdf
 from app.screening.service import get_screening, list_screenings, screen_site
-from app.store.jobs import create_job, job_view, start_in_background
+from app.store.jobs import create_job, start_in_background
 
 router = APIRouter(prefix="/screenings", tags=["screenings"])
 # Batches up to this size are answered in the request; larger ones run as a job.
