@@ -1,4 +1,6 @@
-"""Tests run against a real PostGIS database named *_test (see `make test`)."""
+"""Shared fixtures. Tests that need PostGIS ask for `database` (or `client`, `reference`):
+it checks DATABASE_URL names a *_test database (see `make test`); the others run without one.
+"""
 
 import os
 import shutil
@@ -8,13 +10,18 @@ import pytest
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
-_url = os.environ.get("DATABASE_URL")
-if not _url:
-    raise RuntimeError("DATABASE_URL is not set: run the tests with `make test`.")
-if not (make_url(_url).database or "").endswith("_test"):
-    raise RuntimeError(
-        f"Refusing to run tests against {make_url(_url).database!r}: use a *_test db."
-    )
+
+
+def _test_database_url() -> str:
+    """DATABASE_URL, refused unless it names a database whose name ends in _test."""
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        raise RuntimeError("DATABASE_URL is not set: run the tests with `make test`.")
+    if not (make_url(url).database or "").endswith("_test"):
+        raise RuntimeError(
+            f"Refusing to run tests against {make_url(url).database!r}: use a *_test db."
+        )
+    return url
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -36,10 +43,12 @@ def catalog_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="session")
 def database(catalog_dir: Path) -> None:
-    """A clean schema built by the Alembic migrations."""
+    """A clean schema built by the Alembic migrations, in a *_test database only."""
     from sqlalchemy import text
+
+    _test_database_url()
 
     from app.store.db import get_engine
     from app.store.migrate import upgrade_database
@@ -63,6 +72,7 @@ def database(catalog_dir: Path) -> None:
 
 @pytest.fixture(scope="session")
 def client(database: None):
+    """The app in a TestClient over the test database."""
     from fastapi.testclient import TestClient
 
     from app.api.main import create_app

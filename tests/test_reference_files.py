@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections import Counter
 from datetime import date
 from functools import cache
@@ -21,11 +20,8 @@ import pytest
 import rasterio
 import shapely
 import yaml
-from affine import Affine
 from pyproj import Geod
 from rasterio import features
-from rasterio.enums import Resampling
-from rasterio.warp import reproject
 from shapely.geometry import Polygon, shape
 from shapely.geometry.base import BaseGeometry
 
@@ -628,55 +624,3 @@ def test_eco_importance() -> None:
     # cropland and built-up land are never 极重要 outside the redline and protected areas
     plain = ~(redline | pa) & np.isin(lc, (CROP, BUILT))
     assert not (eco[plain] == EXTREME).any()
-
-
-def test_zonal_stats_timing_30m() -> None:
-    """Zonal statistics of all townships on a 30 m land cover (resampled in memory, nearest
-    neighbour) by rasterize + bincount; prints the seconds, asserts only the results."""
-    lc, prof = raster("landcover")
-    t100 = prof["transform"]
-    width = int(np.ceil(prof["width"] * 100 / 30))
-    height = int(np.ceil(prof["height"] * 100 / 30))
-    t30 = Affine(30.0, 0.0, t100.c, 0.0, -30.0, t100.f)
-    t0 = time.perf_counter()
-    lc30 = np.zeros((height, width), dtype="uint8")
-    reproject(
-        lc,
-        lc30,
-        src_transform=t100,
-        src_crs=RASTER_CRS,
-        dst_transform=t30,
-        dst_crs=RASTER_CRS,
-        src_nodata=0,
-        dst_nodata=0,
-        resampling=Resampling.nearest,
-    )
-    t1 = time.perf_counter()
-    tw = gk("township")
-    ids = features.rasterize(
-        zip(tw.geometry, range(1, len(tw) + 1), strict=True),
-        out_shape=(height, width),
-        transform=t30,
-        fill=0,
-        dtype="uint16",
-    )
-    t2 = time.perf_counter()
-    n_classes = 7
-    counts = np.bincount(
-        ids.ravel().astype(np.int64) * n_classes + lc30.ravel(),
-        minlength=(len(tw) + 1) * n_classes,
-    ).reshape(len(tw) + 1, n_classes)[1:]
-    t3 = time.perf_counter()
-    print(
-        f"30 m zonal stats, {width}x{height} = {width * height / 1e6:.1f} Mpx, "
-        f"{len(tw)} townships: resample {t1 - t0:.2f} s, rasterize {t2 - t1:.2f} s, "
-        f"bincount {t3 - t2:.2f} s, total {t3 - t0:.2f} s"
-    )
-    assert len(tw) == 139
-    valid = counts[:, 1:].sum(axis=1)
-    assert (valid > 0).all()
-    forest30 = counts[:, FOREST] / valid
-    forest100 = township_shares(lc, FOREST)
-    assert np.abs(forest30 - forest100).max() < 0.05  # same data, finer zones
-    city30 = counts[:, FOREST].sum() / valid.sum()
-    assert abs(100 * city30 - FOREST_COVER) <= 0.3, city30

@@ -141,34 +141,81 @@ def test_area_chart(client, fmt, media, magic):
     assert resp.headers["content-type"] == media and resp.content.startswith(magic)
 
 
-def test_summaries_follow_imports_and_can_look_back(client, tmp_path):
-    def upload(geoms) -> int:
-        path = write(frame(geoms), tmp_path / "p.geojson")
-        with path.open("rb") as fh:
-            resp = client.post("/layers/test_parcel/versions", files={"file": (path.name, fh)})
-        assert resp.status_code == 201
-        return resp.json()["version"]
+def upload_parcels(client, tmp_path, geoms) -> int:
+    """Import `geoms` as the next test_parcel version through the API; its number."""
+    path = write(frame(geoms), tmp_path / "p.geojson")
+    with path.open("rb") as fh:
+        resp = client.post("/layers/test_parcel/versions", files={"file": (path.name, fh)})
+    assert resp.status_code == 201, resp.text
+    return resp.json()["version"]
 
-    first = upload([SQUARE])
-    one = get(client, "/summaries", by="city", layers="test_parcel").json()
-    again = get(client, "/summaries", by="city", layers="test_parcel").json()
-    assert again == one  # served from the cache
-    second = upload([SQUARE, SQUARE_B])
-    two = get(client, "/summaries", by="city", layers="test_parcel").json()
-    a1 = one["rows"][0]["layers"]["test_parcel"]["area_km2"]
-    a2 = two["rows"][0]["layers"]["test_parcel"]["area_km2"]
-    assert a1 == pytest.approx(geod_area(SQUARE) / 1e6, rel=1e-3)
-    assert a2 == pytest.approx((geod_area(SQUARE) + geod_area(SQUARE_B)) / 1e6, rel=1e-3)
-    pinned = get(
-        client, "/summaries", by="city", layers="test_parcel", versions=f"test_parcel:{first}"
-    ).json()
+
+def parcel_km2(body: dict) -> float:
+    return body["rows"][0]["layers"]["test_parcel"]["area_km2"]
+
+
+def test_summary_cache_computes_once_per_set_of_versions(client, tmp_path, monkeypatch):
+    from app.summary import service
+
+    computed: list[int] = []
+    real = service.layer_coverage
+
+    def counting(*args, **kwargs):
+        computed.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "layer_coverage", counting)
+    params = {"by": "city", "layers": "test_parcel"}
+    first = upload_parcels(client, tmp_path, [SQUARE])
+    one = get(client, "/summaries", **params).json()
+    assert len(computed) == 1
+    assert get(client, "/summaries", **params).json() == one
+    pinned = get(client, "/summaries", **params, versions=f"test_parcel:{first}").json()
+    assert len(computed) == 1  # same versions, served from the cache
     assert pinned["layer_versions"]["test_parcel"] == first
-    assert pinned["rows"][0]["layers"]["test_parcel"]["area_km2"] == pytest.approx(a1)
+    second = upload_parcels(client, tmp_path, [SQUARE, SQUARE_B])
+    two = get(client, "/summaries", **params).json()
+    assert len(computed) == 2  # a new version is computed once
     assert two["layer_versions"]["test_parcel"] == second
-    today = get(
-        client, "/summaries", by="city", layers="test_parcel", as_of=dt.date.today().isoformat()
-    ).json()
-    assert today["layer_versions"]["test_parcel"] == second
+    assert parcel_km2(one) == pytest.approx(geod_area(SQUARE) / 1e6, rel=1e-3)
+    expected = (geod_area(SQUARE) + geod_area(SQUARE_B)) / 1e6
+    assert parcel_km2(two) == pytest.approx(expected, rel=1e-3)
+    get(client, "/summaries", **params, versions=f"test_parcel:{first}")
+    assert len(computed) == 2
+
+
+def test_as_of_reads_the_version_in_force_then(client, tmp_path):
+    from sqlalchemy import update
+
+    from app.store.db import session_scope
+    from app.store.models import LayerVersion
+    from app.summary.service import summarize
+
+    first = upload_parcels(client, tmp_path, [SQUARE])
+    between = dt.datetime.now(dt.UTC)
+    second = upload_parcels(client, tmp_path, [SQUARE, SQUARE_B])
+    assert second == first + 1
+    with session_scope() as session:
+        then = summarize(session, "city", ["test_parcel"], as_of=between)
+        now = summarize(session, "city", ["test_parcel"], as_of=dt.datetime.now(dt.UTC))
+    assert then["layer_versions"]["test_parcel"] == first
+    assert parcel_km2(then) == pytest.approx(geod_area(SQUARE) / 1e6, rel=1e-3)
+    assert now["layer_versions"]["test_parcel"] == second
+    # Over HTTP as_of is a day: an import cannot be dated in the past, so move the first
+    # version's activation back to 2001 to give it a day of its own.
+    with session_scope() as session:
+        session.execute(
+            update(LayerVersion)
+            .where(LayerVersion.layer_id == "test_parcel", LayerVersion.version == first)
+            .values(activated_at=dt.datetime(2001, 1, 1, tzinfo=dt.UTC))
+        )
+    old = get(client, "/layers/test_parcel/features", as_of="2001-06-01").json()
+    assert old["version"] == first and len(old["features"]) == 1
+    today = dt.date.today().isoformat()
+    new = get(client, "/layers/test_parcel/features", as_of=today).json()
+    assert new["version"] == second and len(new["features"]) == 2
+    before = client.get("/layers/test_parcel/features", params={"as_of": "2000-12-31"})
+    assert before.status_code == 404 and "2000-12-31" in before.json()["detail"]
     before = client.get("/summaries", params={"by": "city", "as_of": "2000-01-01"})
     assert before.status_code == 404 and "admin_county" in before.json()["detail"]
 
@@ -208,11 +255,3 @@ def test_cli_summary(database, reference, tmp_path):
         app, ["summary", "--by", "city", "--layers", "redline", "--format", "json"]
     )
     assert json.loads(as_json.output)["rows"][0]["name"] == "巴中市"
-
-
-def test_features_as_of_a_date(client):
-    today = dt.date.today().isoformat()
-    body = get(client, "/layers/redline/features", as_of=today, limit=1).json()
-    assert body["version"] >= 1
-    old = client.get("/layers/redline/features", params={"as_of": "2000-01-01"})
-    assert old.status_code == 404 and "2000-01-01" in old.json()["detail"]
