@@ -1,0 +1,24 @@
+"""The package layering in pyproject.toml ([tool.importlinter]) holds: `lint-imports` passes."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="known violations until the refactor branches merge: app.catalog imports "
+    "app.screening.rules, app.summary.chart imports app.screening.mapimage and "
+    "app.screening.service imports app.summary.raster_stats",
+)
+def test_imports_follow_the_layers() -> None:
+    # lint-imports puts its working directory first on sys.path: the checkout, not the venv's.
+    result = subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
