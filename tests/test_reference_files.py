@@ -42,7 +42,7 @@ GEOD = Geod(ellps="GRS80")
 
 CITY_KM2 = 12296.93  # 001:L6
 REDLINE_KM2 = 1673.0  # 001:L500
-# domain.md §3 township directory: county -> (农产品主产区, 重点生态功能区, 城镇化地区)
+# docs/domain.md §3 township directory: county -> (农产品主产区, 重点生态功能区, 城镇化地区)
 ZONE_COUNTS = {
     "巴州区": (7, 0, 18),
     "恩阳区": (7, 0, 11),
@@ -57,7 +57,7 @@ COUNTY_CODES = {
     "通江县": "511921",
     "平昌县": "511923",
 }
-# domain.md §3 protected-area table (001:L1719-L1828)
+# docs/domain.md §3 protected-area table (001:L1719-L1828)
 PA_TABLE = {
     "四川诺水河珍稀水生动物国家级自然保护区": ("通江县", 11.27, "自然保护区", "国家级"),
     "四川大小兰沟自然保护区": ("南江县", 69.54, "自然保护区", "地方级"),

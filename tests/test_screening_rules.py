@@ -1,4 +1,4 @@
-"""Verdicts follow the rules of the layer catalog (domain.md §4)."""
+"""Verdicts follow the rules of the layer catalog (docs/domain.md §4)."""
 
 import pytest
 import shapely

@@ -1,7 +1,7 @@
 """What changed between two versions of a layer: features, areas, townships, binding check.
 
 Planners must show that a new redline version keeps 面积不减少、性质不改变、功能不降低
-(domain.md §1); this module measures the first two in PostGIS, geodesically (GRS80).
+(docs/domain.md §1); this module measures the first two in PostGIS, geodesically (GRS80).
 """
 
 import json

@@ -1,4 +1,4 @@
-"""Names and attributes from the Bazhong plan (seeds/001) plus approximate locations.
+"""Names and attributes from the Bazhong plan (plan 001, docs/domain.md) plus approximate locations.
 
 Locations (lon, lat) are approximate and only steer the synthetic geometry.
 """
