@@ -10,6 +10,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class Settings(BaseSettings):
+    """Every setting, from the environment (REDLINE_*; DATABASE_URL for the database)."""
+
     model_config = SettingsConfigDict(env_prefix="REDLINE_", extra="ignore")
 
     database_url: str = Field(
@@ -38,4 +40,5 @@ class Settings(BaseSettings):
 
 @lru_cache
 def get_settings() -> Settings:
+    """The settings, read once per process (tests clear the cache to change them)."""
     return Settings()

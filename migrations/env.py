@@ -12,6 +12,7 @@ config.set_main_option("sqlalchemy.url", get_settings().database_url.replace("%"
 
 
 def include_object(obj, name, type_, reflected, compare_to):
+    """Leave PostGIS's own tables out of autogenerate; GeoAlchemy2 judges spatial objects."""
     # PostGIS owns spatial_ref_sys and the tiger/topology schemas.
     if type_ == "table" and name == "spatial_ref_sys":
         return False
@@ -19,6 +20,7 @@ def include_object(obj, name, type_, reflected, compare_to):
 
 
 def run_migrations_online() -> None:
+    """Run the migrations on the connection the caller passed, or on DATABASE_URL."""
     connectable = config.attributes.get("connection") or engine_from_config(
         config.get_section(config.config_ini_section, {}),
         prefix="sqlalchemy.",

@@ -18,8 +18,10 @@ depends_on: str | Sequence[str] | None = ${repr(depends_on)}
 
 
 def upgrade() -> None:
+    """${message}."""
     ${upgrades if upgrades else "pass"}
 
 
 def downgrade() -> None:
+    """Undo: ${message}."""
     ${downgrades if downgrades else "pass"}

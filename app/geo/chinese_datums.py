@@ -18,16 +18,20 @@ def _convert(lonlat: np.ndarray, inverse) -> np.ndarray:
 
 
 def gcj02_to_wgs84(lonlat: np.ndarray) -> np.ndarray:
+    """GCJ-02 (Amap, Tencent) lon/lat rows to WGS84, by iteration (below 0.5 m)."""
     return _convert(lonlat, prcoords.gcj_wgs_bored)
 
 
 def bd09_to_wgs84(lonlat: np.ndarray) -> np.ndarray:
+    """BD-09 (Baidu) lon/lat rows to WGS84, by iteration (below 0.5 m)."""
     return _convert(lonlat, prcoords.bd_wgs_bored)
 
 
 def wgs84_to_gcj02(lonlat: np.ndarray) -> np.ndarray:
+    """WGS84 lon/lat rows to GCJ-02 with the published closed formula."""
     return _convert(lonlat, prcoords.wgs_gcj)
 
 
 def wgs84_to_bd09(lonlat: np.ndarray) -> np.ndarray:
+    """WGS84 lon/lat rows to BD-09 (GCJ-02 plus Baidu's offset)."""
     return _convert(lonlat, prcoords.wgs_bd)

@@ -14,6 +14,8 @@ FAMILIES = {
 
 @dataclass
 class Repair:
+    """A repaired geometry (None when it could not be kept) and what was done to it."""
+
     geometry: BaseGeometry | None
     note: str | None = None  # what was repaired, or why it could not be
 

@@ -21,6 +21,8 @@ _OLD_DATUMS = ("1980", "西安", "1954", "北京")
 
 @dataclass
 class Parcel:
+    """One parcel of the file: its header fields and its rings of (easting, northing) by 圈号."""
+
     number: str
     name: str
     shape: str  # 点 / 线 / 面
@@ -43,12 +45,15 @@ class Parcel:
 
 @dataclass
 class LandFile:
+    """A parsed coordinate file: the [属性描述] header, the EPSG code it fixes, the parcels."""
+
     header: dict[str, str]
     epsg: int
     parcels: list[Parcel]
 
 
 def read_text(path: Path) -> str:
+    """The file's text, decoded as UTF-8 (with or without BOM) or else GBK (gb18030)."""
     raw = path.read_bytes()
     for encoding in ("utf-8-sig", "gb18030"):
         try:
@@ -59,6 +64,7 @@ def read_text(path: Path) -> str:
 
 
 def parse_land_file(text: str) -> LandFile:
+    """Parse 报盘 TXT text; InvalidInput or CrsError name the offending line."""
     header: dict[str, str] = {}
     parcels: list[Parcel] = []
     section = None
@@ -172,4 +178,5 @@ def _epsg(header: dict[str, str], parcels: list[Parcel]) -> int:
 
 
 def load_land_file(path: Path) -> LandFile:
+    """Read and parse a 报盘 TXT file from disk."""
     return parse_land_file(read_text(path))

@@ -43,6 +43,8 @@ _TOTALS = text(
 
 @dataclass
 class ImportRequest:
+    """What to import: layer, file, optional CRS / encoding override, note, who, display name."""
+
     layer_id: str
     path: Path
     crs: str | None = None
@@ -53,6 +55,7 @@ class ImportRequest:
 
 
 def no_progress(stage: str, done: int, total: int) -> None:
+    """A progress callback that ignores progress (the default)."""
     pass
 
 
@@ -79,6 +82,7 @@ def write_version(
     source_format: str,
     progress: Progress = no_progress,
 ) -> LayerVersion:
+    """Store normalized features as version N+1 and activate it, superseding the old one."""
     # Row lock on the layer serializes concurrent imports of the same layer.
     layer = session.get(Layer, spec.id, with_for_update=True)
     if layer is None:

@@ -14,6 +14,7 @@ from app.store.models import Job
 
 
 def create_job(session: Session, kind: str, total: int, params: dict) -> Job:
+    """A new queued job of the given kind, with its step count and parameters."""
     job = Job(
         id=uuid.uuid4().hex[:16], kind=kind, status="queued", total=total, done=0, params=params
     )
@@ -23,6 +24,7 @@ def create_job(session: Session, kind: str, total: int, params: dict) -> Job:
 
 
 def get_job(session: Session, job_id: str) -> Job:
+    """The job with this id, or NotFound."""
     job = session.get(Job, job_id)
     if job is None:
         raise NotFound(f"There is no job {job_id!r}.")
@@ -30,6 +32,7 @@ def get_job(session: Session, job_id: str) -> Job:
 
 
 def report_progress(job_id: str, done: int) -> None:
+    """Mark a job running with this many steps done, visible to pollers at once."""
     # Own short transaction, so pollers see progress while the job runs.
     with session_scope() as session:
         job = session.get(Job, job_id)

@@ -21,6 +21,7 @@ def sync_catalog(session: Session) -> None:
 
 
 def get_layer(session: Session, layer_id: str) -> tuple[LayerSpec, Layer]:
+    """The catalog spec and database row of a layer (registering the row if missing)."""
     spec = get_layer_spec(layer_id)
     row = session.get(Layer, layer_id)
     if row is None:
@@ -30,6 +31,7 @@ def get_layer(session: Session, layer_id: str) -> tuple[LayerSpec, Layer]:
 
 
 def active_version(session: Session, layer: Layer) -> LayerVersion | None:
+    """The layer's active version, or None before its first import."""
     return session.get(LayerVersion, layer.active_version_id) if layer.active_version_id else None
 
 
@@ -57,6 +59,7 @@ def resolve_version(session: Session, layer: Layer, version: int | None) -> Laye
 
 
 def versions(session: Session, layer_id: str) -> list[LayerVersion]:
+    """Every version of a layer, oldest first, whatever its status."""
     return list(
         session.scalars(
             select(LayerVersion)
@@ -67,6 +70,7 @@ def versions(session: Session, layer_id: str) -> list[LayerVersion]:
 
 
 def next_version_number(session: Session, layer_id: str) -> int:
+    """The number the layer's next import will get (1 for the first)."""
     current = session.scalar(
         select(func.max(LayerVersion.version)).where(LayerVersion.layer_id == layer_id)
     )

@@ -24,10 +24,14 @@ SRID = 4490
 
 
 class Base(DeclarativeBase):
+    """Declarative base of every table; dict columns are JSONB."""
+
     type_annotation_map = {dict[str, Any]: JSONB}
 
 
 class Layer(Base):
+    """A catalog entry: one row per layer kind, its spec snapshot and active version."""
+
     __tablename__ = "layer"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -44,6 +48,8 @@ class Layer(Base):
 
 
 class LayerVersion(Base):
+    """One import of a layer: loading → active → superseded, or failed; counts and totals."""
+
     __tablename__ = "layer_version"
     __table_args__ = (
         UniqueConstraint("layer_id", "version"),
@@ -76,6 +82,8 @@ class LayerVersion(Base):
 
 
 class Feature(Base):
+    """One feature of a version: EPSG:4490 geometry, catalog attributes, geodesic measures."""
+
     __tablename__ = "feature"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -105,6 +113,8 @@ class FeaturePart(Base):
 
 
 class AuditLog(Base):
+    """Who did what to which layer version, and when."""
+
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

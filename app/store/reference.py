@@ -11,6 +11,7 @@ from app.store.rasters import active_rasters, import_raster
 
 
 def read_manifest(directory: Path) -> dict:
+    """The reference dataset's manifest.yaml: its layers and rasters with files and CRS."""
     with (directory / "manifest.yaml").open(encoding="utf-8") as fh:
         return yaml.safe_load(fh)
 

@@ -10,6 +10,7 @@ BY_LABELS = {"city": "市", "county": "县（区）", "township": "乡镇（街�
 
 
 def summary_frame(summary: dict) -> pd.DataFrame:
+    """A summary as a table with Chinese headers and units, one row per unit."""
     records = []
     for row in summary["rows"]:
         rec = {"代码": row["code"], BY_LABELS[summary["by"]]: row["name"]}
@@ -37,11 +38,13 @@ def summary_frame(summary: dict) -> pd.DataFrame:
 
 
 def to_csv(summary: dict) -> bytes:
+    """The summary table as CSV bytes (UTF-8 with BOM)."""
     # UTF-8 with BOM: Excel and WPS then read the Chinese headers correctly.
     return summary_frame(summary).to_csv(index=False).encode("utf-8-sig")
 
 
 def to_xlsx(summary: dict) -> bytes:
+    """The summary table as an XLSX workbook: the figures sheet and a 说明 sheet."""
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as writer:
         frame = summary_frame(summary)

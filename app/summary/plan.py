@@ -11,6 +11,7 @@ from app.summary.service import summarize
 
 
 def read_plan(directory: Path) -> dict:
+    """The plan figures of a reference dataset (plan.yaml), or NotFound."""
     path = directory / "plan.yaml"
     if not path.exists():
         raise NotFound(f"No plan figures for this dataset ({path.name} is missing).")

@@ -27,6 +27,7 @@ _LOCK = threading.Lock()
 
 
 def default_layers(versions: dict[str, LayerVersion]) -> list[str]:
+    """Layers summarized when none are named: every versioned layer but the unit layers."""
     units = set(UNIT_LAYERS.values()) | {"township"}
     return [k for k in catalog() if k in versions and k not in units]
 

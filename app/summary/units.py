@@ -26,11 +26,14 @@ FROM feature WHERE version_id = :v ORDER BY attributes->>'code', ordinal
 
 @dataclass(frozen=True)
 class UnitSet:
+    """What a summary is broken down by, and the admin layer version the units come from."""
+
     by: str
     version: LayerVersion  # the admin layer version the units come from
 
 
 def unit_set(by: str, versions: dict[str, LayerVersion]) -> UnitSet:
+    """The units for by=city|county|township; InvalidInput or NotFound says what is missing."""
     if by not in UNIT_LAYERS:
         raise InvalidInput(f"by must be one of: {', '.join(UNIT_LAYERS)}.")
     layer = UNIT_LAYERS[by]
@@ -45,6 +48,7 @@ def unit_sql(units: UnitSet) -> str:
 
 
 def unit_rows(session: Session, units: UnitSet) -> list[dict]:
+    """Each unit's code, name, parent, attributes and geodesic area (m²)."""
     rows = session.execute(
         text(
             f"WITH u AS ({unit_sql(units)}) SELECT code, name, parent, attributes, "

@@ -18,6 +18,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    """Create PostGIS, layer, layer_version, feature, feature_part and audit_log."""
     op.execute("CREATE EXTENSION IF NOT EXISTS postgis")
     op.create_table(
         "audit_log",
@@ -155,6 +156,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Drop the layer store's tables and indexes."""
     op.drop_index(op.f("ix_feature_part_version_id"), table_name="feature_part")
     op.drop_index(op.f("ix_feature_part_feature_id"), table_name="feature_part")
     op.drop_geospatial_index(

@@ -18,6 +18,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    """Create the job and screening tables."""
     op.create_table(
         "job",
         sa.Column("id", sa.String(length=32), nullable=False),
@@ -84,6 +85,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Drop the job and screening tables."""
     op.drop_index(op.f("ix_screening_verdict"), table_name="screening")
     op.drop_index(op.f("ix_screening_project_category"), table_name="screening")
     op.drop_index(op.f("ix_screening_created_at"), table_name="screening")

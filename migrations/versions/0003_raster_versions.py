@@ -17,6 +17,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    """Create the raster_version table with one active version per raster."""
     op.create_table(
         "raster_version",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -56,6 +57,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Drop the raster_version table."""
     op.drop_index(
         "one_active_raster_version",
         table_name="raster_version",
