@@ -17,7 +17,8 @@ LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
     "app.screening.service imports app.summary.raster_stats",
 )
 def test_imports_follow_the_layers() -> None:
-    # lint-imports puts its working directory first on sys.path: the checkout, not the venv's.
+    """No package imports a higher layer or a sibling service (pyproject.toml contract)."""
+    # lint-imports puts its working directory on sys.path: it analyses this checkout's app/.
     result = subprocess.run(
         [str(LINT_IMPORTS), "--no-cache"], cwd=ROOT, capture_output=True, text=True, check=False
     )

@@ -11,6 +11,7 @@ pytestmark = pytest.mark.usefixtures("database")
 
 
 def test_models_and_migrations_agree() -> None:
+    """alembic check after upgrade: autogenerate finds nothing to add, drop or alter."""
     config = Config(str(PROJECT_ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
     try:

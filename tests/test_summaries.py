@@ -151,6 +151,7 @@ def upload_parcels(client, tmp_path, geoms) -> int:
 
 
 def parcel_km2(body: dict) -> float:
+    """The test_parcel area of the first row of a summary, in km²."""
     return body["rows"][0]["layers"]["test_parcel"]["area_km2"]
 
 
