@@ -14,6 +14,8 @@ FAMILIES = {
 
 @dataclass
 class Repair:
+    """A repaired geometry, or None with the reason it could not be repaired."""
+
     geometry: BaseGeometry | None
     note: str | None = None  # what was repaired, or why it could not be
 

@@ -20,6 +20,8 @@ MAX_LISTED_ERRORS = 100
 
 @dataclass
 class NormalizedLayer:
+    """Valid EPSG:4490 geometries with their catalog attributes, and what was repaired."""
+
     geometries: list[shapely.Geometry]
     attributes: list[dict]
     source_crs: str

@@ -30,6 +30,8 @@ MAX_VERTICES = 20000
 
 
 class SiteError(InvalidInput):
+    """The site cannot be screened as given (422 problem with what to change)."""
+
     type = "https://redline.example.org/problems/invalid-site"
     title = "The site geometry cannot be screened"
 
