@@ -2,13 +2,17 @@
 
 import io
 import json
+import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 from openpyxl import load_workbook
 
 from app.api.routes.screenings import SYNC_SITES
+from app.config import get_settings
+from app.screening import batch
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -64,17 +68,33 @@ def test_batch_csv_and_xlsx_outputs(client):
     assert sheet.title == "研判结果" and sheet.max_row == 7
 
 
-def test_large_batch_runs_as_a_job_with_progress(client):
-    resp = client.post(
-        "/screenings/batch",
-        files={"file": ("s.csv", sites_csv(SYNC_SITES + 50))},
-        data={"project_category": "工业"},
-    )
-    assert resp.status_code == 202, resp.text
-    job = resp.json()
-    assert job["total"] == SYNC_SITES + 51 and resp.headers["location"] == f"/jobs/{job['id']}"
-    early = client.get(f"/jobs/{job['id']}/result")
-    assert early.status_code in (200, 409)
+def test_large_batch_runs_as_a_job_with_progress(client, monkeypatch):
+    # Hold the job at its first chunk, so the early result request meets an unfinished job.
+    gate = threading.Event()
+    screen = batch.screen_geometries
+
+    def held(*args, **kwargs):
+        gate.wait(timeout=60)
+        return screen(*args, **kwargs)
+
+    monkeypatch.setattr(batch, "screen_geometries", held)
+    try:
+        resp = client.post(
+            "/screenings/batch",
+            files={"file": ("s.csv", sites_csv(SYNC_SITES + 50))},
+            data={"project_category": "工业"},
+        )
+        assert resp.status_code == 202, resp.text
+        job = resp.json()
+        assert job["total"] == SYNC_SITES + 51
+        assert resp.headers["location"] == f"/jobs/{job['id']}"
+        early = client.get(f"/jobs/{job['id']}/result")
+        assert early.status_code == 409, early.text
+        problem = early.json()
+        assert problem["type"].endswith("/job-not-done") and problem["job"]["status"] == "queued"
+        assert f"poll /jobs/{job['id']}" in problem["detail"]
+    finally:
+        gate.set()
     for _ in range(240):
         status = client.get(f"/jobs/{job['id']}").json()
         if status["status"] in ("done", "failed"):
@@ -111,3 +131,45 @@ def test_jobs_cut_off_by_a_restart_are_marked_failed(database):
     with session_scope() as session:
         job = get_job(session, job_id)
         assert job.status == "failed" and job.error["title"] == "Interrupted"
+
+
+FLAT = "POLYGON ((106.8 31.8, 106.81 31.8, 106.82 31.8, 106.8 31.8))"
+BOWTIE = "POLYGON ((106.8 31.85, 106.82 31.87, 106.82 31.85, 106.8 31.87, 106.8 31.85))"
+
+
+def wkt_sites(tmp_path: Path) -> Path:
+    path = tmp_path / "sites.csv"
+    rows = [
+        ("a", "POINT (106.8 31.8)"),
+        ("b", "POINT (500000 3500000)"),
+        ("c", FLAT),
+        ("d", BOWTIE),
+        ("e", "LINESTRING (106.8 31.8, 106.9 31.9)"),
+        ("f", "POINT (150 31)"),
+    ]
+    path.write_text("name,wkt\n" + "".join(f'{n},"{w}"\n' for n, w in rows), encoding="utf-8")
+    return path
+
+
+def test_batch_rows_outside_china_or_beyond_repair_say_why(tmp_path):
+    sites = batch.read_sites(wkt_sites(tmp_path), None, None)
+    assert sites.labels == ["a", "b", "c", "d", "e", "f"]
+    outside = "coordinates outside China: wrong crs or swapped lon/lat?"
+    assert sites.problems == {
+        1: outside,
+        2: "invalid geometry (Self-intersection[106.81 31.8]) has no polygon part left "
+        "after repair",
+        5: outside,
+    }
+    assert [g is None for g in sites.geometries] == [False, True, True, False, False, True]
+    # The bow-tie is repaired into two triangles; a line stays a line.
+    assert sites.geometries[3].geom_type == "MultiPolygon" and sites.geometries[3].is_valid
+    assert sites.geometries[4].geom_type == "LineString"
+
+
+def test_batch_checks_sites_against_the_configured_coverage_box(tmp_path, monkeypatch):
+    monkeypatch.setattr(get_settings(), "coverage_bbox", (106.0, 31.0, 106.85, 32.0))
+    sites = batch.read_sites(wkt_sites(tmp_path), None, None)
+    # The line reaches 106.9E, east of the configured box though well inside China.
+    assert sites.problems[4] == "coordinates outside China: wrong crs or swapped lon/lat?"
+    assert sites.geometries[4] is None and sites.geometries[0] is not None

@@ -146,3 +146,42 @@ def test_unknown_raster_in_summary(client):
     resp = client.get("/summaries", params={"by": "city", "rasters": "nope"})
     assert resp.status_code == 404
     assert json.loads(resp.content)["type"].endswith("unknown-layer")
+
+
+def test_zonal_stats_count_each_zone_and_sample_points(tmp_path):
+    """Pixel by pixel on a hand-made 10×10 grid: the counts are known without any library."""
+    import pyproj
+
+    from app.catalog import get_raster_spec
+    from app.raster.zonal import zonal_stats
+
+    data = np.ones((10, 10), dtype="uint8")
+    data[:, 5:] = 2
+    data[0, :] = 0  # nodata
+    path = tiff(tmp_path / "lc.tif", data)  # EPSG:4524, 100 m pixels
+
+    def cells(row0: int, col0: int, row1: int, col1: int) -> shapely.Polygon:
+        # Inset 20 m: every pixel centre of the block is inside, no other one.
+        x0, y0 = 36_390_000 + col0 * 100 + 20, 3_590_000 - row1 * 100 + 20
+        return shapely.box(x0, y0, x0 + (col1 - col0) * 100 - 40, y0 + (row1 - row0) * 100 - 40)
+
+    to_4490 = pyproj.Transformer.from_crs(4524, 4490, always_xy=True)
+    block = shapely.transform(
+        cells(0, 3, 4, 7), lambda xy: np.column_stack(to_4490.transform(*xy.T))
+    )
+    point = shapely.Point(to_4490.transform(36_390_000 + 850, 3_590_000 - 550))
+    spec = get_raster_spec("landcover")
+    area, at_point = zonal_stats(str(path), spec, [block, point])
+    # 4×4 pixels, the top row nodata: 12 pixels, half 林地 (value 1), half 耕地 (value 2).
+    assert area.pixels == 12 and area.area_km2 == pytest.approx(0.12)
+    assert area.class_shares == {
+        "林地": 0.5,
+        "耕地": 0.5,
+        "草地": 0,
+        "水域": 0,
+        "建设用地": 0,
+        "其他": 0,
+    }
+    assert area.class_km2["林地"] == pytest.approx(0.06)
+    assert at_point.sampled_at_point and at_point.pixels == 0
+    assert at_point.class_shares["耕地"] == 1.0 and sum(at_point.class_shares.values()) == 1.0

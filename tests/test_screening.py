@@ -265,6 +265,49 @@ def test_context_names_county_township_zone_and_control_units(client):
     assert centroid["gauss_kruger"]["epsg"] == 4524
 
 
+def _site_problem(client, *geoms: dict, **body) -> dict:
+    features = [{"type": "Feature", "properties": {}, "geometry": g} for g in geoms]
+    resp = client.post(
+        "/screenings",
+        json={"geometry": {"type": "FeatureCollection", "features": features}, **body},
+    )
+    assert resp.status_code == 422, resp.text
+    problem = resp.json()
+    assert problem["type"].endswith("/invalid-site")
+    return problem
+
+
+def test_site_outside_china_gives_the_bounds_of_all_its_parts(client):
+    near = mapping(shapely.box(106.74, 31.84, 106.76, 31.86))
+    gk_as_degrees = mapping(shapely.box(500000, 3500000, 501000, 3501000))
+    problem = _site_problem(client, near, gk_as_degrees, crs="EPSG:4490")
+    assert problem["detail"] == (
+        "With EPSG:4490 the site lands at lon 106.7400..501000.0000, lat 31.8400..3501000.0000, "
+        "outside China. Check the crs parameter and the coordinate order."
+    )
+
+
+def test_site_outside_the_configured_coverage_box_is_refused(client, monkeypatch):
+    from app.config import get_settings
+
+    monkeypatch.setattr(get_settings(), "coverage_bbox", (106.0, 31.0, 106.75, 32.0))
+    problem = _site_problem(client, mapping(shapely.box(106.74, 31.84, 106.76, 31.86)))
+    assert problem["detail"].startswith("With EPSG:4490 the site lands at lon 106.7400..106.7600")
+
+
+def test_site_part_beyond_repair_is_named_by_its_number(client):
+    near = mapping(shapely.box(106.74, 31.84, 106.76, 31.86))
+    flat = {
+        "type": "Polygon",
+        "coordinates": [[[106.8, 31.8], [106.81, 31.8], [106.82, 31.8], [106.8, 31.8]]],
+    }
+    problem = _site_problem(client, near, flat)
+    assert problem["detail"] == (
+        "Part 2: invalid geometry (Self-intersection[106.81 31.8]) has no polygon part left "
+        "after repair."
+    )
+
+
 def _bad_cases() -> dict[str, tuple[dict, str]]:
     many = circle(106.84, 32.35, 500, n=20001)
     return {

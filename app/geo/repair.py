@@ -14,7 +14,7 @@ FAMILIES = {
 
 @dataclass
 class Repair:
-    """A repaired geometry (None when it could not be kept) and what was done to it."""
+    """A repaired geometry, or None with the reason it could not be repaired."""
 
     geometry: BaseGeometry | None
     note: str | None = None  # what was repaired, or why it could not be

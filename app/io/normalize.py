@@ -4,14 +4,14 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
 import shapely
 
 from app.catalog import LayerSpec
 from app.config import get_settings
 from app.errors import CrsError, ImportRejected
 from app.geo import crs as crs_mod
-from app.geo.repair import FAMILIES, repair
+from app.geo.normalize import BBox, StoredGeometries, normalize_geometries
+from app.geo.repair import FAMILIES
 from app.io.attributes import column_mapping, validate_record
 from app.io.readers import SourceData
 
@@ -20,6 +20,8 @@ MAX_LISTED_ERRORS = 100
 
 @dataclass
 class NormalizedLayer:
+    """Valid EPSG:4490 geometries with their catalog attributes, and what was repaired."""
+
     geometries: list[shapely.Geometry]
     attributes: list[dict]
     source_crs: str
@@ -39,26 +41,19 @@ def resolve_source_crs(data: SourceData, crs: str | None) -> crs_mod.SourceCrs:
     return crs_mod.from_pyproj(data.crs)
 
 
-def _check_range(geoms: np.ndarray, label: str) -> list[dict]:
-    minx, miny, maxx, maxy = get_settings().coverage_bbox
-    bounds = shapely.bounds(geoms)
+def _range_errors(checked: StoredGeometries, label: str, bbox: BBox) -> list[dict]:
+    minx, miny, maxx, maxy = bbox
     errors = []
-    for i, (x0, y0, x1, y1) in enumerate(bounds):
-        if (
-            not np.isfinite([x0, y0, x1, y1]).all()
-            or x0 < minx
-            or x1 > maxx
-            or y0 < miny
-            or y1 > maxy
-        ):
-            errors.append(
-                {
-                    "feature": i + 1,
-                    "problem": f"coordinates from {label} land at lon {x0:.4f}..{x1:.4f}, "
-                    f"lat {y0:.4f}..{y1:.4f}, outside China ({minx}-{maxx}E, {miny}-{maxy}N): "
-                    "wrong CRS, or latitude and longitude swapped?",
-                }
-            )
+    for i in checked.out_of_range:
+        x0, y0, x1, y1 = checked.box(i)
+        errors.append(
+            {
+                "feature": i + 1,
+                "problem": f"coordinates from {label} land at lon {x0:.4f}..{x1:.4f}, "
+                f"lat {y0:.4f}..{y1:.4f}, outside China ({minx}-{maxx}E, {miny}-{maxy}N): "
+                "wrong CRS, or latitude and longitude swapped?",
+            }
+        )
     return errors
 
 
@@ -85,9 +80,9 @@ def normalize(
             )
     if errors:
         raise _rejected(errors, spec)
-    with np.errstate(all="ignore"):
-        stored = crs_mod.to_storage(geoms, source)
-    errors = _check_range(stored, source.label)
+    bbox = get_settings().coverage_bbox
+    checked = normalize_geometries(geoms, source, bbox, kind)
+    errors = _range_errors(checked, source.label, bbox)
     if errors:
         raise _rejected(errors, spec)
 
@@ -95,23 +90,24 @@ def normalize(
     result = NormalizedLayer([], [], source.label, warnings=list(data.warnings))
     if unmatched:
         result.warnings.append(f"columns not in the catalog were ignored: {', '.join(unmatched)}")
-    for i, (geom, raw) in enumerate(zip(stored, data.records, strict=True)):
+    total = len(checked.geometries)
+    for i, (geom, raw) in enumerate(zip(checked.geometries, data.records, strict=True)):
         attrs, problems = validate_record(
             {mapping[k]: v for k, v in raw.items() if k in mapping}, spec
         )
         errors.extend({"feature": i + 1, **p} for p in problems)
-        fixed = repair(geom, kind)
-        if fixed.geometry is None:
-            errors.append({"feature": i + 1, "field": "geometry", "problem": fixed.note})
+        if geom is None:
+            note = checked.unrepairable[i]
+            errors.append({"feature": i + 1, "field": "geometry", "problem": note})
             continue
-        if fixed.note:
-            result.repaired.append({"feature": i + 1, "note": fixed.note})
-        result.geometries.append(fixed.geometry)
+        if i in checked.repaired:
+            result.repaired.append({"feature": i + 1, "note": checked.repaired[i]})
+        result.geometries.append(geom)
         result.attributes.append(attrs)
         if progress and (i + 1) % 1000 == 0:
-            progress("validate", i + 1, len(stored))
+            progress("validate", i + 1, total)
     if progress:
-        progress("validate", len(stored), len(stored))
+        progress("validate", total, total)
     errors.extend(_duplicate_keys(result.attributes, spec))
     if errors:
         raise _rejected(errors, spec)

@@ -5,15 +5,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import shapely
 
 from app.catalog import catalog, project_categories
+from app.config import get_settings
 from app.errors import InvalidInput
 from app.geo import crs as crs_mod
 from app.geo.local import geodesic_buffer
-from app.geo.repair import repair
+from app.geo.normalize import normalize_geometries
 from app.io.readers import read_vector
 from app.screening.report import LABELS
 from app.screening.service import MAX_BUFFER_M, Screened, screen_geometries
@@ -32,6 +32,8 @@ _LABEL_COLUMNS = ("id", "site_id", "name", "project_name", "名称", "项目名�
 
 @dataclass
 class BatchSites:
+    """Sites read from one file, in file order, with why a row cannot be screened."""
+
     geometries: list[shapely.Geometry | None]  # None where the row could not be used
     labels: list[str]
     problems: dict[int, str]
@@ -55,21 +57,15 @@ def read_sites(path: Path, crs: str | None, encoding: str | None) -> BatchSites:
     usable = [i for i, g in enumerate(data.geometries) if g is not None and not g.is_empty]
     for i in set(range(n)) - set(usable):
         problems[i] = "empty geometry"
-    with np.errstate(all="ignore"):
-        stored = crs_mod.to_storage(
-            np.asarray([data.geometries[i] for i in usable], dtype=object), source
-        )
-    for i, g in zip(usable, stored, strict=True):
-        x0, y0, x1, y1 = g.bounds
-        if not (x0 >= 73 and x1 <= 136 and y0 >= 3 and y1 <= 54):
-            problems[i] = "coordinates outside China: wrong crs or swapped lon/lat?"
-            continue
-        kind = {0: "point", 1: "line", 2: "polygon"}[shapely.get_dimensions(g)]
-        fixed = repair(g, kind)
-        if fixed.geometry is None:
-            problems[i] = fixed.note
-        else:
-            geoms[i] = fixed.geometry
+    checked = normalize_geometries(
+        [data.geometries[i] for i in usable], source, get_settings().coverage_bbox
+    )
+    for j in checked.out_of_range:
+        problems[usable[j]] = "coordinates outside China: wrong crs or swapped lon/lat?"
+    for j, note in checked.unrepairable.items():
+        problems[usable[j]] = note
+    for i, g in zip(usable, checked.geometries, strict=True):
+        geoms[i] = g
     return BatchSites(geoms, labels, problems)
 
 

@@ -28,6 +28,7 @@ class ScreeningBody(BaseModel):
 
 
 def request_from_body(body: ScreeningBody, actor: str | None) -> ScreeningRequest:
+    """A screening request from the JSON body; the inputs are kept as given."""
     site = build_site(
         geometries_from_json(body.model_dump()), body.crs, None, "GeoJSON/WKT", body.axis_order
     )
@@ -47,6 +48,7 @@ def request_from_file(
     axis_order: str,
     actor: str | None,
 ) -> ScreeningRequest:
+    """A screening request from an uploaded file (vector file or land-approval TXT)."""
     geoms, found_crs, fmt, names = geometries_from_file(path, encoding)
     site = build_site(geoms, crs, found_crs, fmt, axis_order, names)
     inputs = {

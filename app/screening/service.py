@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 from app.catalog import catalog, project_categories
 from app.geo.local import geodesic_buffer
 from app.geo.measure import area_m2
+from app.raster.stats import stats_for
 from app.screening import findings as findings_mod
 from app.screening.rules import SEVERITY, apply_rules, overall
 from app.screening.site import Site, SiteError
 from app.store.layers import active_versions
 from app.store.models import LayerVersion, Screening
 from app.store.rasters import active_rasters
-from app.summary.raster_stats import stats_for
 
 MAX_BUFFER_M = 50_000
 

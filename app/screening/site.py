@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import shapely
 from shapely.geometry import shape
 
@@ -17,22 +16,30 @@ from app.errors import InvalidInput
 from app.geo import crs as crs_mod
 from app.geo.local import gk_coordinates
 from app.geo.measure import area_m2, length_m
-from app.geo.repair import repair
+from app.geo.normalize import (
+    FAMILY_OF_DIMENSION,
+    looks_like_lat_lon,
+    normalize_geometries,
+    orient_surveyor_axes,
+)
 from app.io.landtxt import load_land_file
 from app.io.readers import read_vector
 
 # A documented limit: beyond this a site is a layer, not a project site.
 MAX_VERTICES = 20000
-_FAMILY = {0: "point", 1: "line", 2: "polygon"}
 
 
 class SiteError(InvalidInput):
+    """The site cannot be screened as given (422 problem with what to change)."""
+
     type = "https://redline.example.org/problems/invalid-site"
     title = "The site geometry cannot be screened"
 
 
 @dataclass
 class Site:
+    """A site ready to screen: one valid EPSG:4490 geometry and where it came from."""
+
     geometry: shapely.Geometry  # EPSG:4490, valid, one dimension
     source_crs: str
     source_format: str
@@ -42,10 +49,12 @@ class Site:
 
     @property
     def kind(self) -> str:
-        return _FAMILY[shapely.get_dimensions(self.geometry)]
+        """point, line or polygon."""
+        return FAMILY_OF_DIMENSION[shapely.get_dimensions(self.geometry)]
 
     def figures(self) -> dict[str, Any]:
-        c = self.geometry.centroid if self.kind != "point" else self.geometry.centroid
+        """Geodesic size, vertex and part counts, and the centroid (also in Gauss-Krüger)."""
+        c = self.geometry.centroid
         return {
             "kind": self.kind,
             "area_m2": area_m2(self.geometry) if self.kind == "polygon" else 0.0,
@@ -95,42 +104,6 @@ def geometries_from_file(path: Path, encoding: str | None) -> tuple[list, str | 
     return list(data.geometries), found, data.format, []
 
 
-def _swap_xy(geom: shapely.Geometry) -> shapely.Geometry:
-    return shapely.transform(geom, lambda xy: xy[:, ::-1])
-
-
-def _orient_surveyor_axes(geoms: list, source: crs_mod.SourceCrs, axis_order: str) -> list:
-    """GK coordinates written as surveyors do (X northing first) are put easting-first."""
-    if (
-        source.kind != "epsg"
-        or not 4491 <= (source.epsg or 0) <= 4554
-        or axis_order == "east_north"
-    ):
-        return geoms
-    if axis_order == "north_east":
-        return [_swap_xy(g) for g in geoms]
-    out = []
-    for g in geoms:
-        a, b = shapely.get_coordinates(g)[0]
-        prefixed_easting = max(a, b) >= 1e7
-        # Northing (~2-6e6 m in China) is below a zone-prefixed easting (>1e7) and above a
-        # plain easting (<1e6): that tells which axis comes first.
-        first_is_northing = a < b if prefixed_easting else a > b
-        out.append(_swap_xy(g) if first_is_northing else g)
-    return out
-
-
-def _check_not_swapped(geoms: list, source: crs_mod.SourceCrs) -> None:
-    if source.kind == "epsg" and source.epsg not in (4490, 4326, 4610, 4214):
-        return
-    xy = np.vstack([shapely.get_coordinates(g) for g in geoms])
-    if ((xy[:, 0] >= 3) & (xy[:, 0] <= 54) & (xy[:, 1] >= 73) & (xy[:, 1] <= 136)).all():
-        raise SiteError(
-            "The coordinates look like latitude, longitude. Give longitude first "
-            "(GeoJSON and WKT order: lon lat), e.g. [106.75, 31.85]."
-        )
-
-
 def build_site(
     geoms: list,
     crs: str | None,
@@ -155,21 +128,26 @@ def build_site(
             "Simplify it (e.g. to 0.1 m tolerance) or split it."
         )
     source = crs_mod.parse_crs(crs or found_crs or "EPSG:4490")
-    geoms = _orient_surveyor_axes(geoms, source, axis_order)
-    _check_not_swapped(geoms, source)
-    with np.errstate(all="ignore"):
-        stored = list(crs_mod.to_storage(np.asarray(geoms, dtype=object), source))
-    _check_range(stored, source.label)
-    kind = _FAMILY[dims.pop()]
-    warnings: list[str] = []
-    fixed = []
-    for i, g in enumerate(stored):
-        result = repair(g, kind)
-        if result.geometry is None:
-            raise SiteError(f"Part {i + 1}: {result.note}.")
-        if result.note:
-            warnings.append(f"part {i + 1}: {result.note}")
-        fixed.append(result.geometry)
+    geoms = orient_surveyor_axes(geoms, source, axis_order)
+    if looks_like_lat_lon(geoms, source):
+        raise SiteError(
+            "The coordinates look like latitude, longitude. Give longitude first "
+            "(GeoJSON and WKT order: lon lat), e.g. [106.75, 31.85]."
+        )
+    kind = FAMILY_OF_DIMENSION[dims.pop()]
+    checked = normalize_geometries(geoms, source, get_settings().coverage_bbox, kind)
+    if checked.out_of_range:
+        x0, y0, x1, y1 = checked.box()
+        raise SiteError(
+            f"With {source.label} the site lands at lon {x0:.4f}..{x1:.4f}, "
+            f"lat {y0:.4f}..{y1:.4f}, outside China. Check the crs parameter and the "
+            "coordinate order."
+        )
+    if checked.unrepairable:
+        first = min(checked.unrepairable)
+        raise SiteError(f"Part {first + 1}: {checked.unrepairable[first]}.")
+    warnings = [f"part {i + 1}: {note}" for i, note in sorted(checked.repaired.items())]
+    fixed = checked.geometries
     merged = (
         shapely.union_all(fixed)
         if kind != "point"
@@ -178,13 +156,3 @@ def build_site(
     if len(fixed) == 1 and kind == "point":
         merged = fixed[0]
     return Site(merged, source.label, fmt, len(fixed), warnings, names or [])
-
-
-def _check_range(geoms: list, label: str) -> None:
-    minx, miny, maxx, maxy = get_settings().coverage_bbox
-    x0, y0, x1, y1 = shapely.total_bounds(np.asarray(geoms, dtype=object))
-    if not np.isfinite([x0, y0, x1, y1]).all() or x0 < minx or x1 > maxx or y0 < miny or y1 > maxy:
-        raise SiteError(
-            f"With {label} the site lands at lon {x0:.4f}..{x1:.4f}, lat {y0:.4f}..{y1:.4f}, "
-            "outside China. Check the crs parameter and the coordinate order."
-        )

@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 from app.catalog import catalog, get_layer_spec
 from app.errors import InvalidInput
 from app.geo.measure import M2_PER_MU
+from app.raster.stats import rasters_in_force, stats_for
 from app.store.models import LayerVersion
 from app.summary.coverage import layer_coverage
-from app.summary.raster_stats import rasters_in_force, stats_for
 from app.summary.units import UNIT_LAYERS, unit_geometries, unit_rows, unit_set
 from app.summary.versions import versions_in_force
 

@@ -17,7 +17,7 @@ import yaml
 from rasterio.enums import Resampling
 
 from app.catalog import RasterSpec
-from app.summary.zonal import zonal_stats
+from app.raster.zonal import zonal_stats
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "layers" / "data" / "bazhong"

@@ -1,16 +1,17 @@
-"""Raster statistics for summaries and screenings, over the active raster versions."""
+"""Raster statistics over the active raster versions, for summaries and screenings."""
 
 import shapely
 from sqlalchemy.orm import Session
 
 from app.catalog import get_raster_spec
 from app.errors import InvalidInput
+from app.raster.zonal import zonal_stats
 from app.store.models import RasterVersion
 from app.store.rasters import active_rasters
-from app.summary.zonal import zonal_stats
 
 
 def rasters_in_force(session: Session, ids: list[str] | None) -> dict[str, RasterVersion]:
+    """The active versions of the asked rasters (all when ids is None); 422 if one has none."""
     active = active_rasters(session)
     if ids is None:
         return active

@@ -12,12 +12,15 @@ import pyproj
 import rasterio
 import shapely
 from rasterio import features, windows
+from rasterio.io import DatasetReader
 
 from app.catalog import RasterSpec
 
 
 @dataclass
 class ZoneStats:
+    """Statistics of one zone: pixel count and area, then class shares or min/mean/max."""
+
     pixels: int
     area_km2: float
     class_shares: dict[str, float] | None = None
@@ -28,10 +31,11 @@ class ZoneStats:
     sampled_at_point: bool = False
 
     def as_dict(self) -> dict:
+        """The figures that apply to this raster kind (unset ones left out)."""
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
-def _to_raster_crs(geoms: list[shapely.Geometry], crs) -> list[shapely.Geometry]:
+def _to_raster_crs(geoms: list[shapely.Geometry], crs: rasterio.crs.CRS) -> list[shapely.Geometry]:
     t = pyproj.Transformer.from_crs(4490, crs, always_xy=True)
     return [
         shapely.transform(g, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
@@ -39,7 +43,7 @@ def _to_raster_crs(geoms: list[shapely.Geometry], crs) -> list[shapely.Geometry]
     ]
 
 
-def _window(src, geoms: list[shapely.Geometry]) -> windows.Window:
+def _window(src: DatasetReader, geoms: list[shapely.Geometry]) -> windows.Window:
     x0, y0, x1, y1 = shapely.total_bounds(np.asarray(geoms, dtype=object))
     win = windows.from_bounds(x0, y0, x1, y1, src.transform).round_offsets().round_lengths()
     full = windows.Window(0, 0, src.width, src.height)
@@ -83,7 +87,14 @@ def zonal_stats(path: str, spec: RasterSpec, zones: list[shapely.Geometry]) -> l
     return stats
 
 
-def _categorical(data, labels, valid, n, spec: RasterSpec, pixel_km2) -> list[ZoneStats]:
+def _categorical(
+    data: np.ndarray,
+    labels: np.ndarray,
+    valid: np.ndarray,
+    n: int,
+    spec: RasterSpec,
+    pixel_km2: float | None,
+) -> list[ZoneStats]:
     k = int(max(spec.classes, default=0)) + 1
     values = data[valid].astype(np.int64)
     values[(values < 0) | (values >= k)] = 0
@@ -105,7 +116,9 @@ def _categorical(data, labels, valid, n, spec: RasterSpec, pixel_km2) -> list[Zo
     return out
 
 
-def _continuous(data, labels, valid, n, pixel_km2) -> list[ZoneStats]:
+def _continuous(
+    data: np.ndarray, labels: np.ndarray, valid: np.ndarray, n: int, pixel_km2: float | None
+) -> list[ZoneStats]:
     zone = labels[valid].astype(np.int64)
     values = data[valid].astype(float)
     counts = np.bincount(zone, minlength=n + 1)
@@ -126,7 +139,9 @@ def _continuous(data, labels, valid, n, pixel_km2) -> list[ZoneStats]:
     ]
 
 
-def _sample(src, geom: shapely.Geometry, spec: RasterSpec, nodata) -> ZoneStats:
+def _sample(
+    src: DatasetReader, geom: shapely.Geometry, spec: RasterSpec, nodata: float | None
+) -> ZoneStats:
     p = geom.representative_point() if shapely.get_dimensions(geom) else geom.centroid
     row, col = src.index(p.x, p.y)
     if not (0 <= row < src.height and 0 <= col < src.width):

@@ -1,0 +1,1 @@
+"""Raster layers as a service: zonal statistics over the active raster versions."""
