@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.catalog import catalog
+from app.geo.measure import area_units
 from app.screening.mapimage import render_map
 from app.store.models import LayerVersion, Screening
 
@@ -24,6 +25,8 @@ def _template() -> jinja2.Template:
         loader=jinja2.PackageLoader("app.screening", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
     )
+    # One conversion of m² to 公顷 and 亩 for the whole project (app.geo.measure).
+    env.globals["area_units"] = area_units
     return env.get_template("report.html.j2")
 
 
