@@ -10,7 +10,7 @@ from app.catalog import LayerSpec, LayerStyle, Rule, catalog, draw_order, load_c
 from app.catalog.style import DEFAULT_STROKE, DEFAULT_STROKE_WIDTH, FALLBACK_COLOUR
 from app.publish import mapstyle
 from app.publish.exports.kml import _kml_styles
-from app.publish.qml import layer_qml
+from app.publish.qml import layer_qml, qgis_color
 
 ROOT = Path(__file__).resolve().parent.parent
 LAYER_FILES = sorted((ROOT / "layers").glob("*.yaml"))
@@ -79,6 +79,10 @@ def test_a_bad_rule_is_refused_with_the_file_name(tmp_path, rule, says):
         ({"style": {"fill_by": {"attribute": "grade", "values": {"一级": "red"}}}}, "fill_by"),
         ({"summary": {"listed_area": "households"}}, "listed_area"),
         ({"summery": {}}, "summery"),
+        ({"label": "title"}, "label names ['title']"),
+        ({"style": {"fill_by": {"attribute": "level", "values": {}}}}, "style.fill_by"),
+        ({"summary": {"listed_area_attribute": "area_km2"}}, "summary.listed_area_attribute"),
+        ({"rules": [{**RULE, "where": {"grades": "一级"}}]}, "rules.0.where"),
     ],
 )
 def test_a_bad_style_summary_or_key_is_refused_with_the_file_name(tmp_path, change, says):
@@ -149,6 +153,14 @@ def test_qml_maplibre_and_kml_draw_an_unstyled_layer_alike():
     assert document.findtext("Style/LineStyle/width") == "1"
     assert document.findtext("Style/LineStyle/color") == "ff555555"
     assert document.findtext("Style/PolyStyle/color") == "669e9e9e"
+
+
+def test_short_colours_are_expanded_for_kml_and_qgis():
+    spec = _bare("polygon", fill="#f00", fill_opacity=1)
+    document = ET.Element("Document")
+    _kml_styles(document, spec)
+    assert document.findtext("Style/PolyStyle/color") == "ff0000ff"
+    assert qgis_color("#f00") == "255,0,0,255"
 
 
 def test_fill_by_colours_reach_every_renderer():

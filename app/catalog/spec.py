@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.catalog.rule import Rule
 from app.catalog.style import GeometryKind, LayerStyle
@@ -68,6 +68,26 @@ class LayerSpec(BaseModel):
     screening_role: Literal["finding", "context", "none"] = "finding"
     search_radius_m: float = 5000.0
     summary: SummarySpec = SummarySpec()
+
+    @model_validator(mode="after")
+    def _names_are_attributes(self) -> "LayerSpec":
+        """Key, label, fill_by, summary and rule `where` may only name declared attributes."""
+        declared = {a.name for a in self.attributes}
+        used = {
+            "key": list(self.key),
+            "label": [self.label] if self.label else [],
+            "style.fill_by.attribute": [self.style.fill_attribute] if self.style.fill_by else [],
+            "summary.listed_area_attribute": [self.summary.listed_area_attribute]
+            if self.summary.listed_area_attribute
+            else [],
+        }
+        for index, rule in enumerate(self.rules):
+            used[f"rules.{index}.where"] = list(rule.where or {})
+        for where, names in used.items():
+            unknown = sorted(set(names) - declared)
+            if unknown:
+                raise ValueError(f"{where} names {unknown}, which are not attributes of {self.id}")
+        return self
 
     def attribute(self, name: str) -> AttributeSpec | None:
         """The attribute called `name`, or None."""

@@ -44,6 +44,7 @@ def _version_notes(session: Session, versions: dict[str, int]) -> dict[str, str]
 
 
 def report_html(session: Session, row: Screening) -> str:
+    """The printable report of a stored screening, its map embedded as a PNG."""
     r = row.result
     site: shapely.Geometry = to_shape(row.geom)
     png = render_map(session, site, r["layer_versions"], r["project"].get("name") or "项目用地")
@@ -60,6 +61,7 @@ def report_html(session: Session, row: Screening) -> str:
 
 
 def report_pdf(session: Session, row: Screening) -> bytes:
+    """The same report as a PDF."""
     from weasyprint import HTML  # imported lazily: it loads Pango
 
     return HTML(string=report_html(session, row)).write_pdf()

@@ -111,6 +111,7 @@ def add_export_info(path: Path, rows: list[tuple[LayerSpec, LayerVersion]], crs:
 def write_gpkg_layer(
     frame: gpd.GeoDataFrame, spec: LayerSpec, version: LayerVersion, path: Path
 ) -> None:
+    """Add one layer's features to the GeoPackage at `path` (created when missing)."""
     pyogrio.write_dataframe(
         frame,
         path,
@@ -126,6 +127,7 @@ def write_gpkg_layer(
 def write_gpkg(
     frame: gpd.GeoDataFrame, spec: LayerSpec, version: LayerVersion, path: Path
 ) -> list[str]:
+    """A GeoPackage of one layer with its QGIS style as the default."""
     write_gpkg_layer(frame, spec, version, path)
     add_gpkg_styles(path, [spec])
     return []

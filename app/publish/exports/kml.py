@@ -19,6 +19,8 @@ _KML_TYPES = {"integer": "int", "number": "double", "boolean": "bool"}
 def _kml_colour(hex_colour: str, opacity: float = 1.0) -> str:
     """KML colours are aabbggrr."""
     value = hex_colour.strip().lstrip("#")
+    if len(value) == 3:  # the catalog also accepts #rgb
+        value = "".join(c * 2 for c in value)
     alpha = round(max(0.0, min(1.0, opacity)) * 255)
     return f"{alpha:02x}{value[4:6]}{value[2:4]}{value[0:2]}"
 
