@@ -292,6 +292,7 @@ def screen(
 
 
 def _print_screening(r: dict) -> None:
+    from app.geo.measure import area_units
     from app.screening.report import LABELS, RELATIONS
 
     site, ctx = r["site"], r["context"]
@@ -300,7 +301,7 @@ def _print_screening(r: dict) -> None:
         f"[{VERDICT_STYLE[r['verdict']]}] {LABELS[r['verdict']]} {r['verdict']} [/]"
     )
     console.print(
-        f"site: {site['kind']}, {site['area_m2'] / 1e4:.4f} ha, "
+        f"site: {site['kind']}, {area_units(site['area_m2'])['ha']:.4f} ha, "
         f"{site['length_m']:.1f} m, {site['vertices']} vertices; "
         f"{ctx.get('county') or '-'} {' '.join(ctx.get('townships') or [])} "
         f"({ctx.get('zone_type') or '-'})"
@@ -312,7 +313,7 @@ def _print_screening(r: dict) -> None:
             f["layer_title"],
             str(f["name"] or "-"),
             RELATIONS[f["relation"]],
-            f"{f['overlap_area_m2'] / 1e4:.4f}" if f.get("overlap_area_m2") else "",
+            f"{area_units(f['overlap_area_m2'])['ha']:.4f}" if f.get("overlap_area_m2") else "",
             f"{f['overlap_share'] * 100:.1f}%" if f.get("overlap_share") else "",
             f"{f['distance_m']:.1f}" if f.get("distance_m") is not None else "",
         )

@@ -5,6 +5,7 @@ import shapely
 from shapely.geometry import mapping
 from sqlalchemy import text
 
+from app.catalog import Rule
 from app.screening.rules import apply_rules, overall
 from app.store.db import get_engine
 from tests.factories import GEOD
@@ -117,23 +118,23 @@ def test_buffer_widens_the_search(client):
 
 def test_rule_engine_is_data_driven():
     rules = [
-        {
-            "id": "a",
-            "relation": ["inside"],
-            "where": {"grade": "一级"},
-            "verdict": "prohibited",
-            "message": "{name} {overlap_text}",
-            "basis": "B",
-        },
-        {
-            "id": "b",
-            "relation": ["nearby"],
-            "within_m": 100,
-            "categories": ["g"],
-            "verdict": "attention",
-            "message": "near {distance_m}",
-            "basis": "B",
-        },
+        Rule(
+            id="a",
+            relation=["inside"],
+            where={"grade": "一级"},
+            verdict="prohibited",
+            message="{name} {overlap_text}",
+            basis="B",
+        ),
+        Rule(
+            id="b",
+            relation=["nearby"],
+            within_m=100,
+            categories=["g"],
+            verdict="attention",
+            message="near {distance_m}",
+            basis="B",
+        ),
     ]
     groups = {"g": ["化工"]}
     inside = {

@@ -46,8 +46,8 @@ def layer_view(
     if detail:
         body["attributes"] = [a.model_dump(exclude_none=True) for a in spec.attributes]
         body["key"] = spec.key
-        body["style"] = spec.style
-        body["rules"] = spec.rules
+        body["style"] = spec.style.dump()
+        body["rules"] = [rule.dump() for rule in spec.rules]
         body["active"] = version_view(active) if active else None
     return body
 

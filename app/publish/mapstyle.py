@@ -6,32 +6,27 @@ from typing import Any
 from app.catalog import LayerSpec, draw_order
 from app.errors import InvalidInput
 
-DEFAULT_COLOUR = "#888888"
-DEFAULT_FILL_OPACITY = 0.4
 BACKGROUND = "#f7f7f5"
 
 
 def colour_expression(spec: LayerSpec) -> str | list[Any]:
-    """A plain colour, or a `match` on the fill_by attribute with `fill` as the fallback."""
+    """A plain colour, or a `match` on the fill_by attribute with the base colour as fallback."""
     style = spec.style
-    fallback = style.get("fill") or style.get("stroke") or DEFAULT_COLOUR
-    fill_by = style.get("fill_by")
-    if not fill_by or not fill_by.get("values"):
+    fallback = style.base_colour(spec.geometry_type)
+    if not style.fill_attribute or not style.categories:
         return fallback
-    expression: list[Any] = ["match", ["get", fill_by["attribute"]]]
-    for value, colour in fill_by["values"].items():
+    expression: list[Any] = ["match", ["get", style.fill_attribute]]
+    for value, colour in style.categories.items():
         expression += [value, colour]
     return [*expression, fallback]
 
 
 def _line_paint(spec: LayerSpec) -> dict[str, Any]:
     style = spec.style
-    paint: dict[str, Any] = {
-        "line-color": style.get("stroke") or style.get("fill") or DEFAULT_COLOUR,
-        "line-width": float(style.get("stroke_width", 1.0)),
-    }
-    if style.get("stroke_dash"):
-        paint["line-dasharray"] = list(style["stroke_dash"])
+    colour = style.base_colour("line") if spec.geometry_type == "line" else style.outline
+    paint: dict[str, Any] = {"line-color": colour, "line-width": float(style.stroke_width)}
+    if style.stroke_dash:
+        paint["line-dasharray"] = list(style.stroke_dash)
     return paint
 
 
@@ -47,7 +42,7 @@ def style_layers(spec: LayerSpec) -> list[dict[str, Any]]:
             # A fully transparent fill (admin_county) is kept: it still answers clicks.
             "paint": {
                 "fill-color": colour_expression(spec),
-                "fill-opacity": float(style.get("fill_opacity", DEFAULT_FILL_OPACITY)),
+                "fill-opacity": style.opacity("polygon"),
             },
         }
         line = {"id": f"{spec.id}-line", "type": "line", **base, "paint": _line_paint(spec)}
@@ -67,9 +62,9 @@ def style_layers(spec: LayerSpec) -> list[dict[str, Any]]:
         **base,
         "paint": {
             "circle-color": colour_expression(spec),
-            "circle-radius": float(style.get("radius", 4.0)),
-            "circle-stroke-color": style.get("stroke") or "#ffffff",
-            "circle-stroke-width": float(style.get("stroke_width", 1.0)),
+            "circle-radius": float(style.radius),
+            "circle-stroke-color": style.outline,
+            "circle-stroke-width": float(style.stroke_width),
         },
     }
     return [circle]
@@ -78,27 +73,24 @@ def style_layers(spec: LayerSpec) -> list[dict[str, Any]]:
 def legend(spec: LayerSpec) -> dict[str, Any]:
     """Legend entries (label → colour) for a web page, from the same catalog style."""
     style = spec.style
-    fill_by = style.get("fill_by")
     entry: dict[str, Any] = {
         "id": spec.id,
         "title_zh": spec.title_zh,
         "title_en": spec.title_en,
         "geometry_type": spec.geometry_type,
         "style_layers": [layer["id"] for layer in style_layers(spec)],
-        "stroke": style.get("stroke"),
+        "stroke": style.stroke,
     }
-    if fill_by and fill_by.get("values"):
-        attribute = spec.attribute(fill_by["attribute"])
-        entry["attribute"] = fill_by["attribute"]
-        entry["attribute_label"] = attribute.label_zh if attribute else fill_by["attribute"]
+    if style.fill_attribute and style.categories:
+        attribute = spec.attribute(style.fill_attribute)
+        entry["attribute"] = style.fill_attribute
+        entry["attribute_label"] = attribute.label_zh if attribute else style.fill_attribute
         entry["entries"] = [
             {"value": value, "label": str(value), "color": colour}
-            for value, colour in fill_by["values"].items()
+            for value, colour in style.categories.items()
         ]
     else:
-        colour = style.get("fill") or style.get("stroke") or DEFAULT_COLOUR
-        if spec.geometry_type == "line":
-            colour = style.get("stroke") or colour
+        colour = style.base_colour(spec.geometry_type)
         entry["entries"] = [{"value": None, "label": spec.title_zh, "color": colour}]
     return entry
 

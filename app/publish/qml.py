@@ -2,9 +2,8 @@
 
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
-from typing import Any
 
-from app.catalog import LayerSpec
+from app.catalog import LayerSpec, LayerStyle
 
 QGIS_VERSION = "3.34.0-Prizren"
 DOCTYPE = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>"
@@ -12,9 +11,6 @@ DOCTYPE = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>"
 LABEL_FONTS = ("Microsoft YaHei", "SimHei", "Noto Sans CJK SC", "WenQuanYi Micro Hei")
 # Catalog widths are screen points (as in the map images); QGIS knows the unit "Point".
 WIDTH_UNIT = "Point"
-DEFAULT_FILL = "#9e9e9e"
-DEFAULT_STROKE = "#555555"
-MEASURE_ALIASES = {"area_m2": "面积（平方米）", "length_m": "长度（米）"}
 _GEOMETRY_CODE = {"point": "0", "line": "1", "polygon": "2"}
 _SYMBOL_TYPE = {"point": "marker", "line": "line", "polygon": "fill"}
 
@@ -63,7 +59,7 @@ def _line_props(colour: str, width: float, dash: list[float] | None) -> dict[str
     return props
 
 
-def _symbol(parent: ET.Element, name: str, kind: str, style: Mapping[str, Any], colour: str):
+def _symbol(parent: ET.Element, name: str, kind: str, style: LayerStyle, colour: str):
     """One symbol: fill + outline for polygons, a line for lines, a circle for points."""
     symbol = ET.SubElement(
         parent,
@@ -74,11 +70,11 @@ def _symbol(parent: ET.Element, name: str, kind: str, style: Mapping[str, Any], 
         clip_to_extent="1",
         force_rhr="0",
     )
-    stroke = style.get("stroke", DEFAULT_STROKE)
-    width = float(style.get("stroke_width", 0.6))
-    dash = style.get("stroke_dash")
+    stroke = style.outline
+    width = float(style.stroke_width)
+    dash = style.stroke_dash
+    opacity = style.opacity(kind)
     if kind == "polygon":
-        opacity = float(style.get("fill_opacity", 0.4))
         fill = {
             "color": qgis_color(colour, opacity),
             "style": "solid" if opacity > 0 else "no",
@@ -95,7 +91,7 @@ def _symbol(parent: ET.Element, name: str, kind: str, style: Mapping[str, Any], 
     else:
         marker = {
             "name": "circle",
-            "color": qgis_color(colour, float(style.get("fill_opacity", 1.0))),
+            "color": qgis_color(colour, opacity),
             "outline_color": qgis_color(stroke),
             "outline_width": f"{width:g}",
             "outline_width_unit": WIDTH_UNIT,
@@ -109,16 +105,15 @@ def _symbol(parent: ET.Element, name: str, kind: str, style: Mapping[str, Any], 
 def _renderer(root: ET.Element, spec: LayerSpec, field: Mapping[str, str]) -> None:
     style = spec.style
     kind = spec.geometry_type
-    # Lines are coloured by their stroke, areas and points by their fill.
-    base = style.get("stroke" if kind == "line" else "fill", DEFAULT_FILL)
-    fill_by = style.get("fill_by") or {}
-    values: dict[str, str] = fill_by.get("values") or {}
+    base = style.base_colour(kind)
+    values = style.categories
     renderer = ET.SubElement(
         root, "renderer-v2", enableorderby="0", forceraster="0", symbollevels="0"
     )
-    if fill_by.get("attribute") and values:
+    attribute = style.fill_attribute
+    if attribute and values:
         renderer.set("type", "categorizedSymbol")
-        renderer.set("attr", field.get(fill_by["attribute"], fill_by["attribute"]))
+        renderer.set("attr", field.get(attribute, attribute))
         categories = ET.SubElement(renderer, "categories")
         symbols = ET.SubElement(renderer, "symbols")
         for index, (value, colour) in enumerate(values.items()):
@@ -194,9 +189,8 @@ def _labeling(root: ET.Element, spec: LayerSpec, field: Mapping[str, str]) -> No
 
 def _aliases(root: ET.Element, spec: LayerSpec, field: Mapping[str, str]) -> None:
     names = [(a.name, a.label_zh) for a in spec.attributes]
-    measure = {"polygon": "area_m2", "line": "length_m"}.get(spec.geometry_type)
-    if measure:
-        names.append((measure, MEASURE_ALIASES[measure]))
+    if spec.measure:
+        names.append((spec.measure.column, spec.measure.label_zh))
     aliases = ET.SubElement(root, "aliases")
     # index counts the GeoPackage fid column first; QGIS matches on `field` anyway.
     for index, (name, label) in enumerate(names, start=1):

@@ -186,7 +186,7 @@ def tile_params(spec: LayerSpec, address: TileAddress) -> dict[str, Any]:
 
 def kept_attributes(spec: LayerSpec) -> list[str]:
     """Attributes kept in tiles however long: the key, the label and the styling attribute."""
-    keep = [*spec.key, spec.label, (spec.style.get("fill_by") or {}).get("attribute")]
+    keep = [*spec.key, spec.label, spec.style.fill_attribute]
     return sorted({name for name in keep if name})
 
 

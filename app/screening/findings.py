@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.catalog import LayerSpec
-from app.geo.measure import M2_PER_MU
+from app.geo.measure import area_units
 
 # Every figure is computed on the subdivided parts (small, GiST-indexed) and summed per
 # feature: parts partition their feature, so sums of areas and lengths are exact, and big
@@ -127,6 +127,7 @@ def find_many(
             if rel != "nearby"
             else (0.0 if r.overlap_area_m2 is not None else None)
         )
+        units = area_units(overlap) if overlap is not None else None
         out[i].append(
             {
                 "layer": spec.id,
@@ -135,8 +136,8 @@ def find_many(
                 "name": (r.attributes or {}).get(spec.label or "name"),
                 "relation": rel,
                 "overlap_area_m2": overlap,
-                "overlap_area_ha": overlap / 1e4 if overlap is not None else None,
-                "overlap_area_mu": overlap / M2_PER_MU if overlap is not None else None,
+                "overlap_area_ha": units["ha"] if units else None,
+                "overlap_area_mu": units["mu"] if units else None,
                 "overlap_share": overlap / site_areas_m2[i]
                 if overlap and site_areas_m2[i]
                 else None,

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.catalog import catalog
+from app.geo.measure import area_units
 from app.screening.mapimage import render_map
 from app.store.models import LayerVersion, Screening
 
@@ -24,6 +25,8 @@ def _template() -> jinja2.Template:
         loader=jinja2.PackageLoader("app.screening", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
     )
+    # One conversion of m² to 公顷 and 亩 for the whole project (app.geo.measure).
+    env.globals["area_units"] = area_units
     return env.get_template("report.html.j2")
 
 
@@ -41,6 +44,7 @@ def _version_notes(session: Session, versions: dict[str, int]) -> dict[str, str]
 
 
 def report_html(session: Session, row: Screening) -> str:
+    """The printable report of a stored screening, its map embedded as a PNG."""
     r = row.result
     site: shapely.Geometry = to_shape(row.geom)
     png = render_map(session, site, r["layer_versions"], r["project"].get("name") or "项目用地")
@@ -57,6 +61,7 @@ def report_html(session: Session, row: Screening) -> str:
 
 
 def report_pdf(session: Session, row: Screening) -> bytes:
+    """The same report as a PDF."""
     from weasyprint import HTML  # imported lazily: it loads Pango
 
     return HTML(string=report_html(session, row)).write_pdf()

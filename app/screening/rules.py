@@ -1,23 +1,23 @@
 """Screening rules as data: a finding plus the project category → verdict, message, basis.
 
-A rule (in a layer's YAML `rules:` list) has:
-  id, verdict (prohibited | restricted | attention), message (a format string over the
-  finding's attributes and figures), basis (the legal basis), and conditions:
-  relation: [inside, overlaps, nearby, outside]   any of these relations
-  where: {attribute: value or [values]}           attribute filters
-  within_m: metres                                distance at most this
-  categories: [...] / except_categories: [...]    project categories or category groups
+The rules are the catalog's typed `Rule` objects (app.catalog.rule, docs/rules.md), checked
+when the catalog loads; this module only evaluates them against findings.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from app.catalog import Rule
+from app.geo.measure import area_units
+
 SEVERITY = {"clear": 0, "attention": 1, "restricted": 2, "prohibited": 3}
-RELATIONS = {"inside", "overlaps", "nearby", "outside"}
 
 
 @dataclass(frozen=True)
 class RuleHit:
+    """A rule that fired on a finding, with its message filled in."""
+
     rule_id: str
     verdict: str
     message: str
@@ -41,24 +41,24 @@ def expand_categories(names: list[str], groups: dict[str, list[str]]) -> set[str
     return out
 
 
-def matches(rule: dict, finding: dict, category: str | None, groups: dict[str, list[str]]) -> bool:
-    if "relation" in rule and finding["relation"] not in _as_list(rule["relation"]):
+def matches(rule: Rule, finding: dict, category: str | None, groups: dict[str, list[str]]) -> bool:
+    """Whether every condition of the rule holds for this finding and project category."""
+    if rule.relation is not None and finding["relation"] not in rule.relation:
         return False
-    within = rule.get("within_m")
-    if within is not None and (finding.get("distance_m") or 0.0) > within:
+    if rule.within_m is not None and (finding.get("distance_m") or 0.0) > rule.within_m:
         return False
     attributes = finding.get("attributes") or {}
-    for key, wanted in (rule.get("where") or {}).items():
+    for key, wanted in (rule.where or {}).items():
         if attributes.get(key) not in _as_list(wanted):
             return False
-    if "categories" in rule and (
-        category is None or category not in expand_categories(rule["categories"], groups)
+    if rule.categories is not None and (
+        category is None or category not in expand_categories(rule.categories, groups)
     ):
         return False
     return not (
         category is not None
-        and "except_categories" in rule
-        and category in expand_categories(rule["except_categories"], groups)
+        and rule.except_categories is not None
+        and category in expand_categories(rule.except_categories, groups)
     )
 
 
@@ -68,15 +68,15 @@ def overlap_text(finding: dict) -> str:
     length = finding.get("overlap_length_m") or 0.0
     if area > 0:
         share = finding.get("overlap_share") or 0.0
-        return (
-            f"重叠 {area / 1e4:.4f} 公顷（{area / (10000 / 15):.2f} 亩，占用地 {share * 100:.2f}%）"
-        )
+        units = area_units(area)
+        return f"重叠 {units['ha']:.4f} 公顷（{units['mu']:.2f} 亩，占用地 {share * 100:.2f}%）"
     if length > 0:
         return f"相交长度 {length:.1f} 米"
     return "位于其范围内" if finding.get("relation") == "inside" else "相接"
 
 
 def render(template: str, finding: dict, category: str | None) -> str:
+    """A rule's message over the finding's attributes and figures; missing ones show —."""
     values = _Blank(
         {
             **(finding.get("attributes") or {}),
@@ -89,41 +89,29 @@ def render(template: str, finding: dict, category: str | None) -> str:
         if isinstance(values.get(key), int | float):
             values[key] = round(values[key], 1)
     if isinstance(finding.get("overlap_area_m2"), int | float):
-        values["overlap_area_ha"] = round(finding["overlap_area_m2"] / 1e4, 4)
+        values["overlap_area_ha"] = round(area_units(finding["overlap_area_m2"])["ha"], 4)
     if isinstance(finding.get("overlap_share"), int | float):
         values["overlap_pct"] = round(finding["overlap_share"] * 100, 2)
     return template.format_map(values)
 
 
 def apply_rules(
-    rules: list[dict], finding: dict, category: str | None, groups: dict[str, list[str]]
+    rules: Iterable[Rule], finding: dict, category: str | None, groups: dict[str, list[str]]
 ) -> list[RuleHit]:
     """Every rule of the layer that this finding meets, most severe first."""
     hits = [
-        RuleHit(
-            rule.get("id", ""),
-            rule["verdict"],
-            render(rule["message"], finding, category),
-            rule.get("basis", ""),
-        )
+        RuleHit(rule.id or "", rule.verdict, render(rule.message, finding, category), rule.basis)
         for rule in rules
         if matches(rule, finding, category, groups)
     ]
     return sorted(hits, key=lambda h: -SEVERITY[h.verdict])
 
 
+def has_outside_rule(rules: Iterable[Rule]) -> bool:
+    """Whether a rule is about the site lying outside every feature of the layer."""
+    return any("outside" in (rule.relation or []) for rule in rules)
+
+
 def overall(verdicts: list[str]) -> str:
     """The most severe verdict; clear when there is none."""
     return max(verdicts, key=SEVERITY.__getitem__, default="clear")
-
-
-def validate_rule(rule: dict, layer_id: str) -> None:
-    """Fail loudly at catalog load on a rule that could never fire as intended."""
-    where = f"layer {layer_id} rule {rule.get('id', '?')}"
-    if rule.get("verdict") not in ("prohibited", "restricted", "attention"):
-        raise ValueError(f"{where}: verdict must be prohibited, restricted or attention")
-    if not rule.get("message"):
-        raise ValueError(f"{where}: message is required")
-    unknown = set(_as_list(rule.get("relation", []))) - RELATIONS
-    if unknown:
-        raise ValueError(f"{where}: unknown relation(s) {sorted(unknown)}")

@@ -15,7 +15,7 @@ from app.geo.local import geodesic_buffer
 from app.geo.measure import area_m2
 from app.raster.stats import stats_for
 from app.screening import findings as findings_mod
-from app.screening.rules import SEVERITY, apply_rules, overall
+from app.screening.rules import SEVERITY, apply_rules, has_outside_rule, overall
 from app.screening.site import Site, SiteError
 from app.store.layers import active_versions
 from app.store.models import LayerVersion, Screening
@@ -83,9 +83,7 @@ def _evaluate(spec, layer_findings: list[dict], category: str | None) -> list[di
         f["verdict"] = hits[0].verdict if hits else "clear"
         if spec.screening_role == "finding" or hits:
             out.append(f)
-    if any(
-        r.get("relation") == "outside" or "outside" in (r.get("relation") or []) for r in rules
-    ) and not any(f["relation"] == "inside" for f in layer_findings):
+    if has_outside_rule(rules) and not any(f["relation"] == "inside" for f in layer_findings):
         f = _outside_finding(spec, layer_findings)
         hits = apply_rules(rules, f, category, groups)
         if hits:

@@ -46,7 +46,7 @@ def layer_coverage(
             "dim": _DIM[spec.geometry_type],
         },
     ).all()
-    listed_attr = (spec.model_extra or {}).get("summary", {}).get("listed_area_attribute")
+    listed_attr = spec.summary.listed_area_attribute
     listed = {}
     if listed_attr:
         listed = {

@@ -35,7 +35,7 @@ def by_own_attributes(
     version = versions_in_force(session, as_of).get(layer)
     if version is None:
         raise InvalidInput(f"Layer {layer} has no version in force.")
-    listed = (spec.model_extra or {}).get("summary", {}).get("listed_area_attribute") or ""
+    listed = spec.summary.listed_area_attribute or ""
     groups = ["attributes->>:rows AS row"] + (["attributes->>:cols AS col"] if cols else [])
     sql = _BY_ATTRIBUTES.format(
         groups=", ".join(groups), group_by=", ".join(str(i + 1) for i in range(len(groups)))

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from app.catalog import catalog, get_layer_spec
 from app.errors import InvalidInput
-from app.geo.measure import M2_PER_MU
+from app.geo.measure import area_units
 from app.raster.stats import rasters_in_force, stats_for
 from app.store.models import LayerVersion
 from app.summary.coverage import layer_coverage
@@ -60,11 +60,12 @@ def _figures(cover: dict | None, unit_m2: float, kind: str, listed: bool) -> dic
     out: dict = {"count": cover["count"]}
     if kind == "polygon":
         area = cover["area_m2"] or 0.0
+        units = area_units(area)
         out.update(
             {
-                "area_km2": area / 1e6,
-                "area_ha": area / 1e4,
-                "area_mu": area / M2_PER_MU,
+                "area_km2": units["km2"],
+                "area_ha": units["ha"],
+                "area_mu": units["mu"],
                 "share": area / unit_m2 if unit_m2 else None,
             }
         )
@@ -100,14 +101,7 @@ def summarize(
         rows = unit_rows(session, units)
         covers = {i: layer_coverage(session, units, get_layer_spec(i), versions[i]) for i in ids}
         kinds = {i: get_layer_spec(i).geometry_type for i in ids}
-        listed = {
-            i: bool(
-                (get_layer_spec(i).model_extra or {})
-                .get("summary", {})
-                .get("listed_area_attribute")
-            )
-            for i in ids
-        }
+        listed = {i: bool(get_layer_spec(i).summary.listed_area_attribute) for i in ids}
         return {
             "by": by,
             "as_of": as_of.isoformat() if as_of else None,
