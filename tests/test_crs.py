@@ -32,3 +32,18 @@ def test_zones_spanned_use_the_same_convention_and_stay_in_china():
 def test_zone_epsg_codes():
     assert gk_zone_epsg(36) == 4524 and gk_zone_epsg(36, zone_prefixed=False) == 4545
     assert gk_zone_epsg(18, width=6) == 4496
+
+
+def test_one_bbox_parser_for_layers_and_ogc():
+    from app.errors import InvalidInput
+    from app.publish.cql import BadParameter
+    from app.store.features import parse_bbox
+
+    assert parse_bbox("106.5,31.5,107.5,32.5") == (106.5, 31.5, 107.5, 32.5)
+    assert parse_bbox("1,2,0,3,4,9") == (1.0, 2.0, 3.0, 4.0)  # heights dropped
+    assert parse_bbox(None) is None and parse_bbox("") is None
+    for bad in ("1,2,3", "a,b,c,d", "3,2,1,4"):
+        with pytest.raises(InvalidInput):
+            parse_bbox(bad)
+        with pytest.raises(BadParameter):
+            parse_bbox(bad, BadParameter)
