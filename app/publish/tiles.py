@@ -49,6 +49,7 @@ class TileAddress:
 
     @property
     def fingerprint(self) -> str:
+        """A short hash of layer, version, tile and render revision: the tile's ETag."""
         key = f"{self.layer_id}:{self.version_id}:{self.z}/{self.x}/{self.y}:r{RENDER_REVISION}"
         return hashlib.sha256(key.encode()).hexdigest()[:24]
 
