@@ -249,3 +249,10 @@ def test_tile_cache_is_bounded_by_count_and_bytes():
     cache.put((1, 0, 9, 0), b"abcdefgh")
     assert cache.size_bytes == 10 and cache.get((1, 0, 2, 0)) is None
     assert cache.get((1, 0, 1, 0)) == b"ab" and cache.get((1, 0, 9, 0)) == b"abcdefgh"
+
+
+def test_tile_grid_is_morecantile_web_mercator():
+    from app.publish.tiles import tile_width_m
+
+    assert tile_width_m(0) == pytest.approx(40075016.68557849)
+    assert tile_width_m(10) == pytest.approx(40075016.68557849 / 1024)

@@ -3,6 +3,7 @@
 Everything is converted to CGCS2000 geographic coordinates (EPSG:4490), lon/lat order.
 """
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -84,6 +85,25 @@ def gk_zone_epsg(zone: int, width: int = 3, zone_prefixed: bool = True) -> int:
             raise CrsError(f"6-degree zone {zone} is outside CGCS2000 zones 13-23 (China).")
         return (4491 if zone_prefixed else 4502) + zone - 13
     raise CrsError(f"Zone width {width} is not 3 or 6 degrees.")
+
+
+GK3_ZONES = range(25, 46)  # CGCS2000 3-degree zones covering China (central meridians 75-135°E)
+
+
+def gk_zone_of(lon: float) -> int:
+    """The 3-degree Gauss-Krüger zone of a longitude: zone n spans [3n - 1.5°, 3n + 1.5°).
+
+    A longitude exactly on a zone edge (106.5°, 109.5°...) belongs to the zone east of it,
+    the usual surveying convention: floor((lon + 1.5) / 3). Python's round(lon / 3) would
+    round half to even and so send 106.5° east but 109.5° west.
+    """
+    return math.floor((lon + 1.5) / 3)
+
+
+def gk_zones(min_lon: float, max_lon: float) -> range:
+    """The CGCS2000 3-degree zones (within 25-45) that a longitude range touches."""
+    first, last = gk_zone_of(min_lon), gk_zone_of(max_lon)
+    return range(max(first, GK3_ZONES.start), min(last, GK3_ZONES.stop - 1) + 1)
 
 
 def to_storage(geoms: np.ndarray, source: SourceCrs) -> np.ndarray:

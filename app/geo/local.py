@@ -6,7 +6,7 @@ import numpy as np
 import pyproj
 import shapely
 
-from app.geo.crs import gk_zone_epsg
+from app.geo.crs import gk_zone_epsg, gk_zone_of
 
 
 @lru_cache(maxsize=256)
@@ -37,11 +37,6 @@ def geodesic_buffer(geom: shapely.Geometry, metres: float) -> shapely.Geometry:
 @lru_cache(maxsize=32)
 def _to_gk(epsg: int) -> pyproj.Transformer:
     return pyproj.Transformer.from_crs(4490, epsg, always_xy=True)
-
-
-def gk_zone_of(lon: float) -> int:
-    """The 3-degree Gauss-Krüger zone number of a longitude (zone 36 ↔ 108°E)."""
-    return int(round(lon / 3.0))
 
 
 def gk_coordinates(lon: float, lat: float) -> dict:

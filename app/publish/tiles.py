@@ -2,15 +2,15 @@
 
 import hashlib
 import math
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import morecantile
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from app.cache import LockedLRU
 from app.catalog import LayerSpec, catalog, get_layer_spec
 from app.config import get_settings
 from app.errors import NotFound
@@ -21,8 +21,7 @@ EXTENT = 4096  # tile grid units per tile side
 BUFFER = 64  # grid units drawn beyond the tile edge, so strokes join across tiles
 MAX_ZOOM = 22  # deepest tile served; TileJSON advertises less and clients overzoom
 TILEJSON_MAXZOOM = 16
-WORLD_M = 40075016.68  # Web Mercator world width in metres
-MERCATOR_MAX_LAT = 85.0511287798
+GRID = morecantile.tms.get("WebMercatorQuad")
 # Bump when the tile SQL or properties change: ETags then change for unchanged data too.
 RENDER_REVISION = 1
 # Longer strings (control_unit access lists run to hundreds of characters) stay out of tiles;
@@ -32,6 +31,8 @@ ATTRIBUTION = "Redline — 合成参考数据（synthetic reference data），�
 
 
 class TileOutOfRange(NotFound):
+    """z/x/y outside the served WebMercatorQuad pyramid."""
+
     type = "https://redline.example.org/problems/tile-out-of-range"
     title = "No such tile"
 
@@ -48,57 +49,30 @@ class TileAddress:
 
     @property
     def fingerprint(self) -> str:
+        """A short hash of layer, version, tile and render revision: the tile's ETag."""
         key = f"{self.layer_id}:{self.version_id}:{self.z}/{self.x}/{self.y}:r{RENDER_REVISION}"
         return hashlib.sha256(key.encode()).hexdigest()[:24]
 
 
-class TileCache:
-    """A thread-safe LRU of tile bytes bounded by count and total size.
+class TileCache(LockedLRU[bytes]):
+    """Tile bytes, least recently used out first, bounded by count and total size.
 
     Keyed by version id: a new import activates a new id, so stale tiles are never hit and
     simply age out.
     """
 
     def __init__(self, max_tiles: int, max_bytes: int) -> None:
-        self.max_tiles, self.max_bytes = max_tiles, max_bytes
-        self._tiles: OrderedDict[tuple[int, int, int, int], bytes] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[int, int, int, int]) -> bytes | None:
-        with self._lock:
-            data = self._tiles.get(key)
-            if data is not None:
-                self._tiles.move_to_end(key)
-            return data
-
-    def put(self, key: tuple[int, int, int, int], data: bytes) -> None:
-        if len(data) > self.max_bytes:
-            return
-        with self._lock:
-            old = self._tiles.pop(key, None)
-            self._bytes -= len(old) if old is not None else 0
-            self._tiles[key] = data
-            self._bytes += len(data)
-            while len(self._tiles) > self.max_tiles or self._bytes > self.max_bytes:
-                _, evicted = self._tiles.popitem(last=False)
-                self._bytes -= len(evicted)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._tiles.clear()
-            self._bytes = 0
-
-    def __len__(self) -> int:
-        return len(self._tiles)
+        super().__init__(max_items=max_tiles, max_size=max_bytes, sizeof=len)
 
     @property
     def size_bytes(self) -> int:
-        return self._bytes
+        """Total bytes of the cached tiles."""
+        return int(self.size)
 
 
 @lru_cache
 def tile_cache() -> TileCache:
+    """The process-wide tile cache, sized from the settings."""
     settings = get_settings()
     return TileCache(settings.tile_cache_tiles, settings.tile_cache_mb * 1024 * 1024)
 
@@ -107,12 +81,19 @@ def check_tile(z: int, x: int, y: int) -> None:
     """z/x/y must name a WebMercatorQuad tile up to MAX_ZOOM."""
     if not 0 <= z <= MAX_ZOOM:
         raise TileOutOfRange(f"Zoom {z} is not served; use 0..{MAX_ZOOM}.")
-    last = 2**z - 1
+    last = GRID.matrix(z).matrixWidth - 1
     if not (0 <= x <= last and 0 <= y <= last):
         raise TileOutOfRange(f"Tile {z}/{x}/{y} is outside the grid: x and y run 0..{last}.")
 
 
+def tile_width_m(z: int) -> float:
+    """Width of a zoom-z tile in Web Mercator metres."""
+    bounds = GRID.xy_bounds(morecantile.Tile(0, 0, z))
+    return bounds.right - bounds.left
+
+
 def active_version_id(layer: Layer) -> int:
+    """The layer's active version id, or NotFound when nothing was imported yet."""
     if layer.active_version_id is None:
         raise NotFound(f"Layer {layer.id} has no active version; import data first.")
     return layer.active_version_id
@@ -161,10 +142,11 @@ _TILE = text(
 
 def tile_params(spec: LayerSpec, address: TileAddress) -> dict[str, Any]:
     """Zoom-dependent simplification and size thresholds for one tile query."""
-    unit_m = WORLD_M / 2**address.z / EXTENT  # one tile grid unit in Mercator metres
+    tile_m = tile_width_m(address.z)
+    unit_m = tile_m / EXTENT  # one tile grid unit in Mercator metres
     # One screen pixel on the ground (MapLibre draws vector tiles 512 px wide); cos(30°) is
     # about right for China's latitudes.
-    pixel_ground_m = WORLD_M / 2**address.z / 512 * math.cos(math.radians(30))
+    pixel_ground_m = tile_m / 512 * math.cos(math.radians(30))
     return {
         "z": address.z,
         "x": address.x,
@@ -219,11 +201,12 @@ def tilejson(session: Session, layer_id: str, tiles_url: str) -> dict[str, Any]:
     spec, layer = get_layer(session, layer_id)
     version_id = active_version_id(layer)
     minx, miny, maxx, maxy = session.execute(_EXTENT_SQL, {"v": version_id}).one()
+    world = GRID.bbox
     bounds = [
-        round(max(minx, -180.0), 6),
-        round(max(miny, -MERCATOR_MAX_LAT), 6),
-        round(min(maxx, 180.0), 6),
-        round(min(maxy, MERCATOR_MAX_LAT), 6),
+        round(max(minx, world.left), 6),
+        round(max(miny, world.bottom), 6),
+        round(min(maxx, world.right), 6),
+        round(min(maxy, world.top), 6),
     ]
     span = max(bounds[2] - bounds[0], bounds[3] - bounds[1], 1e-9)
     center_zoom = max(0, min(TILEJSON_MAXZOOM, math.floor(math.log2(360 / span))))

@@ -1,11 +1,10 @@
 """Area summaries per city / county / township, cached per set of layer versions."""
 
 import datetime as dt
-import threading
-from collections import OrderedDict
 
 from sqlalchemy.orm import Session
 
+from app.cache import LockedLRU
 from app.catalog import catalog, get_layer_spec
 from app.errors import InvalidInput
 from app.geo.measure import area_units
@@ -21,9 +20,7 @@ NOTES = {
     "unit, each counted in full, as the plan's tables add them up",
     "share": "covered area / the unit's own geodesic area",
 }
-_CACHE: OrderedDict[tuple, dict] = OrderedDict()
-_CACHE_SIZE = 128
-_LOCK = threading.Lock()
+_CACHE: LockedLRU[dict] = LockedLRU(max_items=128)
 
 
 def default_layers(versions: dict[str, LayerVersion]) -> list[str]:
@@ -39,19 +36,6 @@ def _layer_ids(requested: list[str] | None, versions: dict[str, LayerVersion]) -
         if layer_id not in versions:
             raise InvalidInput(f"Layer {layer_id} has no version in force for this summary.")
     return ids
-
-
-def _cached(key: tuple, compute) -> dict:
-    with _LOCK:
-        if key in _CACHE:
-            _CACHE.move_to_end(key)
-            return _CACHE[key]
-    value = compute()
-    with _LOCK:
-        _CACHE[key] = value
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    return value
 
 
 def _figures(cover: dict | None, unit_m2: float, kind: str, listed: bool) -> dict:
@@ -133,4 +117,4 @@ def summarize(
             result["raster_versions"] = {k: v.version for k, v in raster_versions.items()}
         return result
 
-    return _cached(key, compute_with_rasters)
+    return _CACHE.get_or_compute(key, compute_with_rasters)

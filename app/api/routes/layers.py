@@ -12,7 +12,7 @@ from app.api.uploads import saved_upload
 from app.catalog import catalog
 from app.errors import NotFound
 from app.store import layers as store
-from app.store.features import feature_collection
+from app.store.features import MAX_LIMIT, feature_collection
 from app.store.imports import ImportRequest, import_file
 from app.summary.versions import versions_in_force
 
@@ -49,7 +49,7 @@ def get_features(
     layer_id: str,
     session: DbSession,
     bbox: Annotated[str | None, Query(description=BBOX_HELP)] = None,
-    limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 1000,
     offset: Annotated[int, Query(ge=0)] = 0,
     version: Annotated[int | None, Query(description="a past version; default active")] = None,
     as_of: Annotated[dt.date | None, Query(description="the version in force that day")] = None,

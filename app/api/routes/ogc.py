@@ -2,83 +2,108 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 
 from app.api.deps import DbSession
+from app.api.ogc_params import (
+    OgcRoute,
+    declared_parameters,
+    geojson_format,
+    items_request,
+    json_format,
+    no_other_parameters,
+    output_crs,
+)
 from app.publish import ogc
 
-router = APIRouter(prefix="/ogc", tags=["ogc"])
+router = APIRouter(prefix="/ogc", tags=["ogc"], route_class=OgcRoute)
 CollectionId = Annotated[str, Path(alias="collectionId", description="A layer id, e.g. township")]
 FeatureId = Annotated[str, Path(alias="featureId")]
-_FORMAT = {"parameters": [ogc.FORMAT_PARAMETER]}
+# Every route but items (whose extra parameters are queryables) rejects undeclared parameters.
+Strict = [Depends(no_other_parameters)]
+JsonOnly = [*Strict, Depends(json_format)]
 
 
 def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-def _params(request: Request) -> dict[str, str]:
-    return dict(request.query_params)
-
-
 def _geojson(body: dict[str, Any], crs_uri: str) -> JSONResponse:
     return JSONResponse(body, media_type=ogc.GEOJSON, headers={"Content-Crs": f"<{crs_uri}>"})
 
 
-@router.get("", summary="Landing page", openapi_extra=_FORMAT)
+@router.get("", summary="Landing page", dependencies=JsonOnly)
 def landing_page(request: Request) -> JSONResponse:
-    return JSONResponse(ogc.landing_page(_base(request), _params(request)))
+    """Links to the API definition, conformance classes and collections."""
+    return JSONResponse(ogc.landing_page(_base(request)))
 
 
-@router.get("/api", summary="API definition of the OGC API (OpenAPI 3.0)")
+@router.get("/api", summary="API definition of the OGC API (OpenAPI 3.0)", dependencies=Strict)
 def api_definition(request: Request, session: DbSession) -> JSONResponse:
+    """This application's OpenAPI reduced to /ogc, with one items path per collection."""
     document = ogc.api_document(session, request.app.openapi(), _base(request))
     return JSONResponse(document, media_type=ogc.OPENAPI)
 
 
-@router.get("/conformance", summary="Conformance classes", openapi_extra=_FORMAT)
-def conformance(request: Request) -> JSONResponse:
-    return JSONResponse(ogc.conformance_document(_params(request)))
+@router.get("/conformance", summary="Conformance classes", dependencies=JsonOnly)
+def conformance() -> JSONResponse:
+    """The conformance classes implemented."""
+    return JSONResponse(ogc.conformance_document())
 
 
-@router.get("/collections", summary="Layers with an active version", openapi_extra=_FORMAT)
+@router.get("/collections", summary="Layers with an active version", dependencies=JsonOnly)
 def collections(request: Request, session: DbSession) -> JSONResponse:
-    return JSONResponse(ogc.collections_document(session, _base(request), _params(request)))
+    """Every layer with an active version as a collection."""
+    return JSONResponse(ogc.collections_document(session, _base(request)))
 
 
-@router.get("/collections/{collectionId}", summary="One collection", openapi_extra=_FORMAT)
+@router.get("/collections/{collectionId}", summary="One collection", dependencies=JsonOnly)
 def collection(collection_id: CollectionId, request: Request, session: DbSession) -> JSONResponse:
-    body = ogc.single_collection_document(session, _base(request), collection_id, _params(request))
-    return JSONResponse(body)
+    """One collection: extent, CRSs and links."""
+    found = ogc.get_collection(session, collection_id)
+    return JSONResponse(ogc.collection_document(found, _base(request)))
 
 
 @router.get(
     "/collections/{collectionId}/queryables",
     summary="Filterable properties (JSON Schema)",
-    openapi_extra=_FORMAT,
+    dependencies=JsonOnly,
 )
 def queryables(collection_id: CollectionId, request: Request, session: DbSession) -> JSONResponse:
-    body = ogc.collection_queryables(session, _base(request), collection_id, _params(request))
+    """The collection's queryables as a JSON Schema."""
+    found = ogc.get_collection(session, collection_id)
+    body = ogc.queryables_document(found, _base(request))
     return JSONResponse(body, media_type=ogc.SCHEMA_JSON)
 
 
 @router.get(
     "/collections/{collectionId}/items",
     summary="Features (GeoJSON), paged, filtered with bbox and CQL2 text",
-    openapi_extra={"parameters": ogc.ITEMS_PARAMETERS},
+    dependencies=[Depends(geojson_format)],
 )
-def items(collection_id: CollectionId, request: Request, session: DbSession) -> JSONResponse:
-    return _geojson(*ogc.items(session, _base(request), collection_id, _params(request)))
+def items(
+    collection_id: CollectionId,
+    request: Request,
+    session: DbSession,
+    params: Annotated[ogc.ItemsRequest, Depends(items_request)],
+) -> JSONResponse:
+    """A page of features; queryable properties also work as name=value parameters."""
+    declared = declared_parameters(request)
+    return _geojson(*ogc.items(session, _base(request), collection_id, params, declared))
 
 
 @router.get(
     "/collections/{collectionId}/items/{featureId}",
     summary="One feature (GeoJSON)",
-    openapi_extra={"parameters": ogc.ITEM_PARAMETERS},
+    dependencies=[*Strict, Depends(geojson_format)],
 )
 def feature(
-    collection_id: CollectionId, feature_id: FeatureId, request: Request, session: DbSession
+    collection_id: CollectionId,
+    feature_id: FeatureId,
+    request: Request,
+    session: DbSession,
+    crs: Annotated[str | None, Depends(output_crs)],
 ) -> JSONResponse:
-    body, crs_uri = ogc.item(session, _base(request), collection_id, feature_id, _params(request))
-    return _geojson(body, crs_uri)
+    """One feature of the active version."""
+    return _geojson(*ogc.item(session, _base(request), collection_id, feature_id, crs))

@@ -1,0 +1,207 @@
+"""Items of a collection: OGC parameters → conditions for the shared items query, and paging."""
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import shapely
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from app.errors import NotFound
+from app.publish import cql
+from app.publish.cql import BadParameter, Queryable, SpatialContext
+from app.publish.ogc.collections import Collection, get_collection, queryables
+from app.publish.ogc.crs import OgcCrs, choose_crs
+from app.publish.ogc.documents import GEOJSON, JSON, PREFIX, link
+from app.store import features as feature_store
+from app.store.features import Bbox
+from app.store.models import Feature, FeaturePart
+
+DEFAULT_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class ItemsRequest:
+    """The items query parameters as parsed from HTTP, not yet checked against a collection."""
+
+    limit: int = DEFAULT_LIMIT  # already clamped to the items query's maximum
+    offset: int = 0
+    bbox: Bbox | None = None
+    bbox_crs: str | None = None
+    crs: str | None = None
+    properties: list[str] | None = None
+    filter: str | None = None
+    filter_crs: str | None = None
+    # Other parameters: queryable properties used as equality filters (name=value).
+    extra: dict[str, str] = field(default_factory=dict)
+    # The request's own query string, repeated in the paging links.
+    link_params: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ItemsQuery:
+    """An ItemsRequest resolved against one collection: CRSs chosen, values typed."""
+
+    request: ItemsRequest
+    crs: OgcCrs
+    bbox_crs: OgcCrs
+    filter_crs: OgcCrs
+    properties: list[str]
+    equals: dict[str, Any]
+
+
+def _properties(names: list[str] | None, available: list[str]) -> list[str]:
+    if names is None:
+        return available
+    unknown = [n for n in names if n not in available]
+    if unknown:
+        raise BadParameter(
+            f"properties: {', '.join(unknown)} not in this collection. "
+            f"Available: {', '.join(available)}."
+        )
+    return names
+
+
+def _equals(
+    extra: Mapping[str, str], found: Mapping[str, Queryable], declared: list[str]
+) -> dict[str, Any]:
+    equals = {}
+    for name, value in extra.items():
+        queryable = found.get(name)
+        if queryable is None:
+            raise BadParameter(
+                f"Unknown query parameter {name!r}. Use {', '.join(sorted(declared))} "
+                f"or a queryable: {', '.join(found)}."
+            )
+        try:
+            equals[name] = cql.coerce(value, queryable.kind)
+        except (TypeError, ValueError) as exc:
+            raise BadParameter(f"{name}={value!r} is not a valid {queryable.kind}.") from exc
+    return equals
+
+
+def resolve(request: ItemsRequest, collection: Collection, declared: list[str]) -> ItemsQuery:
+    """Check the request against the collection; `declared` names the route's own parameters."""
+    offered = collection.crs
+    return ItemsQuery(
+        request=request,
+        crs=choose_crs(request.crs, "crs", offered),
+        bbox_crs=choose_crs(request.bbox_crs, "bbox-crs", offered),
+        filter_crs=choose_crs(request.filter_crs, "filter-crs", offered),
+        properties=_properties(request.properties, collection.property_names),
+        equals=_equals(request.extra, queryables(collection), declared),
+    )
+
+
+def _literal_in(crs: OgcCrs) -> cql.GeometryLiteral:
+    return lambda geometry: cql.geojson_literal(
+        geometry, crs.srid, crs.north_first, densify=not crs.geographic
+    )
+
+
+def _intersecting(version_id: int) -> cql.Intersects:
+    """Intersection tested on the subdivided parts: small boxes keep the GiST index sharp."""
+
+    def condition(geometry: ColumnElement) -> ColumnElement:
+        parts = select(FeaturePart.feature_id).where(
+            FeaturePart.version_id == version_id, func.ST_Intersects(FeaturePart.geom, geometry)
+        )
+        return Feature.id.in_(parts)
+
+    return condition
+
+
+def _conditions(collection: Collection, query: ItemsQuery) -> list[ColumnElement]:
+    intersects = _intersecting(collection.version.id)
+    found = queryables(collection)
+    conditions = [Feature.version_id == collection.version.id]
+    if query.request.bbox is not None:
+        x1, y1, x2, y2 = query.request.bbox
+        ring = [[x1, y1], [x2, y1], [x2, y2], [x1, y2], [x1, y1]]
+        box = {"type": "Polygon", "coordinates": [ring]}
+        conditions.append(intersects(_literal_in(query.bbox_crs)(box)))
+    conditions += [found[name].column == value for name, value in query.equals.items()]
+    if query.request.filter is not None:
+        spatial = SpatialContext(Feature.geom, _literal_in(query.filter_crs), intersects)
+        conditions.append(cql.to_where(query.request.filter, found, spatial))
+    return conditions
+
+
+def _bounds(geometries: list[str], digits: int) -> list[float]:
+    bounds = shapely.total_bounds(shapely.from_geojson(geometries))
+    return [round(float(v), digits) for v in bounds]
+
+
+def _page_links(base: str, collection_id: str, request: ItemsRequest, more: bool) -> list[dict]:
+    url = f"{base}{PREFIX}/collections/{collection_id}"
+
+    def page(offset: int) -> str:
+        params = {**request.link_params, "limit": request.limit, "offset": offset}
+        return f"{url}/items?{urlencode(params)}"
+
+    links = [
+        link(page(request.offset), "self", GEOJSON, "This page"),
+        link(url, "collection", JSON, "The collection"),
+    ]
+    if more:
+        links.append(link(page(request.offset + request.limit), "next", GEOJSON, "Next page"))
+    if request.offset > 0:
+        previous = max(request.offset - request.limit, 0)
+        links.append(link(page(previous), "prev", GEOJSON, "Previous page"))
+    return links
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def items(
+    session: Session, base: str, collection_id: str, request: ItemsRequest, declared: list[str]
+) -> tuple[dict[str, Any], str]:
+    """One page of a collection's features as GeoJSON, and the URI of its CRS."""
+    collection = get_collection(session, collection_id)
+    query = resolve(request, collection, declared)
+    rows, matched = feature_store.page(
+        session, _conditions(collection, query), query.crs.output, request.limit, request.offset
+    )
+    body: dict[str, Any] = {"type": "FeatureCollection"}
+    if rows:
+        body["bbox"] = _bounds([r.geometry for r in rows], query.crs.digits)
+    more = request.offset + len(rows) < matched
+    body |= {
+        "timeStamp": _now(),
+        "numberMatched": matched,
+        "numberReturned": len(rows),
+        "features": [feature_store.feature_json(r, query.properties) for r in rows],
+        "links": _page_links(base, collection_id, request, more),
+    }
+    return body, query.crs.uri
+
+
+def item(
+    session: Session, base: str, collection_id: str, feature_id: str, crs: str | None
+) -> tuple[dict[str, Any], str]:
+    """One feature of the active version, and the URI of its CRS."""
+    collection = get_collection(session, collection_id)
+    output_crs = choose_crs(crs, "crs", collection.crs)
+    row = None
+    if feature_id.isdigit() and len(feature_id) < 19:  # beyond bigint: cannot exist
+        row = session.execute(
+            feature_store.select_features(output_crs.output).where(
+                Feature.version_id == collection.version.id, Feature.id == int(feature_id)
+            )
+        ).first()
+    if row is None:
+        raise NotFound(
+            f"Collection {collection_id} has no feature {feature_id!r} in its active version."
+        )
+    url = f"{base}{PREFIX}/collections/{collection_id}"
+    body = feature_store.feature_json(row, collection.property_names)
+    body["links"] = [
+        link(f"{url}/items/{row.id}", "self", GEOJSON, "This feature"),
+        link(url, "collection", JSON, "The collection"),
+    ]
+    return body, output_crs.uri
