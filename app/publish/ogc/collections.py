@@ -13,7 +13,6 @@ from app.store import layers as store
 from app.store.models import Feature, LayerVersion
 
 # Geometry measure column and its label per geometry type (points have none).
-MEASURE = {"polygon": ("area_m2", "面积（平方米）"), "line": ("length_m", "长度（米）")}
 _CASTS = {"integer": BigInteger, "number": Float, "boolean": Boolean, "date": Date}
 
 
@@ -33,8 +32,7 @@ class Collection:
     @property
     def measure(self) -> str | None:
         """The measure property (area_m2 or length_m), if the geometry type has one."""
-        entry = MEASURE.get(self.spec.geometry_type)
-        return entry[0] if entry else None
+        return self.spec.measure.column if self.spec.measure else None
 
     @property
     def property_names(self) -> list[str]:

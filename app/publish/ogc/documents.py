@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.catalog import AttributeSpec
-from app.publish.ogc.collections import MEASURE, Collection, all_collections
+from app.publish.ogc.collections import Collection, all_collections
 from app.publish.ogc.crs import CRS84, STORAGE_CRS
 
 PREFIX = "/ogc"
@@ -130,9 +130,8 @@ def queryables_document(collection: Collection, base: str) -> dict[str, Any]:
         }
     }
     properties.update({a.name: _attribute_schema(a) for a in spec.attributes})
-    if collection.measure:
-        label = MEASURE[spec.geometry_type][1]
-        properties[collection.measure] = {"title": label, "type": "number"}
+    if spec.measure:
+        properties[spec.measure.column] = {"title": spec.measure.label_zh, "type": "number"}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"{base}{PREFIX}/collections/{spec.id}/queryables",
