@@ -183,6 +183,10 @@ def test_summary_cache_computes_once_per_set_of_versions(client, tmp_path, monke
     assert parcel_km2(two) == pytest.approx(expected, rel=1e-3)
     get(client, "/summaries", **params, versions=f"test_parcel:{first}")
     assert len(computed) == 2
+    today = dt.date.today().isoformat()
+    dated = get(client, "/summaries", **params, as_of=today).json()
+    assert len(computed) == 2  # the versions in force today are the cached ones
+    assert dated["as_of"] == today and two["as_of"] is None
 
 
 def test_as_of_reads_the_version_in_force_then(client, tmp_path):

@@ -87,8 +87,6 @@ def summarize(
         kinds = {i: get_layer_spec(i).geometry_type for i in ids}
         listed = {i: bool(get_layer_spec(i).summary.listed_area_attribute) for i in ids}
         return {
-            "by": by,
-            "as_of": as_of.isoformat() if as_of else None,
             "layer_versions": {i: versions[i].version for i in [UNIT_LAYERS[by], *ids]},
             "notes": NOTES,
             "rows": [
@@ -117,4 +115,6 @@ def summarize(
             result["raster_versions"] = {k: v.version for k, v in raster_versions.items()}
         return result
 
-    return _CACHE.get_or_compute(key, compute_with_rasters)
+    # as_of is not part of the key (equal versions give equal figures): echo it per request.
+    result = _CACHE.get_or_compute(key, compute_with_rasters)
+    return {"by": by, "as_of": as_of.isoformat() if as_of else None, **result}
