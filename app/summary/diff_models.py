@@ -1,8 +1,7 @@
 """The typed result of a version diff (app.summary.diff.diff_versions)."""
 
-from typing import Any
+from typing import Any, Literal
 
-from geojson_pydantic import Feature, FeatureCollection, Polygon
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -77,7 +76,19 @@ class PieceProperties(BaseModel):
     area_m2: float
 
 
-PiecesCollection = FeatureCollection[Feature[Polygon, PieceProperties]]
+class PieceFeature(BaseModel):
+    """A GeoJSON Feature of one piece, its geometry as PostGIS wrote it (with its crs)."""
+
+    type: Literal["Feature"]
+    geometry: dict[str, Any] = Field(description="GeoJSON Polygon, EPSG:4490")
+    properties: PieceProperties
+
+
+class PiecesCollection(BaseModel):
+    """The gained and lost pieces as a GeoJSON FeatureCollection."""
+
+    type: Literal["FeatureCollection"]
+    features: list[PieceFeature]
 
 
 class BindingCheck(BaseModel):

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.screening.models import ScreeningResult, Verdict
 from app.store.models import Screening
@@ -58,3 +58,20 @@ class ScreeningListItem(BaseModel):
                 self=f"/screenings/{r.id}", report=f"/screenings/{r.id}/report.html"
             ),
         )
+
+
+class BatchRow(BaseModel):
+    """One site of a batch: verdict, where it lies, and per finding layer the overlap
+    (`<layer>_overlap_m2`) and nearest distance (`<layer>_distance_m`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    site: str = Field(description="the site's label from the file")
+    verdict: str = Field(description="prohibited | restricted | attention | clear | error")
+    verdict_zh: str
+    county: str | None = None
+    township: str | None = None
+    zone_type: str | None = None
+    hit_layers: str | None = Field(default=None, description="layers overlapped, ;-separated")
+    rules: str | None = Field(default=None, description="the first rule message per finding")
+    problem: str | None = Field(description="why the site could not be screened")

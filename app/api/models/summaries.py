@@ -6,7 +6,7 @@ CSV / XLSX); the models describe and validate them once, on the way out.
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 
 class LayerFigures(BaseModel):
@@ -94,19 +94,53 @@ class UnitCrosstab(BaseModel):
 Crosstab = AttributeCrosstab | UnitCrosstab
 
 
-class Cited(BaseModel):
-    """Figures beside the plan passage they come from."""
+class CityArea(BaseModel):
+    """The city's area: the plan's figure and the data's geodesic area."""
 
-    model_config = ConfigDict(extra="allow")
+    plan: int | float
+    data: float
+    difference_pct: float
+    cite: str
 
-    cite: Any
+
+class ProtectedAreas(BaseModel):
+    """Protected areas: the plan's listed sum and share, and the data's sum and union."""
+
+    plan_listed_sum_km2: int | float
+    plan_share_pct: int | float
+    listed_sum_km2: float
+    listed_sum_share_pct: float
+    union_km2: float
+    union_share_pct: float
+    count: int
+    note: str
+    cite: str
+
+
+class RedlineArea(BaseModel):
+    """The ecological redline: the plan's area and the data's union."""
+
+    plan_km2: int | float
+    union_km2: float
+    share_pct: float
+    cite: str
+
+
+class TownshipCounts(BaseModel):
+    """Townships per zone type, in the plan and in the data."""
+
+    plan: dict[str, int]
+    plan_total: int
+    data: dict[str, int]
+    data_total: int
+    cite: str
 
 
 class PlanFigures(BaseModel):
     """The plan's published statistics and the same figures measured from the data."""
 
-    source: Any
-    city_area_km2: Cited
-    protected_areas: Cited
-    redline: Cited
-    townships: Cited
+    source: str | None
+    city_area_km2: CityArea
+    protected_areas: ProtectedAreas
+    redline: RedlineArea
+    townships: TownshipCounts
