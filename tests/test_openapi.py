@@ -15,10 +15,12 @@ OWN_STATUSES = {("get", "/jobs/{job_id}/result"): "409"}
 
 @pytest.fixture(scope="module")
 def document(client) -> dict:
+    """The served OpenAPI document."""
     return client.get("/openapi.json").json()
 
 
 def operations(document: dict) -> list[tuple[str, str, dict]]:
+    """(path, method, operation) of every operation this test checks."""
     return [
         (path, method, op)
         for path, item in document["paths"].items()
@@ -39,6 +41,7 @@ def names_a_model(schema: dict) -> bool:
 
 
 def problems_in(document: dict) -> list[str]:
+    """Every way an operation falls short of the rules, in words."""
     found = []
     for path, method, op in operations(document):
         where = f"{method.upper()} {path}"
@@ -77,6 +80,7 @@ def problems_in(document: dict) -> list[str]:
 
 
 def test_every_operation_documents_its_responses(document):
+    """A schema for each 2xx, problem+json for each 4xx, 422 / 404 where they can happen."""
     checked = operations(document)
     print(f"{len(checked)} operations checked")
     assert len(checked) == EXPECTED_OPERATIONS
@@ -84,12 +88,14 @@ def test_every_operation_documents_its_responses(document):
 
 
 def test_problem_schema_is_a_component(document):
+    """problem_responses refer to a Problem schema that exists."""
     problem = document["components"]["schemas"]["Problem"]
     assert set(problem["required"]) == {"type", "title", "status", "detail"}
     assert "FieldProblem" in document["components"]["schemas"]
 
 
 def test_file_routes_name_their_media_types(document):
+    """File routes say what they send, as binary or text."""
     pdf = document["paths"]["/screenings/{screening_id}/report.pdf"]["get"]
     assert pdf["responses"]["200"]["content"] == {
         "application/pdf": {"schema": {"type": "string", "format": "binary"}}
@@ -99,7 +105,7 @@ def test_file_routes_name_their_media_types(document):
 
 
 def test_the_check_catches_a_route_without_a_model(document):
-    # A JSON 2xx whose schema is a bare object (a route returning a dict) must be reported.
+    """A JSON 2xx whose schema is a bare object (a route returning a dict) is reported."""
     broken = {
         "paths": {
             "/x/{x_id}": {
@@ -121,6 +127,7 @@ def test_the_check_catches_a_route_without_a_model(document):
 
 
 def test_validation_errors_are_problems_as_documented(client):
+    """A 422 from request validation has the Problem shape, with the invalid fields."""
     resp = client.get("/screenings", params={"limit": 0})
     assert resp.status_code == 422
     assert resp.headers["content-type"] == PROBLEM
