@@ -95,7 +95,11 @@ def test_problem_schema_is_a_component(document):
 
 
 def test_file_routes_name_their_media_types(document):
-    """File routes say what they send, as binary or text."""
+    """File routes say what they send, as binary or text, and JSON files by their rows."""
+    for path, method in (("/screenings/batch", "post"), ("/jobs/{job_id}/result", "get")):
+        content = document["paths"][path][method]["responses"]["200"]["content"]
+        assert set(content) >= {"application/json", "text/csv; charset=utf-8"}
+        assert content["application/json"]["schema"]["items"]["$ref"].endswith("/BatchRow")
     pdf = document["paths"]["/screenings/{screening_id}/report.pdf"]["get"]
     assert pdf["responses"]["200"]["content"] == {
         "application/pdf": {"schema": {"type": "string", "format": "binary"}}

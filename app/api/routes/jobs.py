@@ -8,6 +8,7 @@ from fastapi.responses import FileResponse
 from app.api.deps import DbSession
 from app.api.models.files import file_response
 from app.api.models.jobs import JobView
+from app.api.models.screenings import BatchRow
 from app.api.problems import problem_responses
 from app.errors import RedlineError
 from app.screening.batch import FORMATS
@@ -34,7 +35,9 @@ def job_status(job_id: str, session: DbSession) -> JobView:
     "/{job_id}/result",
     response_class=FileResponse,
     responses={
-        **file_response(*FORMATS.values(), description="The batch result file"),
+        **file_response(
+            *FORMATS.values(), description="The batch result file", json_model=list[BatchRow]
+        ),
         **problem_responses(404, 409, 422),
     },
 )

@@ -12,22 +12,20 @@ from pydantic import ValidationError
 from app.api.deps import DbSession
 from app.api.models.files import file_response
 from app.api.models.jobs import JobView
-from app.api.models.screenings import ScreeningListItem, ScreeningRecord
+from app.api.models.screenings import BatchRow, ScreeningListItem, ScreeningRecord
 from app.api.problems import problem_responses
 from app.api.uploads import saved_upload
 from app.catalog import ProjectCategories, project_categories
-from app.config import get_settings
 from app.errors import InvalidInput
 from app.screening import batch
+from app.screening.batch_jobs import SYNC_SITES, submit_batch
 from app.screening.inputs import ScreeningBody, request_from_body, request_from_file
 from app.screening.models import ScreeningResult
 from app.screening.report import report_html, report_pdf
 from app.screening.service import get_screening, list_screenings, screen_site
-from app.store.jobs import create_job, start_in_background
 
 router = APIRouter(prefix="/screenings", tags=["screenings"])
-# Batches up to this size are answered in the request; larger ones run as a job.
-SYNC_SITES = 200
+__all__ = ["SYNC_SITES", "router"]  # tests size their batches by SYNC_SITES
 
 _MULTIPART_DOC = {
     "requestBody": {
@@ -135,7 +133,11 @@ async def create_screening(
     "/batch",
     response_class=Response,
     responses={
-        **file_response(*batch.FORMATS.values(), description="The rows, for a small batch"),
+        **file_response(
+            *batch.FORMATS.values(),
+            description="The rows, for a small batch",
+            json_model=list[BatchRow],
+        ),
         202: {"model": JobView, "description": "A large batch: the job, at /jobs/{id}"},
         **problem_responses(422),
     },
@@ -158,32 +160,16 @@ async def create_batch(request: Request, session: DbSession) -> Response:
         sites = await run_in_threadpool(
             batch.read_sites, path, form.get("crs") or None, form.get("encoding") or None
         )
-    params = {
-        "file": upload.filename,
-        "sites": len(sites.labels),
-        "format": fmt,
-        "project_category": category,
-        "buffer_m": buffer_m,
-    }
-    job = create_job(session, "screening-batch", len(sites.labels), params)
-    target = get_settings().job_dir / f"{job.id}.{fmt}"
-    if len(sites.labels) <= SYNC_SITES:
-        rows = await run_in_threadpool(batch.screen_batch, sites, category, buffer_m)
-        batch.write_rows(rows, fmt, target)
-        job.status, job.done, job.result_path = "done", job.total, str(target)
+    job = await run_in_threadpool(
+        submit_batch, session, sites, fmt, category, buffer_m, upload.filename
+    )
+    if job.status == "done":
         return FileResponse(
-            target,
+            job.result_path,
             media_type=batch.FORMATS[fmt],
             filename=f"screening-batch-{job.id}.{fmt}",
             headers={"X-Redline-Job": job.id},
         )
-    session.commit()  # the job row must exist before the worker thread looks for it
-    start_in_background(
-        job.id,
-        lambda progress: str(
-            batch.write_rows(batch.screen_batch(sites, category, buffer_m, progress), fmt, target)
-        ),
-    )
     return JSONResponse(
         JobView.of(job).model_dump(mode="json"),
         status_code=202,
