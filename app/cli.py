@@ -275,7 +275,7 @@ def screen(
                     project_name=name,
                 )
                 req = request_from_body(body, user)
-            result = screen_site(session, req)
+            result = screen_site(session, req).as_json()
             html = (
                 report_html(session, get_screening(session, result["id"]))
                 if fmt == "html"

@@ -116,3 +116,45 @@ def test_cli_screen_json_and_table(database, reference):
     assert table.exit_code == 0 and "verdict" in table.output and "南江县" in table.output
     bad = runner.invoke(cli_app, ["screen", "--wkt", wkt, "--category", "造船"])
     assert bad.exit_code == 2 and "Unknown project_category" in bad.output
+
+
+def test_a_record_read_back_holds_every_value_of_the_answer(client, prohibited):
+    """The typed record round-trips: GET = the POST answer plus who filed it and the inputs."""
+    back = client.get(f"/screenings/{prohibited['id']}").json()
+    assert {k: v for k, v in back.items() if k not in ("created_by", "inputs")} == prohibited
+    assert back["inputs"]["project_category"] == "化工"
+
+
+OUTSIDE_KEYS = [
+    "layer",
+    "layer_title",
+    "feature_id",
+    "name",
+    "relation",
+    "overlap_area_m2",
+    "overlap_share",
+    "overlap_length_m",
+    "distance_m",
+    "attributes",
+    "rules",
+    "verdict",
+]
+
+
+def test_an_outside_finding_has_no_feature_figures(client):
+    """A layer-wide "outside" finding keeps its own keys: no per-feature areas appear."""
+    import shapely
+
+    urban = shapely.union_all([g for _, g in ref_features("urban_boundary")])
+    site = next(
+        shapely.point_on_surface(g)
+        for _, g in ref_features("admin_county")
+        if not urban.contains(shapely.point_on_surface(g))
+    )
+    result = screen(client, wkt=site.wkt, project_category="居住")
+    outside = [f for f in result["findings"] if f["relation"] == "outside"]
+    assert [f["layer"] for f in outside] == ["urban_boundary"]
+    assert list(outside[0]) == OUTSIDE_KEYS
+    assert outside[0]["rules"][0]["rule_id"] == "urban-outside"
+    back = client.get(f"/screenings/{result['id']}").json()
+    assert next(f for f in back["findings"] if f["relation"] == "outside") == outside[0]

@@ -25,6 +25,7 @@ from app.store.jobs import fail_interrupted_jobs
 
 @asynccontextmanager
 async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    """Fail the jobs a previous process left running."""
     # Jobs run in this process's threads (one worker): any left running were cut off.
     with suppress(SQLAlchemyError):  # no database yet: /health will say so
         fail_interrupted_jobs()
@@ -32,6 +33,7 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app() -> FastAPI:
+    """The application with its error handlers, routers and static files."""
     app = FastAPI(
         lifespan=lifespan,
         title="Redline",

@@ -1,20 +1,61 @@
-"""Every error leaves the API as application/problem+json."""
+"""Every error leaves the API as application/problem+json, and the OpenAPI document says so."""
+
+from collections.abc import Callable
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from app.api.models.problem import Problem
 from app.errors import RedlineError
 
 MEDIA_TYPE = "application/problem+json"
+_REF = "#/components/schemas/{model}"
+# What each status means for this API (app/errors.py and the routes' own errors).
+_MEANING = {
+    400: "The request cannot be served",
+    404: "Not found: no such layer, version, job, screening or raster",
+    409: "Conflict: the resource is not in a state to serve this",
+    422: "The request or its input cannot be used",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, Any]:
+    """`responses=` entries documenting these error statuses as application/problem+json."""
+    return {
+        status: {
+            "description": _MEANING.get(status, "Error"),
+            "content": {MEDIA_TYPE: {"schema": {"$ref": _REF.format(model="Problem")}}},
+        }
+        for status in statuses
+    }
 
 
 def problem_response(body: dict) -> JSONResponse:
+    """A problem document as the response, with its status."""
     return JSONResponse(body, status_code=body["status"], media_type=MEDIA_TYPE)
 
 
+def _with_problem_schema(openapi: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
+    # problem_responses refer to Problem by $ref: add it (and what it refers to) to components.
+    def build() -> dict[str, Any]:
+        schema = openapi()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        if "Problem" not in components:
+            problem = Problem.model_json_schema(ref_template=_REF)
+            components.update(problem.pop("$defs", {}))
+            components["Problem"] = problem
+        return schema
+
+    return build
+
+
 def install(app: FastAPI) -> None:
+    """Register the problem+json exception handlers and the Problem schema."""
+    app.openapi = _with_problem_schema(app.openapi)  # type: ignore[method-assign]
+
     @app.exception_handler(RedlineError)
     async def redline_error(_: Request, exc: RedlineError) -> JSONResponse:
         return problem_response(exc.problem())

@@ -84,13 +84,7 @@ def _row(label: str, screened: Screened | None, problem: str | None) -> dict:
             "township": township["name"] if township else None,
             "zone_type": township["attributes"].get("zone_type") if township else None,
             "hit_layers": ";".join(
-                sorted(
-                    {
-                        f["layer"]
-                        for f in screened.reported
-                        if f["relation"] in ("inside", "overlaps")
-                    }
-                )
+                sorted({f.layer for f in screened.reported if f.relation in ("inside", "overlaps")})
             ),
         }
     )
@@ -102,7 +96,7 @@ def _row(label: str, screened: Screened | None, problem: str | None) -> dict:
         row[f"{layer_id}_overlap_m2"] = round(sum(f["overlap_area_m2"] or 0 for f in touching), 2)
         nearest = min((f["distance_m"] for f in found), default=None)
         row[f"{layer_id}_distance_m"] = round(nearest, 1) if nearest is not None else None
-    row["rules"] = "；".join(r["message"] for f in screened.reported for r in f["rules"][:1])
+    row["rules"] = "；".join(r.message for f in screened.reported for r in f.rules[:1])
     row["problem"] = None
     return row
 

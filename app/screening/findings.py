@@ -4,6 +4,7 @@ One query serves one site or a chunk of a batch: sites arrive as an array of WKB
 """
 
 import math
+from typing import Any
 
 import numpy as np
 import shapely
@@ -104,8 +105,11 @@ def find_many(
     sites: list[shapely.Geometry],
     site_areas_m2: list[float],
     radius_m: float,
-) -> list[list[dict]]:
-    """Findings of each site (in input order) against one layer version."""
+) -> list[list[dict[str, Any]]]:
+    """Each site's relations (in input order) to the features of one layer version.
+
+    Plain dicts of figures: rules read them, and the service builds a Finding from those it
+    reports (app.screening.models.Finding.of)."""
     if not sites:
         return []
     max_lat = float(np.max(np.abs(shapely.bounds(np.asarray(sites, dtype=object))[:, [1, 3]])))
@@ -118,7 +122,7 @@ def find_many(
             "deg": _degrees(radius_m, max_lat),
         },
     ).all()
-    out: list[list[dict]] = [[] for _ in sites]
+    out: list[list[dict[str, Any]]] = [[] for _ in sites]
     for r in rows:
         i = r.site_no - 1
         rel = relation(_covers(r), r.intersects, r.overlap_area_m2, r.overlap_length_m, r.is_line)

@@ -3,6 +3,7 @@
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import shapely
 from geoalchemy2.shape import from_shape
@@ -10,11 +11,20 @@ from shapely.geometry import mapping
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from app.catalog import catalog, project_categories
+from app.catalog import LayerSpec, catalog, project_categories
+from app.errors import NotFound
 from app.geo.local import geodesic_buffer
 from app.geo.measure import area_m2
 from app.raster.stats import stats_for
 from app.screening import findings as findings_mod
+from app.screening.models import (
+    Context,
+    ControlUnit,
+    Finding,
+    Project,
+    ScreeningResult,
+    SiteFigures,
+)
 from app.screening.rules import SEVERITY, apply_rules, has_outside_rule, overall
 from app.screening.site import Site, SiteError
 from app.store.layers import active_versions
@@ -26,6 +36,8 @@ MAX_BUFFER_M = 50_000
 
 @dataclass
 class ScreeningRequest:
+    """A site to screen, with what the officer said about the project."""
+
     site: Site
     project_name: str | None = None
     project_category: str | None = None
@@ -57,8 +69,9 @@ def check_coverage(
         )
 
 
-def _outside_finding(spec, layer_findings: list[dict]) -> dict:
-    nearest = min((f["distance_m"] for f in layer_findings), default=None)
+def _outside_figures(spec: LayerSpec, found: list[dict[str, Any]]) -> dict[str, Any]:
+    """The figures of a site outside every feature of a layer (rules on "outside" read them)."""
+    nearest = min((f["distance_m"] for f in found), default=None)
     return {
         "layer": spec.id,
         "layer_title": spec.title_zh,
@@ -73,27 +86,27 @@ def _outside_finding(spec, layer_findings: list[dict]) -> dict:
     }
 
 
-def _evaluate(spec, layer_findings: list[dict], category: str | None) -> list[dict]:
+def _evaluate(spec: LayerSpec, found: list[dict[str, Any]], category: str | None) -> list[Finding]:
+    """The findings of one layer to report: every one for finding layers, else rule hits."""
     groups = project_categories().groups
     rules = spec.rules
     out = []
-    for f in layer_findings:
-        hits = apply_rules(rules, f, category, groups)
-        f["rules"] = [h.__dict__ for h in hits]
-        f["verdict"] = hits[0].verdict if hits else "clear"
+    for figures in found:
+        hits = apply_rules(rules, figures, category, groups)
         if spec.screening_role == "finding" or hits:
-            out.append(f)
-    if has_outside_rule(rules) and not any(f["relation"] == "inside" for f in layer_findings):
-        f = _outside_finding(spec, layer_findings)
-        hits = apply_rules(rules, f, category, groups)
+            out.append(Finding.of(figures, hits))
+    if has_outside_rule(rules) and not any(f["relation"] == "inside" for f in found):
+        figures = _outside_figures(spec, found)
+        hits = apply_rules(rules, figures, category, groups)
         if hits:
-            f["rules"], f["verdict"] = [h.__dict__ for h in hits], hits[0].verdict
-            out.append(f)
+            out.append(Finding.of(figures, hits))
     return out
 
 
-def context_of(by_layer: dict[str, list[dict]]) -> dict:
-    def main(layer: str) -> dict | None:
+def context_of(by_layer: dict[str, list[dict[str, Any]]]) -> Context:
+    """County, township and control units from the context layers' relations to the site."""
+
+    def main(layer: str) -> dict[str, Any] | None:
         touching = [f for f in by_layer.get(layer, []) if f["relation"] in ("inside", "overlaps")]
         # The unit holding most of the site (or the point) is "the" county / township.
         return max(touching, key=lambda f: f.get("overlap_area_m2") or 0, default=None)
@@ -101,27 +114,27 @@ def context_of(by_layer: dict[str, list[dict]]) -> dict:
     county, township = main("admin_county"), main("township")
     t = (township or {}).get("attributes", {})
     units = [f for f in by_layer.get("control_unit", []) if f["relation"] in ("inside", "overlaps")]
-    return {
-        "county": (county or {}).get("name"),
-        "county_code": (county or {}).get("attributes", {}).get("code"),
-        "township": t.get("name"),
-        "township_code": t.get("code"),
-        "zone_type": t.get("zone_type"),
-        "county_positioning": t.get("county_positioning"),
-        "overlay_energy": t.get("overlay_energy"),
-        "overlay_heritage": t.get("overlay_heritage"),
-        "townships": [
+    return Context(
+        county=(county or {}).get("name"),
+        county_code=(county or {}).get("attributes", {}).get("code"),
+        township=t.get("name"),
+        township_code=t.get("code"),
+        zone_type=t.get("zone_type"),
+        county_positioning=t.get("county_positioning"),
+        overlay_energy=t.get("overlay_energy"),
+        overlay_heritage=t.get("overlay_heritage"),
+        townships=[
             f["name"]
             for f in by_layer.get("township", [])
             if f["relation"] in ("inside", "overlaps")
         ],
-        "control_units": [
-            {
-                "code": f["attributes"].get("code"),
-                "name": f["name"],
-                "unit_class": f["attributes"].get("unit_class"),
-                "overlap_share": f.get("overlap_share"),
-                "access_list": {
+        control_units=[
+            ControlUnit(
+                code=f["attributes"].get("code"),
+                name=f["name"],
+                unit_class=f["attributes"].get("unit_class"),
+                overlap_share=f.get("overlap_share"),
+                access_list={
                     k: f["attributes"].get(k)
                     for k in (
                         "spatial_constraints",
@@ -130,22 +143,23 @@ def context_of(by_layer: dict[str, list[dict]]) -> dict:
                         "resource_efficiency",
                     )
                 },
-            }
+            )
             for f in units
         ],
-    }
+    )
 
 
 @dataclass
 class Screened:
     """The findings of one site: all relations by layer, and those to report."""
 
-    by_layer: dict[str, list[dict]]
-    reported: list[dict]
+    by_layer: dict[str, list[dict[str, Any]]]
+    reported: list[Finding]
 
     @property
     def verdict(self) -> str:
-        return overall([f["verdict"] for f in self.reported])
+        """The most severe verdict of the reported findings."""
+        return overall([f.verdict for f in self.reported])
 
 
 def screen_geometries(
@@ -170,11 +184,11 @@ def screen_geometries(
             screened.by_layer[layer_id] = found
             screened.reported.extend(_evaluate(spec, found, category))
     for screened in results:
-        screened.reported.sort(key=lambda f: (-SEVERITY[f["verdict"]], f["distance_m"] or 0))
+        screened.reported.sort(key=lambda f: (-SEVERITY[f.verdict], f.distance_m or 0))
     return results
 
 
-def screen_site(session: Session, req: ScreeningRequest) -> dict:
+def screen_site(session: Session, req: ScreeningRequest) -> ScreeningResult:
     """Screen one site against every active layer and file the result."""
     project_categories().check(req.project_category)
     if not 0 <= req.buffer_m <= MAX_BUFFER_M:
@@ -187,33 +201,31 @@ def screen_site(session: Session, req: ScreeningRequest) -> dict:
     screened = screen_geometries(session, [search], req.project_category, versions)[0]
 
     screening_id = uuid.uuid4().hex[:16]
-    result = {
-        "id": screening_id,
-        "created_at": dt.datetime.now(dt.UTC).isoformat(),
-        "verdict": screened.verdict,
-        "project": {
-            "name": req.project_name,
-            "category": req.project_category,
-            "buffer_m": req.buffer_m,
-        },
-        "site": {
+    result = ScreeningResult(
+        id=screening_id,
+        created_at=dt.datetime.now(dt.UTC).isoformat(),
+        verdict=screened.verdict,
+        project=Project(
+            name=req.project_name, category=req.project_category, buffer_m=req.buffer_m
+        ),
+        site=SiteFigures(
             **site.figures(),
-            "source_crs": site.source_crs,
-            "source_format": site.source_format,
-            "parcels": site.names,
-            "search_area_m2": search_area,
-            "geometry": mapping(site.geometry),
-        },
-        "context": context_of(screened.by_layer),
-        "findings": screened.reported,
-        "layer_versions": {k: v.version for k, v in sorted(versions.items())},
-        "layer_version_dates": {
+            source_crs=site.source_crs,
+            source_format=site.source_format,
+            parcels=site.names,
+            search_area_m2=search_area,
+            geometry=mapping(site.geometry),
+        ),
+        context=context_of(screened.by_layer),
+        findings=screened.reported,
+        layer_versions={k: v.version for k, v in sorted(versions.items())},
+        layer_version_dates={
             k: v.activated_at.isoformat() if v.activated_at else None
             for k, v in sorted(versions.items())
         },
-        "rasters": stats_for(active_rasters(session), [search])[0],
-        "warnings": site.warnings,
-    }
+        rasters=stats_for(active_rasters(session), [search])[0],
+        warnings=site.warnings,
+    )
     session.add(
         Screening(
             id=screening_id,
@@ -221,10 +233,10 @@ def screen_site(session: Session, req: ScreeningRequest) -> dict:
             project_name=req.project_name,
             project_category=req.project_category,
             buffer_m=req.buffer_m,
-            verdict=result["verdict"],
+            verdict=result.verdict,
             inputs=req.inputs or {},
-            result=result,
-            layer_versions=result["layer_versions"],
+            result=result.as_json(),
+            layer_versions=result.layer_versions,
             geom=from_shape(site.geometry, srid=4490),
         )
     )
@@ -233,8 +245,7 @@ def screen_site(session: Session, req: ScreeningRequest) -> dict:
 
 
 def get_screening(session: Session, screening_id: str) -> Screening:
-    from app.errors import NotFound
-
+    """The filed screening; NotFound if there is none with that id."""
     row = session.get(Screening, screening_id)
     if row is None:
         raise NotFound(f"There is no screening {screening_id!r}; list them at /screenings.")
@@ -250,6 +261,7 @@ def list_screenings(
     limit: int = 50,
     offset: int = 0,
 ) -> list[Screening]:
+    """Filed screenings matching the filters, newest first."""
     q = select(Screening).order_by(Screening.created_at.desc())
     if verdict:
         q = q.where(Screening.verdict == verdict)

@@ -15,6 +15,17 @@ from app.catalog import LayerSpec
 from app.errors import InvalidInput, NotFound
 from app.store.layers import active_version, get_layer, resolve_version
 from app.store.models import Layer, LayerVersion
+from app.summary.diff_models import (
+    AreaChange,
+    BindingCheck,
+    ChangedFeature,
+    FeatureChanges,
+    FeatureEntry,
+    LayerDiff,
+    PiecesCollection,
+    TownshipChange,
+    VersionFigures,
+)
 
 # Below this a geometry difference or a difference piece is floating-point noise.
 TOLERANCE_M2 = 0.01
@@ -121,7 +132,7 @@ def diff_versions(
     from_version: int | None = None,
     to_version: int | None = None,
     township_layer: str = "township",
-) -> dict[str, Any]:
+) -> LayerDiff:
     """Compare two versions; `to` defaults to the active one, `from` to the one before it."""
     spec, layer = get_layer(session, layer_id)
     old, new = pick_versions(session, layer, from_version, to_version)
@@ -129,22 +140,25 @@ def diff_versions(
     pieces = change_pieces(session, old, new)
     from_km2, to_km2 = union_area_km2(session, old), union_area_km2(session, new)
     area = area_summary(from_km2, to_km2, pieces)
-    properties_changed = sum(1 for c in features["changed"] if "attributes" in c["aspects"])
-    return {
-        "layer": layer_id,
-        "from": version_summary(old, from_km2),
-        "to": version_summary(new, to_km2),
-        "features": features,
-        "area": area,
-        **township_breakdown(session, pieces, township_layer),
-        "geojson": pieces_geojson(pieces),
-        "binding_check": binding_check(from_km2, to_km2, properties_changed),
-    }
+    properties_changed = sum(1 for c in features.changed if "attributes" in c.aspects)
+    township_version, by_township = township_breakdown(session, pieces, township_layer)
+    return LayerDiff(
+        layer=layer_id,
+        from_=version_summary(old, from_km2),
+        to=version_summary(new, to_km2),
+        features=features,
+        area=area,
+        township_version=township_version,
+        by_township=by_township,
+        geojson=pieces_geojson(pieces),
+        binding_check=binding_check(from_km2, to_km2, properties_changed),
+    )
 
 
 def pick_versions(
     session: Session, layer: Layer, from_version: int | None, to_version: int | None
 ) -> tuple[LayerVersion, LayerVersion]:
+    """The two versions to compare: as asked, or the active one and the one before it."""
     new = resolve_version(session, layer, to_version)
     if from_version is not None:
         old = resolve_version(session, layer, from_version)
@@ -177,13 +191,16 @@ def _key_sql(spec: LayerSpec) -> tuple[str, dict[str, str]]:
 
 def feature_changes(
     session: Session, spec: LayerSpec, old: LayerVersion, new: LayerVersion
-) -> dict[str, Any]:
+) -> FeatureChanges:
     """Features matched by key (the n-th duplicate with the n-th): added, removed, changed."""
     key, params = _key_sql(spec)
     rows = session.execute(
         text(_MATCH.format(key=key)), {"a": old.id, "b": new.id, "tol": TOLERANCE_M2, **params}
     ).all()
-    added, removed, changed, unchanged = [], [], [], 0
+    added: list[FeatureEntry] = []
+    removed: list[FeatureEntry] = []
+    changed: list[ChangedFeature] = []
+    unchanged = 0
     for r in rows:
         if r.id_from is None:
             added.append(_feature_entry(spec, r.attrs_to, r.area_to))
@@ -193,7 +210,7 @@ def feature_changes(
             changed.append(entry)
         else:
             unchanged += 1
-    return {"added": added, "removed": removed, "changed": changed, "unchanged_count": unchanged}
+    return FeatureChanges(added=added, removed=removed, changed=changed, unchanged_count=unchanged)
 
 
 def _identity(spec: LayerSpec, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -204,11 +221,11 @@ def _identity(spec: LayerSpec, attrs: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _feature_entry(spec: LayerSpec, attrs: dict[str, Any], area: float | None) -> dict[str, Any]:
-    return {**_identity(spec, attrs), "attributes": attrs, "area_m2": area}
+def _feature_entry(spec: LayerSpec, attrs: dict[str, Any], area: float | None) -> FeatureEntry:
+    return FeatureEntry(**_identity(spec, attrs), attributes=attrs, area_m2=area)
 
 
-def _changed_entry(spec: LayerSpec, r: Any) -> dict[str, Any] | None:
+def _changed_entry(spec: LayerSpec, r: Any) -> ChangedFeature | None:
     fields = sorted(set(r.attrs_from) | set(r.attrs_to))
     changes = {
         f: [r.attrs_from.get(f), r.attrs_to.get(f)]
@@ -218,17 +235,18 @@ def _changed_entry(spec: LayerSpec, r: Any) -> dict[str, Any] | None:
     aspects = (["geometry"] if r.geometry_changed else []) + (["attributes"] if changes else [])
     if not aspects:
         return None
-    return {
+    return ChangedFeature(
         **_identity(spec, r.attrs_to),
-        "aspects": aspects,
-        "aspects_zh": ["范围" if a == "geometry" else "属性" for a in aspects],
-        "attribute_changes": changes,
-        "area_m2_from": r.area_from,
-        "area_m2_to": r.area_to,
-    }
+        aspects=aspects,
+        aspects_zh=["范围" if a == "geometry" else "属性" for a in aspects],
+        attribute_changes=changes,
+        area_m2_from=r.area_from,
+        area_m2_to=r.area_to,
+    )
 
 
 def change_pieces(session: Session, old: LayerVersion, new: LayerVersion) -> list[Piece]:
+    """The polygons gained and lost between the two versions' unions."""
     rows = session.execute(_PIECES, {"a": old.id, "b": new.id, "tol": TOLERANCE_M2}).all()
     return [Piece(r.change, r.area_m2, r.geojson, bytes(r.wkb)) for r in rows]
 
@@ -241,34 +259,34 @@ def union_area_km2(session: Session, version: LayerVersion) -> float:
     return (stored or 0.0) / 1e6
 
 
-def version_summary(version: LayerVersion, area_km2: float) -> dict[str, Any]:
-    return {
-        "version": version.version,
-        "status": version.status,
-        "created_at": version.created_at.isoformat() if version.created_at else None,
-        "created_by": version.created_by,
-        "note": version.note,
-        "feature_count": version.feature_count,
-        "area_km2": area_km2,
-    }
+def version_summary(version: LayerVersion, area_km2: float) -> VersionFigures:
+    """One side of the comparison."""
+    return VersionFigures(
+        version=version.version,
+        status=version.status,
+        created_at=version.created_at.isoformat() if version.created_at else None,
+        created_by=version.created_by,
+        note=version.note,
+        feature_count=version.feature_count,
+        area_km2=area_km2,
+    )
 
 
 def _sum_km2(pieces: list[Piece], change: str) -> float:
     return sum(p.area_m2 for p in pieces if p.change == change) / 1e6
 
 
-def area_summary(from_km2: float, to_km2: float, pieces: list[Piece]) -> dict[str, float]:
+def area_summary(from_km2: float, to_km2: float, pieces: list[Piece]) -> AreaChange:
+    """Union areas of both versions, and the gained and lost pieces summed."""
     gained, lost = _sum_km2(pieces, "gained"), _sum_km2(pieces, "lost")
-    return {
-        "from_km2": from_km2,
-        "to_km2": to_km2,
-        "gained_km2": gained,
-        "lost_km2": lost,
-        "net_km2": gained - lost,
-    }
+    return AreaChange(
+        from_km2=from_km2, to_km2=to_km2, gained_km2=gained, lost_km2=lost, net_km2=gained - lost
+    )
 
 
-def township_breakdown(session: Session, pieces: list[Piece], township_layer: str) -> dict:
+def township_breakdown(
+    session: Session, pieces: list[Piece], township_layer: str
+) -> tuple[int | None, list[TownshipChange] | None]:
     """Gains and losses per township of the active township version, largest net first.
 
     Change outside every township gets its own row, so the rows always add up to the totals.
@@ -276,7 +294,7 @@ def township_breakdown(session: Session, pieces: list[Piece], township_layer: st
     layer = session.get(Layer, township_layer)
     version = active_version(session, layer) if layer else None
     if version is None:
-        return {"township_version": None, "by_township": None}
+        return None, None
     rows = session.execute(
         _BY_TOWNSHIP,
         {"v": version.id, "changes": [p.change for p in pieces], "wkbs": [p.wkb for p in pieces]},
@@ -286,63 +304,61 @@ def township_breakdown(session: Session, pieces: list[Piece], township_layer: st
         for r in rows
         if r.gained_m2 + r.lost_m2 > TOLERANCE_M2
     ]
-    outside_gained = _sum_km2(pieces, "gained") - sum(u["gained_km2"] for u in units)
-    outside_lost = _sum_km2(pieces, "lost") - sum(u["lost_km2"] for u in units)
+    outside_gained = _sum_km2(pieces, "gained") - sum(u.gained_km2 for u in units)
+    outside_lost = _sum_km2(pieces, "lost") - sum(u.lost_km2 for u in units)
     if abs(outside_gained) + abs(outside_lost) > BINDING_TOLERANCE_KM2:
         units.append(_township_row(None, "乡镇范围外", None, outside_gained, outside_lost))
-    units.sort(key=lambda u: -abs(u["net_km2"]))
-    return {"township_version": version.version, "by_township": units}
+    units.sort(key=lambda u: -abs(u.net_km2))
+    return version.version, units
 
 
 def _township_row(
     code: str | None, name: str, county: str | None, gained: float, lost: float
-) -> dict[str, Any]:
-    return {
-        "code": code,
-        "name": name,
-        "county": county,
-        "gained_km2": gained,
-        "lost_km2": lost,
-        "net_km2": gained - lost,
-    }
+) -> TownshipChange:
+    return TownshipChange(
+        code=code, name=name, county=county, gained_km2=gained, lost_km2=lost, net_km2=gained - lost
+    )
 
 
-def pieces_geojson(pieces: list[Piece]) -> dict[str, Any]:
-    return {
-        "type": "FeatureCollection",
-        "features": [
-            {
-                "type": "Feature",
-                "geometry": json.loads(p.geojson),
-                "properties": {
-                    "change": p.change,
-                    "change_zh": "增加" if p.change == "gained" else "减少",
-                    "area_m2": p.area_m2,
-                },
-            }
-            for p in pieces
-        ],
-    }
+def pieces_geojson(pieces: list[Piece]) -> PiecesCollection:
+    """The pieces as a GeoJSON FeatureCollection (EPSG:4490)."""
+    return PiecesCollection.model_validate(
+        {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "geometry": json.loads(p.geojson),
+                    "properties": {
+                        "change": p.change,
+                        "change_zh": "增加" if p.change == "gained" else "减少",
+                        "area_m2": p.area_m2,
+                    },
+                }
+                for p in pieces
+            ],
+        }
+    )
 
 
-def binding_check(from_km2: float, to_km2: float, properties_changed: int) -> dict[str, Any]:
+def binding_check(from_km2: float, to_km2: float, properties_changed: int) -> BindingCheck:
     """面积不减少 as a pass/fail; attribute changes are only a hint for 性质不改变."""
     change = to_km2 - from_km2
     passed = to_km2 >= from_km2 - BINDING_TOLERANCE_KM2
-    return {
-        "rule": "面积不减少",
-        "passed": passed,
-        "from_km2": from_km2,
-        "to_km2": to_km2,
-        "change_km2": change,
-        "message": _area_message(from_km2, to_km2, change, passed),
-        "properties_changed": properties_changed,
-        "properties_message": (
+    return BindingCheck(
+        rule="面积不减少",
+        passed=passed,
+        from_km2=from_km2,
+        to_km2=to_km2,
+        change_km2=change,
+        message=_area_message(from_km2, to_km2, change, passed),
+        properties_changed=properties_changed,
+        properties_message=(
             f"{properties_changed} 个要素的属性发生变化，请核查是否符合“性质不改变”要求。"
             if properties_changed
             else "要素属性未发生变化。"
         ),
-    }
+    )
 
 
 def _area_message(from_km2: float, to_km2: float, change: float, passed: bool) -> str:

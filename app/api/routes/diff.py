@@ -1,16 +1,20 @@
 """Version diffs of a layer: what changed, and whether 面积不减少 still holds."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from app.api.deps import DbSession
+from app.api.problems import problem_responses
 from app.summary.diff import diff_versions
+from app.summary.diff_models import LayerDiff
 
 router = APIRouter(tags=["layers"])
 
 
-@router.get("/layers/{layer_id}/diff")
+@router.get(
+    "/layers/{layer_id}/diff", response_model=LayerDiff, responses=problem_responses(404, 422)
+)
 def layer_diff(
     layer_id: str,
     session: DbSession,
@@ -20,7 +24,7 @@ def layer_diff(
     to_version: Annotated[
         int | None, Query(alias="to", description="default: the active version")
     ] = None,
-) -> dict[str, Any]:
+) -> LayerDiff:
     """Added, removed and changed features (matched by the catalog key), gained and lost area
     (geodesic, km²) overall and per township, the pieces as GeoJSON, and the 面积不减少 check."""
     return diff_versions(session, layer_id, from_version, to_version)

@@ -11,7 +11,9 @@ from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
 from app.api.deps import DbSession
-from app.publish.exports import ExportFile, export_bundle, export_layer
+from app.api.models.files import file_response
+from app.api.problems import problem_responses
+from app.publish.exports import FORMATS, ExportFile, export_bundle, export_layer
 
 router = APIRouter(prefix="/exports", tags=["exports"])
 CRS_HELP = "output CRS, any EPSG code (default EPSG:4490); KML is always WGS 84"
@@ -20,6 +22,7 @@ Crs = Annotated[str | None, Query(description=CRS_HELP)]
 
 
 def _download(result: ExportFile, workdir: Path) -> FileResponse:
+    """The exported file, with headers naming its layer, CRS, version and notes."""
     # The file lives in a private temporary folder removed once the response is sent.
     headers = {
         "X-Redline-Layer": result.layer,
@@ -39,6 +42,7 @@ def _download(result: ExportFile, workdir: Path) -> FileResponse:
 
 
 def _run(action: Callable[[Path], ExportFile]) -> FileResponse:
+    """Run an export in a fresh temporary folder and answer with its file."""
     workdir = Path(tempfile.mkdtemp(prefix="redline-export-"))
     try:
         return _download(action(workdir), workdir)
@@ -47,13 +51,29 @@ def _run(action: Callable[[Path], ExportFile]) -> FileResponse:
         raise
 
 
-@router.get("/bundle.gpkg")
+@router.get(
+    "/bundle.gpkg",
+    response_class=FileResponse,
+    responses={
+        **file_response(FORMATS["gpkg"][1], description="A GeoPackage of every layer"),
+        **problem_responses(422),
+    },
+)
 def bundle(session: DbSession, crs: Crs = None) -> FileResponse:
     """Every layer's active version in one GeoPackage, each with its default QGIS style."""
     return _run(lambda workdir: export_bundle(session, workdir, crs))
 
 
-@router.get("/{layer_id}.{fmt}")
+@router.get(
+    "/{layer_id}.{fmt}",
+    response_class=FileResponse,
+    responses={
+        **file_response(
+            *(media for _, media in FORMATS.values()), description="The layer in that format"
+        ),
+        **problem_responses(404, 422),
+    },
+)
 def export(
     layer_id: str, fmt: str, session: DbSession, version: Version = None, crs: Crs = None
 ) -> FileResponse:

@@ -6,7 +6,10 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
 from app.api.deps import DbSession
-from app.api.serializers import job_view
+from app.api.models.files import file_response
+from app.api.models.jobs import JobView
+from app.api.models.screenings import BatchRow
+from app.api.problems import problem_responses
 from app.errors import RedlineError
 from app.screening.batch import FORMATS
 from app.store.jobs import get_job
@@ -15,25 +18,37 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
 
 
 class JobNotDone(RedlineError):
+    """The job's result was asked for before the job finished."""
+
     status = 409
     type = "https://redline.example.org/problems/job-not-done"
     title = "The job has no result yet"
 
 
-@router.get("/{job_id}")
-def job_status(job_id: str, session: DbSession) -> dict:
+@router.get("/{job_id}", response_model=JobView, responses=problem_responses(404, 422))
+def job_status(job_id: str, session: DbSession) -> JobView:
     """Status, progress (done/total, percent) and, when done, the result link."""
-    return job_view(get_job(session, job_id))
+    return JobView.of(get_job(session, job_id))
 
 
-@router.get("/{job_id}/result")
+@router.get(
+    "/{job_id}/result",
+    response_class=FileResponse,
+    responses={
+        **file_response(
+            *FORMATS.values(), description="The batch result file", json_model=list[BatchRow]
+        ),
+        **problem_responses(404, 409, 422),
+    },
+)
 def job_result(job_id: str, session: DbSession) -> FileResponse:
+    """The job's result file once it is done (409 with the job's status until then)."""
     job = get_job(session, job_id)
     if job.status != "done" or not job.result_path:
         raise JobNotDone(
             f"Job {job_id} is {job.status} ({job.done}/{job.total}); poll "
             f"/jobs/{job_id} until status is done.",
-            job=job_view(job),
+            job=JobView.of(job).model_dump(mode="json"),
         )
     path = Path(job.result_path)
     fmt = path.suffix.lstrip(".")

@@ -7,7 +7,8 @@ from fastapi import APIRouter, File, Form, Header, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
 from app.api.deps import DbSession
-from app.api.serializers import layer_view, version_view
+from app.api.models.layers import LayerDetail, LayerView, UploadedVersion, VersionView
+from app.api.problems import problem_responses
 from app.api.uploads import saved_upload
 from app.catalog import catalog
 from app.errors import NotFound
@@ -22,26 +23,32 @@ FORMATS_HELP = "GeoJSON, zipped Shapefile, GeoPackage, KML/KMZ or CSV"
 CRS_HELP = "EPSG:xxxx, GCJ02 or BD09; default: the file's own CRS"
 
 
-@router.get("")
-def list_layers(session: DbSession) -> list[dict]:
+@router.get("", response_model=list[LayerView])
+def list_layers(session: DbSession) -> list[LayerView]:
     """Every catalog layer with its active version, feature count and total area."""
     result = []
     for layer_id in sorted(catalog()):
         spec, layer = store.get_layer(session, layer_id)
-        result.append(layer_view(spec, layer, store.active_version(session, layer)))
+        result.append(LayerView.of(spec, store.active_version(session, layer)))
     return result
 
 
-@router.get("/{layer_id}")
-def get_layer(layer_id: str, session: DbSession) -> dict:
+@router.get("/{layer_id}", response_model=LayerDetail, responses=problem_responses(404, 422))
+def get_layer(layer_id: str, session: DbSession) -> LayerDetail:
+    """One layer: attributes, key, style, screening rules and the active version's figures."""
     spec, layer = store.get_layer(session, layer_id)
-    return layer_view(spec, layer, store.active_version(session, layer), detail=True)
+    return LayerDetail.of(spec, store.active_version(session, layer))
 
 
-@router.get("/{layer_id}/versions")
-def list_versions(layer_id: str, session: DbSession) -> list[dict]:
+@router.get(
+    "/{layer_id}/versions",
+    response_model=list[VersionView],
+    responses=problem_responses(404, 422),
+)
+def list_versions(layer_id: str, session: DbSession) -> list[VersionView]:
+    """Every imported version of the layer (active, superseded, rejected), oldest first."""
     store.get_layer(session, layer_id)
-    return [version_view(v) for v in store.versions(session, layer_id)]
+    return [VersionView.of(v) for v in store.versions(session, layer_id)]
 
 
 @router.get("/{layer_id}/features")
@@ -65,7 +72,12 @@ def get_features(
     return feature_collection(session, found, bbox, limit, offset)
 
 
-@router.post("/{layer_id}/versions", status_code=201)
+@router.post(
+    "/{layer_id}/versions",
+    status_code=201,
+    response_model=UploadedVersion,
+    responses=problem_responses(404, 422),
+)
 async def upload_version(
     layer_id: str,
     session: DbSession,
@@ -74,10 +86,10 @@ async def upload_version(
     encoding: Annotated[str | None, Form(description="attribute encoding, e.g. gbk")] = None,
     note: Annotated[str | None, Form()] = None,
     user: Annotated[str | None, Header(alias="X-Redline-User")] = None,
-) -> dict:
+) -> UploadedVersion:
     """Import a file as version N+1; it becomes active only if everything is valid."""
     store.get_layer(session, layer_id)
     async with saved_upload(file) as path:
         req = ImportRequest(layer_id, path, crs, encoding, note, user, path.name)
         version = await run_in_threadpool(import_file, session, req)
-    return {"layer": layer_id, **version_view(version)}
+    return UploadedVersion.of_upload(layer_id, version)

@@ -10,20 +10,22 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from pydantic import ValidationError
 
 from app.api.deps import DbSession
-from app.api.serializers import job_view
+from app.api.models.files import file_response
+from app.api.models.jobs import JobView
+from app.api.models.screenings import BatchRow, ScreeningListItem, ScreeningRecord
+from app.api.problems import problem_responses
 from app.api.uploads import saved_upload
-from app.catalog import project_categories
-from app.config import get_settings
+from app.catalog import ProjectCategories, project_categories
 from app.errors import InvalidInput
 from app.screening import batch
+from app.screening.batch_jobs import SYNC_SITES, submit_batch
 from app.screening.inputs import ScreeningBody, request_from_body, request_from_file
+from app.screening.models import ScreeningResult
 from app.screening.report import report_html, report_pdf
 from app.screening.service import get_screening, list_screenings, screen_site
-from app.store.jobs import create_job, start_in_background
 
 router = APIRouter(prefix="/screenings", tags=["screenings"])
-# Batches up to this size are answered in the request; larger ones run as a job.
-SYNC_SITES = 200
+__all__ = ["SYNC_SITES", "router"]  # tests size their batches by SYNC_SITES
 
 _MULTIPART_DOC = {
     "requestBody": {
@@ -78,18 +80,26 @@ _BATCH_DOC = {
 
 
 def _float(value: str | None, name: str) -> float:
+    """A number from a form field; 0 when empty."""
     try:
         return float(value) if value not in (None, "") else 0.0
     except ValueError as exc:
         raise InvalidInput(f"{name} must be a number, not {value!r}.") from exc
 
 
-@router.post("", status_code=201, openapi_extra=_MULTIPART_DOC)
+@router.post(
+    "",
+    status_code=201,
+    response_model=ScreeningResult,
+    response_model_exclude_unset=True,
+    responses=problem_responses(422),
+    openapi_extra=_MULTIPART_DOC,
+)
 async def create_screening(
     request: Request,
     session: DbSession,
     user: Annotated[str | None, Header(alias="X-Redline-User")] = None,
-) -> dict:
+) -> ScreeningResult:
     """Screen a site: JSON (`geometry` or `wkt`) or a multipart upload in field `file`."""
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         form = await request.form()
@@ -119,7 +129,20 @@ async def create_screening(
     return await run_in_threadpool(screen_site, session, req)
 
 
-@router.post("/batch", openapi_extra=_BATCH_DOC)
+@router.post(
+    "/batch",
+    response_class=Response,
+    responses={
+        **file_response(
+            *batch.FORMATS.values(),
+            description="The rows, for a small batch",
+            json_model=list[BatchRow],
+        ),
+        202: {"model": JobView, "description": "A large batch: the job, at /jobs/{id}"},
+        **problem_responses(422),
+    },
+    openapi_extra=_BATCH_DOC,
+)
 async def create_batch(request: Request, session: DbSession) -> Response:
     """Screen up to 100 000 sites: small batches answer at once, larger ones become a job
     (202 with /jobs/{id} for progress and the result link)."""
@@ -137,42 +160,30 @@ async def create_batch(request: Request, session: DbSession) -> Response:
         sites = await run_in_threadpool(
             batch.read_sites, path, form.get("crs") or None, form.get("encoding") or None
         )
-    params = {
-        "file": upload.filename,
-        "sites": len(sites.labels),
-        "format": fmt,
-        "project_category": category,
-        "buffer_m": buffer_m,
-    }
-    job = create_job(session, "screening-batch", len(sites.labels), params)
-    target = get_settings().job_dir / f"{job.id}.{fmt}"
-    if len(sites.labels) <= SYNC_SITES:
-        rows = await run_in_threadpool(batch.screen_batch, sites, category, buffer_m)
-        batch.write_rows(rows, fmt, target)
-        job.status, job.done, job.result_path = "done", job.total, str(target)
+    job = await run_in_threadpool(
+        submit_batch, session, sites, fmt, category, buffer_m, upload.filename
+    )
+    if job.status == "done":
         return FileResponse(
-            target,
+            job.result_path,
             media_type=batch.FORMATS[fmt],
             filename=f"screening-batch-{job.id}.{fmt}",
             headers={"X-Redline-Job": job.id},
         )
-    session.commit()  # the job row must exist before the worker thread looks for it
-    start_in_background(
-        job.id,
-        lambda progress: str(
-            batch.write_rows(batch.screen_batch(sites, category, buffer_m, progress), fmt, target)
-        ),
+    return JSONResponse(
+        JobView.of(job).model_dump(mode="json"),
+        status_code=202,
+        headers={"Location": f"/jobs/{job.id}"},
     )
-    return JSONResponse(job_view(job), status_code=202, headers={"Location": f"/jobs/{job.id}"})
 
 
-@router.get("/categories")
-def categories() -> dict:
+@router.get("/categories", response_model=ProjectCategories)
+def categories() -> ProjectCategories:
     """Project categories an officer can pick, and the groups rules refer to."""
-    return project_categories().model_dump()
+    return project_categories()
 
 
-@router.get("")
+@router.get("", response_model=list[ScreeningListItem], responses=problem_responses(422))
 def list_all(
     session: DbSession,
     verdict: Annotated[
@@ -183,39 +194,46 @@ def list_all(
     since: dt.datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> list[dict]:
+) -> list[ScreeningListItem]:
     """Filed screenings, newest first."""
     rows = list_screenings(session, verdict, category, project, since, limit, offset)
-    return [
-        {
-            "id": r.id,
-            "created_at": r.created_at.isoformat(),
-            "created_by": r.created_by,
-            "project_name": r.project_name,
-            "project_category": r.project_category,
-            "verdict": r.verdict,
-            "county": r.result["context"].get("county"),
-            "township": r.result["context"].get("township"),
-            "links": {"self": f"/screenings/{r.id}", "report": f"/screenings/{r.id}/report.html"},
-        }
-        for r in rows
-    ]
+    return [ScreeningListItem.of(r) for r in rows]
 
 
-@router.get("/{screening_id}")
-def get_one(screening_id: str, session: DbSession) -> dict:
-    row = get_screening(session, screening_id)
-    return {**row.result, "created_by": row.created_by, "inputs": row.inputs}
+@router.get(
+    "/{screening_id}",
+    response_model=ScreeningRecord,
+    response_model_exclude_unset=True,
+    responses=problem_responses(404, 422),
+)
+def get_one(screening_id: str, session: DbSession) -> ScreeningRecord:
+    """A filed screening as it was answered, with who filed it and the inputs as given."""
+    return ScreeningRecord.of(get_screening(session, screening_id))
 
 
-@router.get("/{screening_id}/report.html", response_class=HTMLResponse)
+@router.get(
+    "/{screening_id}/report.html",
+    response_class=HTMLResponse,
+    responses={
+        **file_response("text/html", description="The report page"),
+        **problem_responses(404, 422),
+    },
+)
 def report_as_html(screening_id: str, session: DbSession) -> HTMLResponse:
     """A printable report: map, findings, rules with legal bases, data versions."""
     return HTMLResponse(report_html(session, get_screening(session, screening_id)))
 
 
-@router.get("/{screening_id}/report.pdf", response_class=Response)
+@router.get(
+    "/{screening_id}/report.pdf",
+    response_class=Response,
+    responses={
+        **file_response("application/pdf", description="The report as PDF"),
+        **problem_responses(404, 422),
+    },
+)
 def report_as_pdf(screening_id: str, session: DbSession) -> Response:
+    """The same report as a PDF, for the file."""
     pdf = report_pdf(session, get_screening(session, screening_id))
     return Response(
         pdf,

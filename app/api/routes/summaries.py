@@ -1,12 +1,15 @@
 """Planners' summaries: areas per city / county / township, cross-tabs, plan figures, charts."""
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from app.api.deps import DbSession
+from app.api.models.files import XLSX, file_response
+from app.api.models.summaries import Crosstab, PlanFigures, Summary
+from app.api.problems import problem_responses
 from app.config import get_settings
 from app.errors import InvalidInput
 from app.summary import crosstab as crosstab_mod
@@ -20,10 +23,22 @@ router = APIRouter(prefix="/summaries", tags=["summaries"])
 
 By = Annotated[str, Query(pattern="^(city|county|township)$")]
 AsOf = Annotated[dt.date | None, Query(description="use the versions in force on this date")]
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-@router.get("")
+@router.get(
+    "",
+    response_model=Summary,
+    response_model_exclude_unset=True,
+    responses={
+        200: {
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                XLSX: {"schema": {"type": "string", "format": "binary"}},
+            }
+        },
+        **problem_responses(404, 422),
+    },
+)
 def summary(
     session: DbSession,
     by: By = "county",
@@ -32,7 +47,7 @@ def summary(
     as_of: AsOf = None,
     versions: Annotated[str | None, Query(description="pin versions: redline:2,...")] = None,
     rasters: Annotated[str | None, Query(description="raster ids: landcover,...")] = None,
-):
+) -> Response | dict[str, Any]:
     """Per unit: its geodesic area; per layer: covered area (union) in km²/公顷/亩, share,
     count, and for listed layers the plain sum of listed areas."""
     result = summarize(
@@ -54,14 +69,19 @@ def summary(
     return result
 
 
-@router.get("/crosstab")
+@router.get(
+    "/crosstab",
+    response_model=Crosstab,
+    response_model_exclude_unset=True,
+    responses=problem_responses(404, 422),
+)
 def crosstab(
     session: DbSession,
     layer: str,
     rows: Annotated[str, Query(description="an attribute of the layer, or township.zone_type")],
     cols: Annotated[str | None, Query(description="a second attribute of the layer")] = None,
     as_of: AsOf = None,
-) -> dict:
+) -> dict[str, Any]:
     """E.g. layer=redline&rows=township.zone_type; layer=protected_area&rows=category&cols=level;
     layer=control_unit&rows=unit_class."""
     if "." in rows:
@@ -71,14 +91,21 @@ def crosstab(
     return crosstab_mod.by_own_attributes(session, layer, rows, cols, as_of)
 
 
-@router.get("/plan")
-def plan(session: DbSession) -> dict:
+@router.get("/plan", response_model=PlanFigures, responses=problem_responses(404, 422))
+def plan(session: DbSession) -> dict[str, Any]:
     """The plan's statistics (protected areas 1560.07 km², 12.69 %; redline; 35/59/45
     townships) reproduced from the data, with the union figures beside them."""
     return plan_figures(session, read_plan(get_settings().reference_dir))
 
 
-@router.get("/chart")
+@router.get(
+    "/chart",
+    response_class=Response,
+    responses={
+        **file_response("image/png", "image/svg+xml", description="The bar chart"),
+        **problem_responses(404, 422),
+    },
+)
 def chart(
     session: DbSession,
     layer: str,

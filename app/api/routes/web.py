@@ -16,6 +16,7 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/")
 def index() -> FileResponse:
+    """The map page (not part of the API document)."""
     return FileResponse(WEB / "static" / "index.html")
 
 

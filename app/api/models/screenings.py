@@ -1,0 +1,77 @@
+"""Views of filed screenings (the result itself is app.screening.models.ScreeningResult)."""
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.screening.models import ScreeningResult, Verdict
+from app.store.models import Screening
+
+
+class ScreeningRecord(ScreeningResult):
+    """A filed screening: its result, who filed it and the inputs as given."""
+
+    created_by: str | None
+    inputs: dict[str, Any]
+
+    @classmethod
+    def of(cls, row: Screening) -> "ScreeningRecord":
+        """The filed result with who filed it and the inputs."""
+        return cls.model_validate(
+            {**row.result, "created_by": row.created_by, "inputs": row.inputs}
+        )
+
+
+class ScreeningLinks(BaseModel):
+    """The screening and its printable report."""
+
+    self: str
+    report: str
+
+
+class ScreeningListItem(BaseModel):
+    """One line of the screening register."""
+
+    id: str
+    created_at: str
+    created_by: str | None
+    project_name: str | None
+    project_category: str | None
+    verdict: Verdict
+    county: str | None
+    township: str | None
+    links: ScreeningLinks
+
+    @classmethod
+    def of(cls, r: Screening) -> "ScreeningListItem":
+        """The register line of a filed screening."""
+        return cls(
+            id=r.id,
+            created_at=r.created_at.isoformat(),
+            created_by=r.created_by,
+            project_name=r.project_name,
+            project_category=r.project_category,
+            verdict=r.verdict,
+            county=r.result["context"].get("county"),
+            township=r.result["context"].get("township"),
+            links=ScreeningLinks(
+                self=f"/screenings/{r.id}", report=f"/screenings/{r.id}/report.html"
+            ),
+        )
+
+
+class BatchRow(BaseModel):
+    """One site of a batch: verdict, where it lies, and per finding layer the overlap
+    (`<layer>_overlap_m2`) and nearest distance (`<layer>_distance_m`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    site: str = Field(description="the site's label from the file")
+    verdict: str = Field(description="prohibited | restricted | attention | clear | error")
+    verdict_zh: str
+    county: str | None = None
+    township: str | None = None
+    zone_type: str | None = None
+    hit_layers: str | None = Field(default=None, description="layers overlapped, ;-separated")
+    rules: str | None = Field(default=None, description="the first rule message per finding")
+    problem: str | None = Field(description="why the site could not be screened")

@@ -1,0 +1,43 @@
+"""A batch screening as a job: answered at once when small, run in the background when large."""
+
+from sqlalchemy.orm import Session
+
+from app.config import get_settings
+from app.screening import batch
+from app.store.jobs import create_job, start_in_background
+from app.store.models import Job
+
+# Batches up to this size are answered in the request; larger ones run as a job.
+SYNC_SITES = 200
+
+
+def submit_batch(
+    session: Session,
+    sites: batch.BatchSites,
+    fmt: str,
+    category: str | None,
+    buffer_m: float,
+    filename: str | None,
+) -> Job:
+    """File a job for the batch; a small one is screened now (the job comes back done)."""
+    params = {
+        "file": filename,
+        "sites": len(sites.labels),
+        "format": fmt,
+        "project_category": category,
+        "buffer_m": buffer_m,
+    }
+    job = create_job(session, "screening-batch", len(sites.labels), params)
+    target = get_settings().job_dir / f"{job.id}.{fmt}"
+    if len(sites.labels) <= SYNC_SITES:
+        batch.write_rows(batch.screen_batch(sites, category, buffer_m), fmt, target)
+        job.status, job.done, job.result_path = "done", job.total, str(target)
+        return job
+    session.commit()  # the job row must exist before the worker thread looks for it
+    start_in_background(
+        job.id,
+        lambda progress: str(
+            batch.write_rows(batch.screen_batch(sites, category, buffer_m, progress), fmt, target)
+        ),
+    )
+    return job

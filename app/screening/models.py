@@ -1,0 +1,119 @@
+"""Typed screening results: a finding, and the filed result of one screening.
+
+Built once by the service; the API returns them as they are and the CLI prints them. Fields
+some findings lack (an "outside" finding has no feature) stay unset, and `as_json` drops
+unset fields, so the stored and returned JSON keep the keys they always had.
+"""
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from app.screening.rules import RuleHit
+
+Verdict = Literal["prohibited", "restricted", "attention", "clear"]
+Relation = Literal["inside", "overlaps", "nearby", "outside"]
+
+
+class Finding(BaseModel):
+    """How the site meets one feature (or a whole layer, for "outside"), with the rules hit."""
+
+    layer: str
+    layer_title: str
+    feature_id: int | None
+    name: str | None
+    relation: Relation
+    overlap_area_m2: float | None
+    overlap_area_ha: float | None = None
+    overlap_area_mu: float | None = None
+    overlap_share: float | None = Field(description="overlap / site area (0–1)")
+    overlap_length_m: float | None
+    distance_m: float | None
+    feature_area_m2: float | None = None
+    attributes: dict[str, Any] | None
+    rules: list[RuleHit] = Field(description="rules this finding meets, most severe first")
+    verdict: Verdict
+
+    @classmethod
+    def of(cls, figures: dict[str, Any], hits: list[RuleHit]) -> "Finding":
+        """A finding from its figures (see findings.find_many) and the rules it meets."""
+        return cls(**figures, rules=hits, verdict=hits[0].verdict if hits else "clear")
+
+
+class Project(BaseModel):
+    """What the officer said about the project."""
+
+    name: str | None
+    category: str | None
+    buffer_m: float
+
+
+class Centroid(BaseModel):
+    """The site's centroid in EPSG:4490 and in Gauss-Krüger surveyor coordinates."""
+
+    lon: float
+    lat: float
+    epsg: int
+    gauss_kruger: dict[str, Any]
+
+
+class SiteFigures(BaseModel):
+    """The normalized site: its measures (geodesic), source and GeoJSON geometry (EPSG:4490)."""
+
+    kind: str
+    area_m2: float
+    length_m: float
+    perimeter_m: float
+    vertices: int
+    parts: int
+    centroid: Centroid
+    source_crs: str | None
+    source_format: str | None
+    parcels: list[str | None]
+    search_area_m2: float
+    geometry: dict[str, Any] = Field(description="GeoJSON geometry, EPSG:4490 (lon, lat)")
+
+
+class ControlUnit(BaseModel):
+    """An environmental control unit the site touches, with its access list."""
+
+    code: Any
+    name: str | None
+    unit_class: Any
+    overlap_share: float | None
+    access_list: dict[str, Any]
+
+
+class Context(BaseModel):
+    """Where the site lies: county, township, its zone type and the control units."""
+
+    county: str | None
+    county_code: Any
+    township: str | None
+    township_code: Any
+    zone_type: Any
+    county_positioning: Any
+    overlay_energy: Any
+    overlay_heritage: Any
+    townships: list[str | None]
+    control_units: list[ControlUnit]
+
+
+class ScreeningResult(BaseModel):
+    """One screening: verdict, site, context, findings and the data versions used."""
+
+    id: str
+    created_at: str
+    verdict: Verdict
+    project: Project
+    site: SiteFigures
+    context: Context
+    findings: list[Finding]
+    layer_versions: dict[str, int]
+    layer_version_dates: dict[str, str | None]
+    rasters: dict[str, Any] = Field(description="statistics of the search area per raster")
+    warnings: list[str]
+
+    def as_json(self) -> dict[str, Any]:
+        """The JSON document (as filed in the database), without fields never set."""
+        return self.model_dump(mode="json", exclude_unset=True)
