@@ -327,4 +327,5 @@ def _print_screening(r: dict) -> None:
 
 
 def main() -> None:
+    """Entry point of the `redline` console script."""
     app()

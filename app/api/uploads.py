@@ -13,6 +13,7 @@ from app.errors import InvalidInput
 
 @asynccontextmanager
 async def saved_upload(file: UploadFile) -> AsyncIterator[Path]:
+    """Save an upload to a private temporary folder (size-capped); the folder goes after use."""
     name = Path(file.filename or "").name
     if not Path(name).suffix:
         raise InvalidInput("The uploaded file needs a name with its extension (.geojson, .zip …).")

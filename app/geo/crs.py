@@ -29,6 +29,7 @@ class SourceCrs:
 
     @property
     def label(self) -> str:
+        """How the CRS is named to users: EPSG:xxxx, GCJ02 or BD09."""
         return f"EPSG:{self.epsg}" if self.kind == "epsg" else self.kind.upper()
 
 

@@ -114,6 +114,7 @@ def import_raster(
 
 
 def active_rasters(session: Session) -> dict[str, RasterVersion]:
+    """The active version of each catalogued raster whose file is on disk."""
     rows = session.scalars(select(RasterVersion).where(RasterVersion.status == "active")).all()
     return {
         r.raster_id: r for r in rows if r.raster_id in raster_catalog() and Path(r.path).exists()
