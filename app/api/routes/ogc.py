@@ -55,7 +55,10 @@ class OpenApiResponse(JSONResponse):
 
 
 def _errors(*statuses: int) -> dict[int | str, Any]:
-    """Problem responses; `default` stands in for FastAPI's 422, which OgcRoute makes a 400."""
+    """400, these statuses and `default` as problems.
+
+    A `default` entry keeps FastAPI from documenting a 422: OgcRoute sends 400 instead.
+    """
     default = {**problem_responses(400)[400], "description": "Any other error"}
     return {**problem_responses(400, *statuses), "default": default}
 
@@ -73,9 +76,8 @@ _CRS_HEADER = {
 }
 
 
-# The routes return the documents app.publish.ogc shapes, as they are: the models document them.
-
-
+# The routes send the documents app.publish.ogc shapes, as they are (media types, Content-Crs,
+# pages of 10 000 features): the response models document them, tests/test_openapi.py checks.
 def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
