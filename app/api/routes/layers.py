@@ -5,8 +5,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Header, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 
 from app.api.deps import DbSession
+from app.api.models.features import LayerFeatures
 from app.api.models.layers import LayerDetail, LayerView, UploadedVersion, VersionView
 from app.api.problems import problem_responses
 from app.api.uploads import saved_upload
@@ -51,7 +53,11 @@ def list_versions(layer_id: str, session: DbSession) -> list[VersionView]:
     return [VersionView.of(v) for v in store.versions(session, layer_id)]
 
 
-@router.get("/{layer_id}/features")
+@router.get(
+    "/{layer_id}/features",
+    response_model=LayerFeatures,
+    responses=problem_responses(404, 422),
+)
 def get_features(
     layer_id: str,
     session: DbSession,
@@ -60,7 +66,7 @@ def get_features(
     offset: Annotated[int, Query(ge=0)] = 0,
     version: Annotated[int | None, Query(description="a past version; default active")] = None,
     as_of: Annotated[dt.date | None, Query(description="the version in force that day")] = None,
-) -> dict:
+) -> JSONResponse:
     """GeoJSON FeatureCollection in EPSG:4490 (lon, lat); properties use catalog names."""
     _, layer = store.get_layer(session, layer_id)
     if as_of is not None and version is None:
@@ -69,7 +75,8 @@ def get_features(
             raise NotFound(f"Layer {layer_id} had no version in force on {as_of}.")
         version = in_force.version
     found = store.resolve_version(session, layer, version)
-    return feature_collection(session, found, bbox, limit, offset)
+    # Up to 10 000 features: sent as shaped, LayerFeatures documents them (tests check the fit).
+    return JSONResponse(feature_collection(session, found, bbox, limit, offset))
 
 
 @router.post(

@@ -6,6 +6,9 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.api.deps import DbSession
+from app.api.models.files import file_response
+from app.api.models.tiles import MapStyle, TileJson
+from app.api.problems import problem_responses
 from app.catalog import get_layer_spec
 from app.config import get_settings
 from app.publish import mapstyle, tiles
@@ -28,7 +31,8 @@ def _etag_matches(header: str | None, etag: str) -> bool:
 
 
 # Registered before /{layer}.json, which would otherwise take "style" as a layer id.
-@router.get("/style.json")
+# Both JSON routes return the documents app.publish shapes, with their Cache-Control.
+@router.get("/style.json", response_model=MapStyle, responses=problem_responses(422))
 def style(
     request: Request,
     session: DbSession,
@@ -46,7 +50,7 @@ def style(
     return _json(body, "no-cache")
 
 
-@router.get("/{layer}.json")
+@router.get("/{layer}.json", response_model=TileJson, responses=problem_responses(404, 422))
 def tilejson(layer: str, request: Request, session: DbSession) -> Response:
     """TileJSON 3.0.0: tile URL template, bounds, center and the layer's fields."""
     template = f"{_base(request)}/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt"
@@ -56,7 +60,12 @@ def tilejson(layer: str, request: Request, session: DbSession) -> Response:
 @router.get(
     "/{layer}/{z}/{x}/{y}.mvt",
     response_class=Response,
-    responses={200: {"content": {MVT: {}}}, 204: {"description": "no feature in this tile"}},
+    responses={
+        **file_response(MVT, description="A Mapbox vector tile"),
+        204: {"description": "No feature in this tile: no body"},
+        304: {"description": "Not modified: If-None-Match names the tile's ETag"},
+        **problem_responses(404, 422),
+    },
 )
 def tile(
     layer: str,
