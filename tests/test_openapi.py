@@ -8,9 +8,11 @@ METHODS = {"get", "post", "put", "patch", "delete"}
 # they join this check once those branches land.
 ELSEWHERE = ("/ogc", "/tiles", "/layers/{layer_id}/features")
 # Every operation of the API this test holds to the rules below.
-EXPECTED_OPERATIONS = 25
+EXPECTED_OPERATIONS = 29
 # Statuses beyond 404 / 422 that a route raises itself.
 OWN_STATUSES = {("get", "/jobs/{job_id}/result"): "409"}
+# Operations open to everyone whatever the settings; every other one takes an API key.
+ALWAYS_OPEN = {("get", "/health")}
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +76,12 @@ def problems_in(document: dict) -> list[str]:
         own = OWN_STATUSES.get((method, path))
         if own and own not in responses:
             found.append(f"{where}: does not document {own}")
+        if (method, path) not in ALWAYS_OPEN:
+            if not op.get("security"):
+                found.append(f"{where}: no API key security requirement")
+            for status in ("401", "403"):
+                if status not in responses:
+                    found.append(f"{where}: does not document {status}")
         if not op.get("description"):
             found.append(f"{where}: no description (the route's docstring)")
     return found
@@ -127,6 +135,9 @@ def test_the_check_catches_a_route_without_a_model(document):
         "GET /x/{x_id} 200: JSON without a response model",
         "GET /x/{x_id}: takes input but does not document 422",
         "GET /x/{x_id}: takes an id but does not document 404",
+        "GET /x/{x_id}: no API key security requirement",
+        "GET /x/{x_id}: does not document 401",
+        "GET /x/{x_id}: does not document 403",
     ]
 
 

@@ -5,12 +5,16 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from app.api.auth import Reader
 from app.api.deps import DbSession
+from app.api.problems import problem_responses
 from app.catalog import get_layer_spec
 from app.config import get_settings
 from app.publish import mapstyle, tiles
 
-router = APIRouter(prefix="/tiles", tags=["tiles"])
+router = APIRouter(
+    prefix="/tiles", tags=["tiles"], dependencies=[Reader], responses=problem_responses(401, 403)
+)
 MVT = "application/vnd.mapbox-vector-tile"
 BASEMAP_HELP = "raster XYZ template drawn under the layers, e.g. a Tianditu URL with your key"
 
