@@ -1,6 +1,8 @@
 """The generic versioned layer store: layer → layer_version → feature (+ feature_part)."""
 
 import datetime as dt
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from geoalchemy2 import Geometry
@@ -14,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     func,
     text,
 )
@@ -130,6 +133,32 @@ class AuditLog(Base):
     client_addr: Mapped[str | None] = mapped_column(Text)
     target: Mapped[str | None] = mapped_column(Text)
     outcome: Mapped[str] = mapped_column(String(32), server_default="ok")
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    """The request being served: its id and the client's address."""
+
+    request_id: str
+    client_addr: str | None
+
+
+# Set by the API's request middleware; the CLI leaves it unset.
+current_request: ContextVar[RequestInfo | None] = ContextVar("current_request", default=None)
+
+
+@event.listens_for(AuditLog, "before_insert")
+def _stamp(_mapper: Any, _connection: Any, row: AuditLog) -> None:
+    """Every entry, wherever it is written, carries the request it came from."""
+    info = current_request.get()
+    if info is not None:
+        row.request_id = row.request_id or info.request_id
+        row.client_addr = row.client_addr or info.client_addr
+    if row.target is None and row.layer_id is not None:
+        version = (row.detail or {}).get("version")
+        row.target = f"{row.layer_id} v{version}" if version is not None else row.layer_id
+    if row.outcome is None:
+        row.outcome = "ok"
 
 
 class ApiKey(Base):
