@@ -83,8 +83,8 @@ def get_features(
 )
 async def upload_version(
     layer_id: str,
+    editor: Editor,  # before the session: a refusal is audited on its own connection
     session: DbSession,
-    editor: Editor,
     file: Annotated[UploadFile, File(description=FORMATS_HELP)],
     crs: Annotated[str | None, Form(description=CRS_HELP)] = None,
     encoding: Annotated[str | None, Form(description="attribute encoding, e.g. gbk")] = None,

@@ -60,8 +60,8 @@ def list_versions(raster_id: str, session: DbSession) -> list[RasterVersionView]
 )
 async def upload_version(
     raster_id: str,
+    editor: Editor,  # before the session: a refusal is audited on its own connection
     session: DbSession,
-    editor: Editor,
     file: Annotated[UploadFile, File(description="single-band GeoTIFF / COG with its CRS")],
     note: Annotated[str | None, Form()] = None,
 ) -> UploadedRaster:
