@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from app.cli_keys import Actor, admin_key_path, ensure_admin_key, keys_app, os_user
 from app.config import get_settings
 from app.errors import RedlineError
 from app.store.db import session_scope
@@ -15,6 +16,7 @@ from app.store.db import session_scope
 app = typer.Typer(
     help="Redline: ecological zoning layers, screening and summaries.", no_args_is_help=True
 )
+app.add_typer(keys_app, name="keys")
 console = Console()
 err = Console(stderr=True)
 
@@ -67,7 +69,7 @@ def import_cmd(
     crs: Annotated[str | None, typer.Option(help="EPSG:xxxx | GCJ02 | BD09")] = None,
     encoding: Annotated[str | None, typer.Option(help="attribute encoding, e.g. gbk")] = None,
     note: Annotated[str | None, typer.Option()] = None,
-    user: Annotated[str | None, typer.Option(envvar="USER")] = None,
+    user: Actor = None,
 ) -> None:
     """Import FILE as a new version of LAYER (activated only if all of it is valid)."""
     from app.store.imports import ImportRequest, import_file
@@ -75,7 +77,9 @@ def import_cmd(
     try:
         with _progress() as bar, session_scope() as session:
             version = import_file(
-                session, ImportRequest(layer, file, crs, encoding, note, user), _tracker(bar, layer)
+                session,
+                ImportRequest(layer, file, crs, encoding, note, user or os_user()),
+                _tracker(bar, layer),
             )
     except RedlineError as exc:
         _fail(exc)
@@ -102,13 +106,21 @@ def load_reference_cmd(
 
 @app.command()
 def setup() -> None:
-    """Migrate, register the catalog and load the reference data (what `make run` does)."""
+    """Migrate, register the catalog, load the reference data and create the first admin key
+    (what `make run` does)."""
     from app.store.layers import sync_catalog
 
     migrate()
     with session_scope() as session:
         sync_catalog(session)
     load_reference_cmd(force=False)
+    path = admin_key_path()
+    if ensure_admin_key(path):
+        console.print(f"admin API key created: {path} (readable by you only; shown nowhere else)")
+    elif path.exists():
+        console.print(f"admin API key: {path}")
+    else:
+        console.print("an admin key exists; more with `redline keys create NAME --role admin`")
 
 
 @app.command()
@@ -183,14 +195,14 @@ def import_raster_cmd(
     raster: Annotated[str, typer.Argument(help="raster id, e.g. landcover")],
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
     note: Annotated[str | None, typer.Option()] = None,
-    user: Annotated[str | None, typer.Option(envvar="USER")] = None,
+    user: Actor = None,
 ) -> None:
     """Store a single-band GeoTIFF as a new version of a raster layer."""
     from app.store.rasters import import_raster
 
     try:
         with session_scope() as session:
-            version = import_raster(session, raster, file, note, user)
+            version = import_raster(session, raster, file, note, user or os_user())
     except RedlineError as exc:
         _fail(exc)
     console.print(
@@ -250,7 +262,7 @@ def screen(
     category: Annotated[str | None, typer.Option(help="project category, e.g. 化工")] = None,
     name: Annotated[str | None, typer.Option(help="project name")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table | json | html")] = "table",
-    user: Annotated[str | None, typer.Option(envvar="USER")] = None,
+    user: Actor = None,
 ) -> None:
     """Screen a project site against every active layer; the screening is filed."""
     import json
@@ -265,7 +277,9 @@ def screen(
     try:
         with session_scope() as session:
             if file is not None:
-                req = request_from_file(file, crs, None, buffer, category, name, "auto", user)
+                req = request_from_file(
+                    file, crs, None, buffer, category, name, "auto", user or os_user()
+                )
             else:
                 body = ScreeningBody(
                     wkt=wkt,
@@ -274,7 +288,7 @@ def screen(
                     project_category=category,
                     project_name=name,
                 )
-                req = request_from_body(body, user)
+                req = request_from_body(body, user or os_user())
             result = screen_site(session, req).as_json()
             html = (
                 report_html(session, get_screening(session, result["id"]))

@@ -36,6 +36,16 @@ class Settings(BaseSettings):
     # A raster XYZ template ({z}/{x}/{y}, e.g. Tianditu with a key) drawn under the layers;
     # none keeps the map page offline.
     basemap_url: str | None = None
+    # Reads of layers, tiles, OGC, exports and summaries need no key (QGIS works as is);
+    # false requires a viewer key for them.
+    open_reads: bool = True
+    # Origins whose pages may call the API from a browser (comma-separated); none by default.
+    cors_origins: str = ""
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        """REDLINE_CORS_ORIGINS as a list."""
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
 
 
 @lru_cache

@@ -70,15 +70,47 @@ def database(catalog_dir: Path) -> None:
     upgrade_database()
 
 
+ROLES = ("viewer", "officer", "editor", "admin")
+
+
 @pytest.fixture(scope="session")
-def client(database: None):
-    """The app in a TestClient over the test database."""
+def api_keys(database: None) -> dict[str, str]:
+    """A key per role (owners named after the role), created through the store."""
+    from app.store.db import session_scope
+    from app.store.keys import create_key
+
+    with session_scope() as session:
+        return {role: create_key(session, f"test-{role}", role, "tests").secret for role in ROLES}
+
+
+@pytest.fixture(scope="session")
+def admin_headers(api_keys: dict[str, str]) -> dict[str, str]:
+    """Headers carrying the admin key."""
+    return {"Authorization": f"Bearer {api_keys['admin']}"}
+
+
+@pytest.fixture(scope="session")
+def client(database: None, admin_headers: dict[str, str]):
+    """The app in a TestClient over the test database, sending an admin key."""
     from fastapi.testclient import TestClient
 
     from app.api.main import create_app
 
-    with TestClient(create_app()) as c:
+    with TestClient(create_app(), headers=admin_headers) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def client_as(client, api_keys: dict[str, str]):
+    """client_as(role) → a client of the same app sending that role's key (None: no key)."""
+    from fastapi.testclient import TestClient
+
+    def make(role: str | None) -> TestClient:
+        # No `with`: a second lifespan would fail the jobs the first client's app is running.
+        headers = {"Authorization": f"Bearer {api_keys[role]}"} if role else {}
+        return TestClient(client.app, headers=headers)
+
+    return make
 
 
 @pytest.fixture(scope="session")

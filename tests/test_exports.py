@@ -32,7 +32,7 @@ TOWNSHIP_COUNT = 139
 
 
 @pytest.fixture(scope="module")
-def api(database):
+def api(database, admin_headers):
     """The app with the exports router, whether or not main.py registers it yet."""
     from fastapi.testclient import TestClient
 
@@ -42,7 +42,7 @@ def api(database):
     app = create_app()
     if not any(getattr(r, "path", "").startswith("/exports/") for r in app.routes):
         app.include_router(exports.router)
-    with TestClient(app) as c:
+    with TestClient(app, headers=admin_headers) as c:
         yield c
 
 

@@ -7,9 +7,11 @@ METHODS = {"get", "post", "put", "patch", "delete"}
 # OGC API - Features answers a parameter it cannot use with 400, not 422 (app/api/ogc_params.py).
 OGC = "/ogc"
 # Every operation of the API this test holds to the rules below.
-EXPECTED_OPERATIONS = 37
+EXPECTED_OPERATIONS = 41
 # Statuses beyond 404 / 422 that a route raises itself.
 OWN_STATUSES = {("get", "/jobs/{job_id}/result"): "409"}
+# Operations open to everyone whatever the settings; every other one takes an API key.
+ALWAYS_OPEN = {("get", "/health")}
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +83,12 @@ def problems_in(document: dict) -> list[str]:
         own = OWN_STATUSES.get((method, path))
         if own and own not in responses:
             found.append(f"{where}: does not document {own}")
+        if (method, path) not in ALWAYS_OPEN:
+            if not op.get("security"):
+                found.append(f"{where}: no API key security requirement")
+            for status in ("401", "403"):
+                if status not in responses:
+                    found.append(f"{where}: does not document {status}")
         if not op.get("description"):
             found.append(f"{where}: no description (the route's docstring)")
     return found
@@ -134,6 +142,9 @@ def test_the_check_catches_a_route_without_a_model(document):
         "GET /x/{x_id} 200: JSON without a response model",
         "GET /x/{x_id}: takes input but does not document 422",
         "GET /x/{x_id}: takes an id but does not document 404",
+        "GET /x/{x_id}: no API key security requirement",
+        "GET /x/{x_id}: does not document 401",
+        "GET /x/{x_id}: does not document 403",
     ]
 
 
@@ -155,6 +166,9 @@ def test_the_check_holds_ogc_routes_to_400_and_empty_tiles_to_no_body():
         "GET /ogc/things 204: documents a body",
         "GET /ogc/things: takes input but does not document 400",
         "GET /ogc/things: documents 422, but OGC routes answer 400",
+        "GET /ogc/things: no API key security requirement",
+        "GET /ogc/things: does not document 401",
+        "GET /ogc/things: does not document 403",
     ]
 
 

@@ -25,7 +25,7 @@ TOWNSHIP_COLOURS = TOWNSHIP_STYLE["fill_by"]["values"]
 
 
 @pytest.fixture(scope="module")
-def tiles_client(reference: dict) -> Iterator[TestClient]:
+def tiles_client(reference: dict, admin_headers: dict[str, str]) -> Iterator[TestClient]:
     """The app with the tiles router, whether or not app/api/main.py registers it yet."""
     from app.api.main import create_app
     from app.api.routes import tiles
@@ -33,7 +33,7 @@ def tiles_client(reference: dict) -> Iterator[TestClient]:
     app = create_app()
     if not any(getattr(route, "path", "").startswith("/tiles/") for route in app.routes):
         app.include_router(tiles.router)
-    with TestClient(app) as client:
+    with TestClient(app, headers=admin_headers) as client:
         yield client
 
 

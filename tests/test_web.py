@@ -48,8 +48,12 @@ def browser(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(browser, live_server):
+def page(browser, live_server, api_keys):
+    """The map page, with an officer's key in localStorage as if entered before."""
     browser.get(live_server + "/")
+    browser.execute_script(
+        "localStorage.setItem('redline.apiKey', arguments[0])", api_keys["officer"]
+    )
     WebDriverWait(browser, 90).until(
         lambda d: d.execute_script("return window.redline && window.redline.ready")
     )
@@ -124,6 +128,27 @@ def test_drawing_a_polygon_over_a_redline_is_prohibited_on_screen(page):
     assert width > 300 and height > 300
     wait_idle(page)
     page.save_screenshot(str(ARTIFACTS / "map-screening-prohibited.png"))
+
+
+def test_without_a_key_the_page_asks_for_one_and_keeps_it(page, api_keys):
+    """A 401 on screening opens the key dialog; the key entered is sent and kept."""
+    page.execute_script(
+        "localStorage.removeItem('redline.apiKey');"
+        "document.getElementById('verdict').removeAttribute('data-verdict');"
+    )
+    page.find_element(By.ID, "screen-button").click()
+    WebDriverWait(page, 30).until(lambda d: d.find_element(By.ID, "key-dialog").is_displayed())
+    page.find_element(By.ID, "key-input").send_keys(api_keys["officer"])
+    page.find_element(By.ID, "key-ok").click()
+    WebDriverWait(page, 60).until(
+        lambda d: d.find_element(By.ID, "verdict").get_attribute("data-verdict")
+    )
+    assert (
+        page.execute_script("return localStorage.getItem('redline.apiKey')")
+        == (api_keys["officer"])
+    )
+    # The refused first attempt is the only console error.
+    assert all("401" in m for m in severe_console_messages(page))
 
 
 def test_dropping_a_coordinate_file_screens_it(page):

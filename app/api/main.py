@@ -4,14 +4,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.api import problems
+from app.api import auth, problems
+from app.api.request_id import HEADER as REQUEST_ID
+from app.api.request_id import RequestIdMiddleware
 from app.api.routes import (
+    audit,
     diff,
     exports,
     health,
     jobs,
+    keys,
     layers,
     ogc,
     rasters,
@@ -20,6 +25,7 @@ from app.api.routes import (
     tiles,
     web,
 )
+from app.config import Settings, get_settings
 from app.store.jobs import fail_interrupted_jobs
 
 
@@ -32,8 +38,10 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     yield
 
 
-def create_app() -> FastAPI:
-    """The application with its error handlers, routers and static files."""
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The application with its error handlers, routers and static files (SETTINGS override
+    the environment's access settings: open reads, CORS origins)."""
+    settings = settings or get_settings()
     app = FastAPI(
         lifespan=lifespan,
         title="Redline",
@@ -41,7 +49,9 @@ def create_app() -> FastAPI:
         "(生态保护红线、自然保护地、乡镇级主体功能区).",
         version="0.1.0",
     )
+    app.state.settings = settings
     problems.install(app)
+    auth.install(app)
     app.include_router(health.router)
     app.include_router(layers.router)
     app.include_router(diff.router)
@@ -52,8 +62,19 @@ def create_app() -> FastAPI:
     app.include_router(tiles.router)
     app.include_router(exports.router)
     app.include_router(ogc.router)
+    app.include_router(keys.router)
+    app.include_router(audit.router)
     app.include_router(web.router)
     web.mount_static(app)
+    app.add_middleware(RequestIdMiddleware)
+    # Keys travel in headers, never cookies: only listed origins' pages may send them.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origin_list,
+        allow_methods=["GET", "POST", "DELETE"],
+        allow_headers=["Authorization", "X-API-Key", "Content-Type", REQUEST_ID],
+        expose_headers=[REQUEST_ID, "X-Redline-Job", "Location", "Content-Crs"],
+    )
     return app
 
 

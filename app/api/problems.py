@@ -16,6 +16,8 @@ _REF = "#/components/schemas/{model}"
 # What each status means for this API (app/errors.py and the routes' own errors).
 _MEANING = {
     400: "The request cannot be served",
+    401: "No API key, or a wrong or revoked one (send `Authorization: Bearer <key>`)",
+    403: "The API key's role does not allow this",
     404: "Not found: no such layer, version, job, screening or raster",
     409: "Conflict: the resource is not in a state to serve this",
     422: "The request or its input cannot be used",

@@ -4,6 +4,7 @@ from sqlalchemy.orm import Session
 
 from app.config import get_settings
 from app.screening import batch
+from app.store import audit
 from app.store.jobs import create_job, start_in_background
 from app.store.models import Job
 
@@ -18,8 +19,10 @@ def submit_batch(
     category: str | None,
     buffer_m: float,
     filename: str | None,
+    actor: str | None = None,
 ) -> Job:
-    """File a job for the batch; a small one is screened now (the job comes back done)."""
+    """File a job for the batch, owned by ACTOR and audited; a small one is screened now
+    (the job comes back done)."""
     params = {
         "file": filename,
         "sites": len(sites.labels),
@@ -28,6 +31,8 @@ def submit_batch(
         "buffer_m": buffer_m,
     }
     job = create_job(session, "screening-batch", len(sites.labels), params)
+    job.created_by = actor
+    audit.record(session, actor, "screening-batch", job.id, sites=job.total)
     target = get_settings().job_dir / f"{job.id}.{fmt}"
     if len(sites.labels) <= SYNC_SITES:
         batch.write_rows(batch.screen_batch(sites, category, buffer_m), fmt, target)

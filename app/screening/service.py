@@ -260,9 +260,12 @@ def list_screenings(
     since: dt.datetime | None = None,
     limit: int = 50,
     offset: int = 0,
+    created_by: str | None = None,
 ) -> list[Screening]:
-    """Filed screenings matching the filters, newest first."""
+    """Filed screenings matching the filters (and filed by CREATED_BY if given), newest first."""
     q = select(Screening).order_by(Screening.created_at.desc())
+    if created_by is not None:
+        q = q.where(Screening.created_by == created_by)
     if verdict:
         q = q.where(Screening.verdict == verdict)
     if category:

@@ -1,6 +1,8 @@
 """The generic versioned layer store: layer → layer_version → feature (+ feature_part)."""
 
 import datetime as dt
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from geoalchemy2 import Geometry
@@ -14,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     func,
     text,
 )
@@ -113,17 +116,67 @@ class FeaturePart(Base):
 
 
 class AuditLog(Base):
-    """Who did what to which layer version, and when."""
+    """Who did what to which target, when, from where and with what outcome."""
 
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), index=True
+    )
     actor: Mapped[str | None] = mapped_column(Text)
-    action: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64), index=True)
     layer_id: Mapped[str | None] = mapped_column(String(64))
     version_id: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    client_addr: Mapped[str | None] = mapped_column(Text)
+    target: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(String(32), server_default="ok")
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    """The request being served: its id and the client's address."""
+
+    request_id: str
+    client_addr: str | None
+
+
+# Set by the API's request middleware; the CLI leaves it unset.
+current_request: ContextVar[RequestInfo | None] = ContextVar("current_request", default=None)
+
+
+@event.listens_for(AuditLog, "before_insert")
+def _stamp(_mapper: Any, _connection: Any, row: AuditLog) -> None:
+    """Every entry, wherever it is written, carries the request it came from."""
+    info = current_request.get()
+    if info is not None:
+        row.request_id = row.request_id or info.request_id
+        row.client_addr = row.client_addr or info.client_addr
+    if row.target is None and row.layer_id is not None:
+        version = (row.detail or {}).get("version")
+        row.target = f"{row.layer_id} v{version}" if version is not None else row.layer_id
+    if row.outcome is None:
+        row.outcome = "ok"
+
+
+class ApiKey(Base):
+    """An API key: its owner and role; only a hash of the secret is kept."""
+
+    __tablename__ = "api_key"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16))  # viewer | officer | editor | admin
+    prefix: Mapped[str] = mapped_column(String(16), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    created_by: Mapped[str | None] = mapped_column(Text)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Screening(Base):
@@ -157,6 +210,8 @@ class Job(Base):
     total: Mapped[int] = mapped_column(Integer, default=0)
     done: Mapped[int] = mapped_column(Integer, default=0)
     params: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    # The key owner who submitted it: officers see only their own jobs.
+    created_by: Mapped[str | None] = mapped_column(Text)
     result_path: Mapped[str | None] = mapped_column(Text)
     error: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     created_at: Mapped[dt.datetime] = mapped_column(

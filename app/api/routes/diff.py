@@ -4,12 +4,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from app.api.auth import Reader
 from app.api.deps import DbSession
 from app.api.problems import problem_responses
 from app.summary.diff import diff_versions
 from app.summary.diff_models import LayerDiff
 
-router = APIRouter(tags=["layers"])
+router = APIRouter(tags=["layers"], dependencies=[Reader], responses=problem_responses(401, 403))
 
 
 @router.get(

@@ -10,12 +10,19 @@ from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
+from app.api.auth import Principal, Reader
 from app.api.deps import DbSession
 from app.api.models.files import file_response
 from app.api.problems import problem_responses
 from app.publish.exports import FORMATS, ExportFile, export_bundle, export_layer
+from app.store import audit
 
-router = APIRouter(prefix="/exports", tags=["exports"])
+router = APIRouter(
+    prefix="/exports",
+    tags=["exports"],
+    dependencies=[Reader],
+    responses=problem_responses(401, 403),
+)
 CRS_HELP = "output CRS, any EPSG code (default EPSG:4490); KML is always WGS 84"
 Version = Annotated[int | None, Query(ge=1, description="version number; default active")]
 Crs = Annotated[str | None, Query(description=CRS_HELP)]
@@ -59,8 +66,9 @@ def _run(action: Callable[[Path], ExportFile]) -> FileResponse:
         **problem_responses(422),
     },
 )
-def bundle(session: DbSession, crs: Crs = None) -> FileResponse:
+def bundle(session: DbSession, crs: Crs = None, caller: Principal = Reader) -> FileResponse:
     """Every layer's active version in one GeoPackage, each with its default QGIS style."""
+    audit.record(session, caller.name, "export", "bundle.gpkg", crs=crs)
     return _run(lambda workdir: export_bundle(session, workdir, crs))
 
 
@@ -75,7 +83,13 @@ def bundle(session: DbSession, crs: Crs = None) -> FileResponse:
     },
 )
 def export(
-    layer_id: str, fmt: str, session: DbSession, version: Version = None, crs: Crs = None
+    layer_id: str,
+    fmt: str,
+    session: DbSession,
+    version: Version = None,
+    crs: Crs = None,
+    caller: Principal = Reader,
 ) -> FileResponse:
     """fmt: gpkg | zip (Shapefile) | geojson | kml | csv; attributes use catalog names."""
+    audit.record(session, caller.name, "export", f"{layer_id}.{fmt}", version=version, crs=crs)
     return _run(lambda workdir: export_layer(session, layer_id, fmt, workdir, version, crs))

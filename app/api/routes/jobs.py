@@ -2,19 +2,25 @@
 
 from pathlib import Path
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import FileResponse
+from sqlalchemy.orm import Session
 
+from app.api.auth import Principal, require
 from app.api.deps import DbSession
 from app.api.models.files import file_response
 from app.api.models.jobs import JobView
 from app.api.models.screenings import BatchRow
 from app.api.problems import problem_responses
-from app.errors import RedlineError
+from app.errors import NotFound, RedlineError
 from app.screening.batch import FORMATS
 from app.store.jobs import get_job
+from app.store.models import Job
 
-router = APIRouter(prefix="/jobs", tags=["jobs"])
+Officer = Depends(require("officer"))
+router = APIRouter(
+    prefix="/jobs", tags=["jobs"], dependencies=[Officer], responses=problem_responses(401, 403)
+)
 
 
 class JobNotDone(RedlineError):
@@ -25,10 +31,18 @@ class JobNotDone(RedlineError):
     title = "The job has no result yet"
 
 
+def _visible(session: Session, job_id: str, caller: Principal) -> Job:
+    """The job if the caller submitted it (or is an admin); others' are not found."""
+    job = get_job(session, job_id)
+    if not caller.owns(job.created_by):
+        raise NotFound(f"There is no job {job_id!r}.")
+    return job
+
+
 @router.get("/{job_id}", response_model=JobView, responses=problem_responses(404, 422))
-def job_status(job_id: str, session: DbSession) -> JobView:
+def job_status(job_id: str, session: DbSession, officer: Principal = Officer) -> JobView:
     """Status, progress (done/total, percent) and, when done, the result link."""
-    return JobView.of(get_job(session, job_id))
+    return JobView.of(_visible(session, job_id, officer))
 
 
 @router.get(
@@ -41,9 +55,9 @@ def job_status(job_id: str, session: DbSession) -> JobView:
         **problem_responses(404, 409, 422),
     },
 )
-def job_result(job_id: str, session: DbSession) -> FileResponse:
+def job_result(job_id: str, session: DbSession, officer: Principal = Officer) -> FileResponse:
     """The job's result file once it is done (409 with the job's status until then)."""
-    job = get_job(session, job_id)
+    job = _visible(session, job_id, officer)
     if job.status != "done" or not job.result_path:
         raise JobNotDone(
             f"Job {job_id} is {job.status} ({job.done}/{job.total}); poll "

@@ -3,10 +3,11 @@
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Header, Query, UploadFile
+from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from app.api.auth import Editor, Reader
 from app.api.deps import DbSession
 from app.api.models.features import LayerFeatures
 from app.api.models.layers import LayerDetail, LayerView, UploadedVersion, VersionView
@@ -19,7 +20,9 @@ from app.store.features import MAX_LIMIT, feature_collection
 from app.store.imports import ImportRequest, import_file
 from app.summary.versions import versions_in_force
 
-router = APIRouter(prefix="/layers", tags=["layers"])
+router = APIRouter(
+    prefix="/layers", tags=["layers"], dependencies=[Reader], responses=problem_responses(401, 403)
+)
 BBOX_HELP = "minLon,minLat,maxLon,maxLat (EPSG:4490)"
 FORMATS_HELP = "GeoJSON, zipped Shapefile, GeoPackage, KML/KMZ or CSV"
 CRS_HELP = "EPSG:xxxx, GCJ02 or BD09; default: the file's own CRS"
@@ -87,16 +90,16 @@ def get_features(
 )
 async def upload_version(
     layer_id: str,
+    editor: Editor,  # before the session: a refusal is audited on its own connection
     session: DbSession,
     file: Annotated[UploadFile, File(description=FORMATS_HELP)],
     crs: Annotated[str | None, Form(description=CRS_HELP)] = None,
     encoding: Annotated[str | None, Form(description="attribute encoding, e.g. gbk")] = None,
     note: Annotated[str | None, Form()] = None,
-    user: Annotated[str | None, Header(alias="X-Redline-User")] = None,
 ) -> UploadedVersion:
     """Import a file as version N+1; it becomes active only if everything is valid."""
     store.get_layer(session, layer_id)
     async with saved_upload(file) as path:
-        req = ImportRequest(layer_id, path, crs, encoding, note, user, path.name)
+        req = ImportRequest(layer_id, path, crs, encoding, note, editor.name, path.name)
         version = await run_in_threadpool(import_file, session, req)
     return UploadedVersion.of_upload(layer_id, version)

@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 
+from app.api.auth import Reader
 from app.api.deps import DbSession
 from app.api.models.ogc import (
     ApiDocument,
@@ -28,7 +29,13 @@ from app.api.ogc_params import (
 from app.api.problems import problem_responses
 from app.publish import ogc
 
-router = APIRouter(prefix="/ogc", tags=["ogc"], route_class=OgcRoute)
+router = APIRouter(
+    prefix="/ogc",
+    tags=["ogc"],
+    route_class=OgcRoute,
+    dependencies=[Reader],
+    responses=problem_responses(401, 403),
+)
 CollectionId = Annotated[str, Path(alias="collectionId", description="A layer id, e.g. township")]
 FeatureId = Annotated[str, Path(alias="featureId")]
 # Every route but items (whose extra parameters are queryables) rejects undeclared parameters.

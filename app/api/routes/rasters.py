@@ -2,10 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Header, Query, UploadFile
+from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
+from app.api.auth import Editor, Reader
 from app.api.deps import DbSession
 from app.api.models.rasters import (
     RasterLayerView,
@@ -20,7 +21,12 @@ from app.store.models import RasterVersion
 from app.store.rasters import active_rasters, import_raster
 from app.summary.service import summarize
 
-router = APIRouter(prefix="/rasters", tags=["rasters"])
+router = APIRouter(
+    prefix="/rasters",
+    tags=["rasters"],
+    dependencies=[Reader],
+    responses=problem_responses(401, 403),
+)
 
 
 @router.get("", response_model=list[RasterLayerView])
@@ -54,16 +60,16 @@ def list_versions(raster_id: str, session: DbSession) -> list[RasterVersionView]
 )
 async def upload_version(
     raster_id: str,
+    editor: Editor,  # before the session: a refusal is audited on its own connection
     session: DbSession,
     file: Annotated[UploadFile, File(description="single-band GeoTIFF / COG with its CRS")],
     note: Annotated[str | None, Form()] = None,
-    user: Annotated[str | None, Header(alias="X-Redline-User")] = None,
 ) -> UploadedRaster:
     """Keep the GeoTIFF on disk as version N+1 (validated: CRS, one band, known classes)."""
     get_raster_spec(raster_id)
     async with saved_upload(file) as path:
         version = await run_in_threadpool(
-            import_raster, session, raster_id, path, note, user, path.name
+            import_raster, session, raster_id, path, note, editor.name, path.name
         )
     return UploadedRaster.of_upload(raster_id, version)
 

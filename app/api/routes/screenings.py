@@ -4,11 +4,13 @@ import datetime as dt
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
+from app.api.auth import Principal, Reader, require
 from app.api.deps import DbSession
 from app.api.models.files import file_response
 from app.api.models.jobs import JobView
@@ -16,15 +18,25 @@ from app.api.models.screenings import BatchRow, ScreeningListItem, ScreeningReco
 from app.api.problems import problem_responses
 from app.api.uploads import saved_upload
 from app.catalog import ProjectCategories, project_categories
-from app.errors import InvalidInput
+from app.errors import InvalidInput, NotFound
 from app.screening import batch
 from app.screening.batch_jobs import SYNC_SITES, submit_batch
 from app.screening.inputs import ScreeningBody, request_from_body, request_from_file
 from app.screening.models import ScreeningResult
 from app.screening.report import report_html, report_pdf
 from app.screening.service import get_screening, list_screenings, screen_site
+from app.store import audit
+from app.store.models import Screening
 
-router = APIRouter(prefix="/screenings", tags=["screenings"])
+# Categories are catalog data (open like other reads); everything else needs an officer, who
+# sees only their own screenings (admins see all).
+router = APIRouter(
+    prefix="/screenings",
+    tags=["screenings"],
+    dependencies=[Reader],
+    responses=problem_responses(401, 403),
+)
+Officer = Depends(require("officer"))
 __all__ = ["SYNC_SITES", "router"]  # tests size their batches by SYNC_SITES
 
 _MULTIPART_DOC = {
@@ -79,6 +91,20 @@ _BATCH_DOC = {
 }
 
 
+def _filed(session: Session, actor: str, result: ScreeningResult) -> ScreeningResult:
+    """Audit a screening just filed."""
+    audit.record(session, actor, "screening", result.id, verdict=result.verdict)
+    return result
+
+
+def _visible(session: Session, screening_id: str, caller: Principal) -> Screening:
+    """The screening if the caller filed it (or is an admin); others' are not found."""
+    row = get_screening(session, screening_id)
+    if not caller.owns(row.created_by):
+        raise NotFound(f"There is no screening {screening_id!r}; list them at /screenings.")
+    return row
+
+
 def _float(value: str | None, name: str) -> float:
     """A number from a form field; 0 when empty."""
     try:
@@ -96,9 +122,7 @@ def _float(value: str | None, name: str) -> float:
     openapi_extra=_MULTIPART_DOC,
 )
 async def create_screening(
-    request: Request,
-    session: DbSession,
-    user: Annotated[str | None, Header(alias="X-Redline-User")] = None,
+    request: Request, session: DbSession, officer: Principal = Officer
 ) -> ScreeningResult:
     """Screen a site: JSON (`geometry` or `wkt`) or a multipart upload in field `file`."""
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
@@ -116,17 +140,17 @@ async def create_screening(
                 field.get("project_category") or None,
                 field.get("project_name") or None,
                 field.get("axis_order") or "auto",
-                user,
+                officer.name,
             )
-            return await run_in_threadpool(screen_site, session, req)
+            return _filed(session, officer.name, await run_in_threadpool(screen_site, session, req))
     try:
         body = ScreeningBody.model_validate(json.loads(await request.body() or b"{}"))
     except (ValidationError, json.JSONDecodeError) as exc:
         raise InvalidInput(
             f"The screening request is not valid JSON of the documented shape: {exc}. See /docs."
         ) from exc
-    req = request_from_body(body, user)
-    return await run_in_threadpool(screen_site, session, req)
+    req = request_from_body(body, officer.name)
+    return _filed(session, officer.name, await run_in_threadpool(screen_site, session, req))
 
 
 @router.post(
@@ -143,7 +167,9 @@ async def create_screening(
     },
     openapi_extra=_BATCH_DOC,
 )
-async def create_batch(request: Request, session: DbSession) -> Response:
+async def create_batch(
+    request: Request, session: DbSession, officer: Principal = Officer
+) -> Response:
     """Screen up to 100 000 sites: small batches answer at once, larger ones become a job
     (202 with /jobs/{id} for progress and the result link)."""
     form = await request.form()
@@ -161,7 +187,7 @@ async def create_batch(request: Request, session: DbSession) -> Response:
             batch.read_sites, path, form.get("crs") or None, form.get("encoding") or None
         )
     job = await run_in_threadpool(
-        submit_batch, session, sites, fmt, category, buffer_m, upload.filename
+        submit_batch, session, sites, fmt, category, buffer_m, upload.filename, officer.name
     )
     if job.status == "done":
         return FileResponse(
@@ -194,9 +220,11 @@ def list_all(
     since: dt.datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
+    officer: Principal = Officer,
 ) -> list[ScreeningListItem]:
-    """Filed screenings, newest first."""
-    rows = list_screenings(session, verdict, category, project, since, limit, offset)
+    """Filed screenings, newest first (an officer's own; an admin's list has everyone's)."""
+    owner = None if officer.sees_all else officer.name
+    rows = list_screenings(session, verdict, category, project, since, limit, offset, owner)
     return [ScreeningListItem.of(r) for r in rows]
 
 
@@ -206,9 +234,9 @@ def list_all(
     response_model_exclude_unset=True,
     responses=problem_responses(404, 422),
 )
-def get_one(screening_id: str, session: DbSession) -> ScreeningRecord:
+def get_one(screening_id: str, session: DbSession, officer: Principal = Officer) -> ScreeningRecord:
     """A filed screening as it was answered, with who filed it and the inputs as given."""
-    return ScreeningRecord.of(get_screening(session, screening_id))
+    return ScreeningRecord.of(_visible(session, screening_id, officer))
 
 
 @router.get(
@@ -219,9 +247,11 @@ def get_one(screening_id: str, session: DbSession) -> ScreeningRecord:
         **problem_responses(404, 422),
     },
 )
-def report_as_html(screening_id: str, session: DbSession) -> HTMLResponse:
+def report_as_html(
+    screening_id: str, session: DbSession, officer: Principal = Officer
+) -> HTMLResponse:
     """A printable report: map, findings, rules with legal bases, data versions."""
-    return HTMLResponse(report_html(session, get_screening(session, screening_id)))
+    return HTMLResponse(report_html(session, _visible(session, screening_id, officer)))
 
 
 @router.get(
@@ -232,9 +262,9 @@ def report_as_html(screening_id: str, session: DbSession) -> HTMLResponse:
         **problem_responses(404, 422),
     },
 )
-def report_as_pdf(screening_id: str, session: DbSession) -> Response:
+def report_as_pdf(screening_id: str, session: DbSession, officer: Principal = Officer) -> Response:
     """The same report as a PDF, for the file."""
-    pdf = report_pdf(session, get_screening(session, screening_id))
+    pdf = report_pdf(session, _visible(session, screening_id, officer))
     return Response(
         pdf,
         media_type="application/pdf",

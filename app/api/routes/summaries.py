@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from app.api.auth import Reader
 from app.api.deps import DbSession
 from app.api.models.files import XLSX, file_response
 from app.api.models.summaries import Crosstab, PlanFigures, Summary
@@ -19,7 +20,12 @@ from app.summary.plan import plan_figures, read_plan
 from app.summary.service import summarize
 from app.summary.versions import parse_list, parse_pins
 
-router = APIRouter(prefix="/summaries", tags=["summaries"])
+router = APIRouter(
+    prefix="/summaries",
+    tags=["summaries"],
+    dependencies=[Reader],
+    responses=problem_responses(401, 403),
+)
 
 By = Annotated[str, Query(pattern="^(city|county|township)$")]
 AsOf = Annotated[dt.date | None, Query(description="use the versions in force on this date")]

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from app.api.auth import Reader
 from app.api.deps import DbSession
 from app.api.models.files import file_response
 from app.api.models.tiles import MapStyle, TileJson
@@ -13,7 +14,9 @@ from app.catalog import get_layer_spec
 from app.config import get_settings
 from app.publish import mapstyle, tiles
 
-router = APIRouter(prefix="/tiles", tags=["tiles"])
+router = APIRouter(
+    prefix="/tiles", tags=["tiles"], dependencies=[Reader], responses=problem_responses(401, 403)
+)
 MVT = "application/vnd.mapbox-vector-tile"
 BASEMAP_HELP = "raster XYZ template drawn under the layers, e.g. a Tianditu URL with your key"
 

@@ -9,8 +9,58 @@ const redline = (window.redline = { ready: false, lastResult: null, errors: [] }
 
 const $ = (sel) => document.querySelector(sel);
 
+// ---- API keys --------------------------------------------------------------------------
+// Screening needs an officer's key. It is asked for on the first 401/403, kept in this
+// browser's localStorage and sent as a header (never a cookie, so other sites cannot use it).
+const KEY_STORAGE = "redline.apiKey";
+
+function withKey(headers) {
+  const key = localStorage.getItem(KEY_STORAGE);
+  return key ? { ...headers, Authorization: `Bearer ${key}` } : { ...headers };
+}
+
+let pendingKey = null; // requests refused together share one dialog
+
+function askForKey(status) {
+  pendingKey ??= promptForKey(status).finally(() => { pendingKey = null; });
+  return pendingKey;
+}
+
+function promptForKey(status) {
+  const dialog = $("#key-dialog");
+  $("#key-reason").textContent = status === 403
+    ? "当前密钥的角色不足以执行此操作，请输入权限更高的 API 密钥。"
+    : "此操作需要 API 密钥（研判需 officer 及以上角色），请向管理员索取。";
+  $("#key-input").value = "";
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => {
+      const key = dialog.returnValue === "ok" ? $("#key-input").value.trim() : "";
+      if (key) localStorage.setItem(KEY_STORAGE, key);
+      resolve(Boolean(key));
+    }, { once: true });
+    dialog.showModal();
+  });
+}
+
+// fetch with the stored key; on 401/403 ask for a key once and try again.
+async function apiFetch(url, options = {}) {
+  const send = () => fetch(url, { ...options, headers: withKey(options.headers) });
+  const resp = await send();
+  if ((resp.status === 401 || resp.status === 403) && await askForKey(resp.status)) return send();
+  return resp;
+}
+
+// Open a file the server sends only to key holders (reports) in a new tab.
+async function openWithKey(event) {
+  event.preventDefault();
+  const tab = window.open("", "_blank");
+  const resp = await apiFetch(event.currentTarget.href);
+  if (!resp.ok) { tab.close(); showError(`${resp.status} ${event.currentTarget.href}`); return; }
+  tab.location = URL.createObjectURL(await resp.blob());
+}
+
 async function getJSON(url, options) {
-  const resp = await fetch(url, options);
+  const resp = await apiFetch(url, options);
   const body = await resp.json().catch(() => ({}));
   if (!resp.ok) throw new Error(body.detail || body.title || `${resp.status} ${url}`);
   return body;
@@ -252,7 +302,13 @@ async function main() {
   ]);
   const loaded = layers.filter((l) => l.active_version);
   for (const c of categories.categories) $("#project-category").append(new Option(c.id, c.id));
-  const map = (redline.map = new maplibregl.Map({ container: "map", style, center: [106.95, 32.0], zoom: 8 }));
+  // Tiles carry the key too, for servers whose reads are closed (REDLINE_OPEN_READS=false).
+  const transformRequest = (url) =>
+    (new URL(url, location.href).origin === location.origin ? { url, headers: withKey() } : { url });
+  const map = (redline.map = new maplibregl.Map({
+    container: "map", style, center: [106.95, 32.0], zoom: 8, transformRequest }));
+  $("#report-link").addEventListener("click", openWithKey);
+  $("#pdf-link").addEventListener("click", openWithKey);
   map.addControl(new maplibregl.NavigationControl());
   map.addControl(new maplibregl.ScaleControl({ unit: "metric" }));
   map.on("load", async () => {
