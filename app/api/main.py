@@ -7,6 +7,8 @@ from fastapi import FastAPI
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.api import problems
+from app.api.limits import BodyLimits
+from app.api.ratelimit import RateLimit
 from app.api.routes import (
     diff,
     exports,
@@ -42,6 +44,10 @@ def create_app() -> FastAPI:
         version="0.1.0",
     )
     problems.install(app)
+    problems.install_limit_handlers(app)
+    # Outermost first: throttled clients are refused before their body is even read.
+    app.add_middleware(BodyLimits)
+    app.add_middleware(RateLimit)
     app.include_router(health.router)
     app.include_router(layers.router)
     app.include_router(diff.router)
