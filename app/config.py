@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     max_zonal_pixels: int = 100_000_000  # pixels one zonal statistics read may hold
     statement_timeout_s: int = 30
     import_statement_timeout_s: int = 600  # imports and batch jobs run longer statements
-    idle_in_transaction_timeout_s: int = 60
+    idle_in_transaction_timeout_s: int = 120
     temp_file_limit_mb: int = 2048  # needs superuser: skipped (and logged) when refused
     # Per-key (per-client until keys exist) moving-window rate limits, per process.
     rate_limit_reads_per_minute: int = 6000

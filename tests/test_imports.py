@@ -320,3 +320,20 @@ def test_empty_dates_stay_empty(client, tmp_path):
     assert resp.status_code == 201, resp.text
     props = [f["properties"] for f in client.get(f"/layers/{LAYER}/features").json()["features"]]
     assert props[0]["surveyed"] == "2023-06-30" and "surveyed" not in props[1]
+
+
+def test_cli_import_needs_confirm_to_shrink_sharply(client, monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from app.catalog import LayerLimits, catalog
+    from app.cli import app
+
+    runner = CliRunner()
+    two = write(frame([SQUARE, SQUARE_B]), tmp_path / "two.geojson")
+    assert runner.invoke(app, ["import", LAYER, str(two)]).exit_code == 0
+    monkeypatch.setattr(catalog()[LAYER], "limits", LayerLimits(area_may_shrink=False))
+    one = write(frame([SQUARE]), tmp_path / "one.geojson")
+    refused = runner.invoke(app, ["import", LAYER, str(one)])
+    assert refused.exit_code == 2 and "--confirm" in refused.output
+    accepted = runner.invoke(app, ["import", LAYER, str(one), "--confirm"])
+    assert accepted.exit_code == 0, accepted.output

@@ -453,3 +453,18 @@ def test_sharp_shrink_in_features_needs_confirm(client, monkeypatch, tmp_path):
     resp = post_file(client, f"/layers/{LAYER}/versions", one)
     assert resp.status_code == 409 and "features 4 → 1" in resp.json()["detail"]
     assert post_file(client, f"/layers/{LAYER}/versions", one, confirm="true").status_code == 201
+
+
+def test_imports_get_the_longer_timeouts(database):
+    from app.store.db import long_statements, session_scope
+
+    with session_scope() as session:
+        long_statements(session)
+        found = session.execute(
+            text(
+                "SELECT current_setting('statement_timeout'), "
+                "current_setting('idle_in_transaction_session_timeout')"
+            )
+        ).one()
+    expected = f"{get_settings().import_statement_timeout_s // 60}min"
+    assert tuple(found) == (expected, expected)

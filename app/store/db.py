@@ -48,9 +48,16 @@ def _limit_temp_files(dbapi_connection: Any, _: Any) -> None:
 
 
 def long_statements(session: Session) -> None:
-    """Allow this transaction's statements the longer timeout of imports and batch jobs."""
-    ms = get_settings().import_statement_timeout_s * 1000
-    session.execute(text("SELECT set_config('statement_timeout', :ms, true)"), {"ms": str(ms)})
+    """Give this transaction the longer timeouts of imports and batch jobs (statements, and
+    the idle time while Python reads and checks the file between statements)."""
+    ms = str(get_settings().import_statement_timeout_s * 1000)
+    session.execute(
+        text(
+            "SELECT set_config('statement_timeout', :ms, true), "
+            "set_config('idle_in_transaction_session_timeout', :ms, true)"
+        ),
+        {"ms": ms},
+    )
 
 
 def session_factory() -> sessionmaker[Session]:
