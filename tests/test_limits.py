@@ -468,3 +468,35 @@ def test_imports_get_the_longer_timeouts(database):
         ).one()
     expected = f"{get_settings().import_statement_timeout_s // 60}min"
     assert tuple(found) == (expected, expected)
+
+
+def test_a_million_vertex_polygon_upload_is_refused_before_it_is_stored(client, tmp_path):
+    angles = np.linspace(0, 2 * np.pi, 1_000_000)
+    ring = np.column_stack([106.75 + 0.01 * np.cos(angles), 31.85 + 0.01 * np.sin(angles)])
+    path = tmp_path / "million.geojson"
+    path.write_text(json.dumps(frame([shapely.Polygon(ring)]).to_geo_dict()))
+    before = active(client, "farmland")["active_version"]
+    resp = post_file(client, "/layers/farmland/versions", path)
+    assert resp.status_code == 422, resp.text
+    assert resp.json().get("feature") == 1, resp.text[:500]
+    assert "100000 per feature" in resp.json()["detail"]
+    assert active(client, "farmland")["active_version"] == before
+
+
+def test_temp_file_limit_falls_back_when_the_role_may_not_set_it(caplog):
+    import psycopg
+
+    from app.store.db import _limit_temp_files
+
+    class Unprivileged:
+        rolled_back = False
+
+        def execute(self, sql: str) -> None:
+            raise psycopg.errors.InsufficientPrivilege("permission denied")
+
+        def rollback(self) -> None:
+            self.rolled_back = True
+
+    connection = Unprivileged()
+    _limit_temp_files(connection, None)
+    assert connection.rolled_back and "temp_file_limit not set" in caplog.text
