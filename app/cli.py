@@ -70,17 +70,17 @@ def import_cmd(
     encoding: Annotated[str | None, typer.Option(help="attribute encoding, e.g. gbk")] = None,
     note: Annotated[str | None, typer.Option()] = None,
     user: Actor = None,
+    confirm: Annotated[
+        bool, typer.Option(help="accept a version that shrinks the layer sharply")
+    ] = False,
 ) -> None:
     """Import FILE as a new version of LAYER (activated only if all of it is valid)."""
     from app.store.imports import ImportRequest, import_file
 
+    req = ImportRequest(layer, file, crs, encoding, note, user or os_user(), confirm=confirm)
     try:
         with _progress() as bar, session_scope() as session:
-            version = import_file(
-                session,
-                ImportRequest(layer, file, crs, encoding, note, user or os_user()),
-                _tracker(bar, layer),
-            )
+            version = import_file(session, req, _tracker(bar, layer))
     except RedlineError as exc:
         _fail(exc)
     console.print(

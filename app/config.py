@@ -47,6 +47,23 @@ class Settings(BaseSettings):
         """REDLINE_CORS_ORIGINS as a list."""
         return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
 
+    # Limits (issue 9): one request must not be able to take the machine down.
+    max_json_mb: int = 20  # JSON bodies; a 20 000-vertex site is ~1 MB
+    max_json_depth: int = 64
+    max_json_string_mb: int = 1
+    max_archive_mb: int = 2000  # decompressed size of an uploaded zip/KMZ
+    max_archive_ratio: int = 200  # decompressed / compressed, per member
+    max_archive_members: int = 1000
+    max_raster_pixels: int = 400_000_000  # width × height of an uploaded raster
+    max_zonal_pixels: int = 100_000_000  # pixels one zonal statistics read may hold
+    statement_timeout_s: int = 30
+    import_statement_timeout_s: int = 600  # imports and batch jobs run longer statements
+    idle_in_transaction_timeout_s: int = 120
+    temp_file_limit_mb: int = 2048  # needs superuser: skipped (and logged) when refused
+    # Per-key (per-client until keys exist) moving-window rate limits, per process.
+    rate_limit_reads_per_minute: int = 6000
+    rate_limit_writes_per_minute: int = 600
+
 
 @lru_cache
 def get_settings() -> Settings:

@@ -129,6 +129,33 @@ def test_gbk_shapefile_without_cpg_needs_and_honours_encoding(client, tmp_path):
     assert props["name"] == "平昌县镇龙镇"
 
 
+def test_gbk_shapefile_without_cpg_or_encoding_is_refused_not_garbled(client, tmp_path):
+    before = active_version(client)
+    gdf = frame([SQUARE], names=["平昌县镇龙镇"])
+    path = zip_shapefile(gdf, tmp_path, encoding="GBK", drop=(".cpg",))
+    resp = upload(client, path)
+    assert resp.status_code == 422, resp.text
+    assert "encoding=gbk" in resp.json()["detail"] and "UTF-8" in resp.json()["detail"]
+    assert active_version(client) == before
+    # The same, unzipped (the .shp read directly, as the CLI does).
+    from app.errors import UnreadableFile
+    from app.io.readers import read_vector
+
+    shp = write(gdf, tmp_path / "loose.shp", encoding="GBK")
+    shp.with_suffix(".cpg").unlink()
+    with pytest.raises(UnreadableFile, match="encoding=gbk"):
+        read_vector(shp)
+    assert read_vector(shp, "gbk").records[0]["name"] == "平昌县镇龙镇"
+
+
+def test_utf8_shapefile_without_cpg_is_read_as_utf8(client, tmp_path):
+    gdf = frame([SQUARE], names=["巴中市恩阳区"])
+    resp = upload(client, zip_shapefile(gdf, tmp_path, encoding="UTF-8", drop=(".cpg",)))
+    assert resp.status_code == 201, resp.text
+    props = client.get(f"/layers/{LAYER}/features").json()["features"][0]["properties"]
+    assert props["name"] == "巴中市恩阳区"
+
+
 def test_geopackage_import(client, tmp_path):
     resp = upload(client, write(frame([SQUARE, SQUARE_B]), tmp_path / "p.gpkg", driver="GPKG"))
     assert resp.status_code == 201, resp.text
@@ -293,3 +320,20 @@ def test_empty_dates_stay_empty(client, tmp_path):
     assert resp.status_code == 201, resp.text
     props = [f["properties"] for f in client.get(f"/layers/{LAYER}/features").json()["features"]]
     assert props[0]["surveyed"] == "2023-06-30" and "surveyed" not in props[1]
+
+
+def test_cli_import_needs_confirm_to_shrink_sharply(client, monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from app.catalog import LayerLimits, catalog
+    from app.cli import app
+
+    runner = CliRunner()
+    two = write(frame([SQUARE, SQUARE_B]), tmp_path / "two.geojson")
+    assert runner.invoke(app, ["import", LAYER, str(two)]).exit_code == 0
+    monkeypatch.setattr(catalog()[LAYER], "limits", LayerLimits(area_may_shrink=False))
+    one = write(frame([SQUARE]), tmp_path / "one.geojson")
+    refused = runner.invoke(app, ["import", LAYER, str(one)])
+    assert refused.exit_code == 2 and "--confirm" in refused.output
+    accepted = runner.invoke(app, ["import", LAYER, str(one), "--confirm"])
+    assert accepted.exit_code == 0, accepted.output

@@ -8,6 +8,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.api import auth, problems
+from app.api.limits import BodyLimits
+from app.api.ratelimit import RateLimit
 from app.api.request_id import HEADER as REQUEST_ID
 from app.api.request_id import RequestIdMiddleware
 from app.api.routes import (
@@ -52,6 +54,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     problems.install(app)
     auth.install(app)
+    problems.install_limit_handlers(app)
+    # Outermost first: throttled clients are refused before their body is even read.
+    app.add_middleware(BodyLimits)
+    app.add_middleware(RateLimit)
     app.include_router(health.router)
     app.include_router(layers.router)
     app.include_router(diff.router)

@@ -6,9 +6,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg import errors as pg
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from app.api.models.problem import Problem
+from app.config import get_settings
 from app.errors import RedlineError
 
 MEDIA_TYPE = "application/problem+json"
@@ -20,7 +23,10 @@ _MEANING = {
     403: "The API key's role does not allow this",
     404: "Not found: no such layer, version, job, screening or raster",
     409: "Conflict: the resource is not in a state to serve this",
+    413: "The request body, an archive in it or a raster is larger than allowed",
     422: "The request or its input cannot be used",
+    429: "Too many requests from this client: retry after Retry-After seconds",
+    503: "The database is busy or the request took too long: retry after Retry-After seconds",
 }
 
 
@@ -88,3 +94,38 @@ def install(app: FastAPI) -> None:
                 "detail": str(exc.detail),
             }
         )
+
+
+def database_limit_problem(exc: OperationalError) -> dict[str, Any] | None:
+    """The problem for a statement cut off by a database limit (timeout, temp files), or None."""
+    settings = get_settings()
+    if isinstance(exc.orig, pg.QueryCanceled):
+        return {
+            "type": "https://redline.example.org/problems/query-timeout",
+            "title": "The request took too long",
+            "status": 503,
+            "detail": f"The query took longer than {settings.statement_timeout_s} s and was "
+            "stopped; narrow the request (a smaller area, fewer layers or sites) and retry.",
+        }
+    if isinstance(exc.orig, pg.DiskFull | pg.ConfigurationLimitExceeded):
+        return {
+            "type": "https://redline.example.org/problems/database-limit",
+            "title": "The request needs more working space than allowed",
+            "status": 503,
+            "detail": "The database ran out of working space (temporary files) for this request; "
+            "narrow the request or simplify the geometries, and retry later.",
+        }
+    return None
+
+
+def install_limit_handlers(app: FastAPI) -> None:
+    """503 problem+json with Retry-After when a database limit stops a statement."""
+
+    @app.exception_handler(OperationalError)
+    async def database_limit(_: Request, exc: OperationalError) -> JSONResponse:
+        problem = database_limit_problem(exc)
+        if problem is None:
+            raise exc
+        response = problem_response(problem)
+        response.headers["Retry-After"] = "30"
+        return response

@@ -35,6 +35,21 @@ class SummarySpec(BaseModel):
     listed_area_attribute: str | None = None
 
 
+class LayerLimits(BaseModel):
+    """What one import of the layer may hold, and how far it may shrink without `confirm`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_vertices_per_feature: int = Field(100_000, gt=0)
+    max_features: int = Field(200_000, gt=0)
+    max_vertices: int = Field(5_000_000, gt=0)
+    # A new version with fewer features or less area than this share of the active one's
+    # needs an explicit confirm (0.5: shrinking by more than half).
+    shrink_confirm_ratio: float = Field(0.5, ge=0, le=1)
+    # 面积不减少 (the redline): any loss of area needs an explicit confirm.
+    area_may_shrink: bool = True
+
+
 @dataclass(frozen=True)
 class Measure:
     """The geodesic measure stored with every feature: its column and Chinese label."""
@@ -68,6 +83,7 @@ class LayerSpec(BaseModel):
     screening_role: Literal["finding", "context", "none"] = "finding"
     search_radius_m: float = 5000.0
     summary: SummarySpec = SummarySpec()
+    limits: LayerLimits = LayerLimits()
 
     @model_validator(mode="after")
     def _names_are_attributes(self) -> "LayerSpec":

@@ -1,5 +1,6 @@
 """Read vector files (GeoJSON, Shapefile, GeoPackage, KML/KMZ, CSV) into geometries + records."""
 
+import struct
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,11 +13,14 @@ import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from app.errors import InvalidInput, UnreadableFile
+from app.io.archives import check_archive
 
 VECTOR_SUFFIXES = {".geojson", ".json", ".shp", ".gpkg", ".kml", ".kmz", ".csv"}
 LON_COLUMNS = ("lon", "lng", "longitude", "x", "经度")
 LAT_COLUMNS = ("lat", "latitude", "y", "纬度")
 WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom")
+# How much of a DBF is sampled to tell its text encoding (header and first records).
+DBF_SAMPLE_BYTES = 4 * 1024 * 1024
 
 
 @dataclass
@@ -44,12 +48,17 @@ def read_vector(path: Path, encoding: str | None = None) -> SourceData:
             f"Unsupported file type {suffix!r}. Use GeoJSON, zipped Shapefile, GeoPackage, "
             "KML/KMZ or CSV."
         )
+    if suffix == ".kmz":
+        check_archive(path)
     if suffix == ".shp":
         missing = [s for s in (".dbf", ".shx") if not path.with_suffix(s).exists()]
         if missing:
             raise UnreadableFile(
                 f"The Shapefile is missing {', '.join(missing)}. Upload all parts as one .zip."
             )
+        if encoding is None and not path.with_suffix(".cpg").exists():
+            with path.with_suffix(".dbf").open("rb") as dbf:
+                encoding = dbf_encoding(dbf.read(DBF_SAMPLE_BYTES))
     return _read_ogr(str(path), _format_name(suffix), encoding)
 
 
@@ -65,6 +74,7 @@ def _format_name(suffix: str) -> str:
 
 
 def _read_zip(path: Path, encoding: str | None) -> SourceData:
+    check_archive(path)  # from the directory, before testzip inflates every member
     try:
         with zipfile.ZipFile(path) as zf:
             names = [n for n in zf.namelist() if not n.startswith("__MACOSX")]
@@ -91,6 +101,10 @@ def _read_zip(path: Path, encoding: str | None) -> SourceData:
                         f"The zipped Shapefile lacks {', '.join(missing)}; include every part "
                         "(.shp, .shx, .dbf, .prj, .cpg)."
                     )
+                if encoding is None and not {stem + ".cpg", stem + ".CPG"} & set(names):
+                    dbf = stem + ".dbf" if stem + ".dbf" in names else stem + ".DBF"
+                    with zipfile.ZipFile(path) as zf, zf.open(dbf) as member:
+                        encoding = dbf_encoding(member.read(DBF_SAMPLE_BYTES))
             return _read_ogr(f"/vsizip/{path}/{inner}", _format_name(suffix), encoding)
     raise UnreadableFile(f"The zip {path.name!r} holds no .shp, .gpkg, .geojson or .kml file.")
 
@@ -184,3 +198,39 @@ def _read_csv_text(path: Path, encoding: str | None) -> pd.DataFrame:
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             raise UnreadableFile(f"The CSV cannot be parsed: {exc}") from exc
     raise UnreadableFile("The CSV is neither UTF-8 nor GBK text; save it as UTF-8 and retry.")
+
+
+def dbf_encoding(sample: bytes) -> str | None:
+    """The encoding to read a DBF without .cpg in: None (GDAL's choice) for ASCII or a declared
+    code page, UTF-8 when its text is UTF-8; a 422 suggesting encoding=gbk for anything else."""
+    if len(sample) < 32 or sample[29] != 0:  # byte 29: the code page the DBF declares
+        return None
+    records, header_len, record_len = struct.unpack("<IHH", sample[4:12])
+    fields: list[tuple[int, int]] = []  # (offset in record, length) of text fields
+    offset = 1  # each record starts with its deletion flag
+    for start in range(32, min(header_len, len(sample)) - 31, 32):
+        if sample[start] == 0x0D:
+            break
+        if sample[start + 11 : start + 12] == b"C":
+            fields.append((offset, sample[start + 16]))
+        offset += sample[start + 16]
+    values = [
+        sample[base + at : base + at + size].rstrip(b" \x00")
+        for base in range(
+            header_len, min(len(sample), header_len + records * record_len), record_len
+        )
+        for at, size in fields
+    ]
+    if all(v.isascii() for v in values):
+        return None
+    try:
+        for value in values:
+            value.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UnreadableFile(
+            "字段文本不是 UTF-8 编码，且文件没有 .cpg 说明编码：请用 encoding=gbk 重新上传"
+            "（或附上 .cpg 文件）。The attribute text is not UTF-8 and the Shapefile has no "
+            ".cpg naming its encoding: upload it again with encoding=gbk (or the right one), "
+            "or include its .cpg file."
+        ) from None
+    return "utf-8"

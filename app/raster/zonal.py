@@ -15,6 +15,8 @@ from rasterio import features, windows
 from rasterio.io import DatasetReader
 
 from app.catalog import RasterSpec
+from app.config import get_settings
+from app.io.limits import TooLarge
 
 
 @dataclass
@@ -53,12 +55,24 @@ def _window(src: DatasetReader, geoms: list[shapely.Geometry]) -> windows.Window
         return windows.Window(0, 0, 0, 0)
 
 
+def _check_budget(win: windows.Window) -> None:
+    """Refuse a read that would hold more pixels than REDLINE_MAX_ZONAL_PIXELS in memory."""
+    budget = get_settings().max_zonal_pixels
+    pixels = int(win.width) * int(win.height)
+    if pixels > budget:
+        raise TooLarge(
+            f"The zones span {int(win.width)} × {int(win.height)} = {pixels} raster pixels; "
+            f"one request may read at most {budget}. Screen a smaller area or fewer sites at once."
+        )
+
+
 def zonal_stats(path: str, spec: RasterSpec, zones: list[shapely.Geometry]) -> list[ZoneStats]:
     """Statistics per zone (EPSG:4490 geometries), in order. Zones smaller than a pixel
     (and points) take the value of the pixel under their centre."""
     with rasterio.open(path) as src:
         local = _to_raster_crs(zones, src.crs)
         win = _window(src, local)
+        _check_budget(win)
         data = src.read(1, window=win) if win.width and win.height else np.zeros((0, 0))
         nodata = spec.nodata if spec.nodata is not None else src.nodata
         pixel_km2 = abs(src.transform.a * src.transform.e) / 1e6 if src.crs.is_projected else None

@@ -8,6 +8,10 @@ from pydantic import BaseModel, Field
 from app.screening.service import ScreeningRequest
 from app.screening.site import build_site, geometries_from_file, geometries_from_json
 
+# Bounds on free text, so that one request cannot bloat every listing that repeats it.
+MAX_NAME_CHARS = 200
+MAX_WKT_CHARS = 1024 * 1024
+
 
 class ScreeningBody(BaseModel):
     """JSON body of POST /screenings."""
@@ -15,16 +19,18 @@ class ScreeningBody(BaseModel):
     geometry: dict[str, Any] | None = Field(
         None, description="GeoJSON geometry, Feature or FeatureCollection"
     )
-    wkt: str | None = None
-    crs: str = Field("EPSG:4490", description="EPSG:xxxx (incl. GK zones 4513-4554), GCJ02, BD09")
+    wkt: str | None = Field(None, max_length=MAX_WKT_CHARS)
+    crs: str = Field(
+        "EPSG:4490", max_length=100, description="EPSG:xxxx (incl. GK zones 4513-4554), GCJ02, BD09"
+    )
     axis_order: str = Field(
         "auto",
         pattern="^(auto|east_north|north_east)$",
         description="for GK zones: surveyors' X (northing) first or not",
     )
     buffer_m: float = 0.0
-    project_category: str | None = None
-    project_name: str | None = None
+    project_category: str | None = Field(None, max_length=100)
+    project_name: str | None = Field(None, max_length=MAX_NAME_CHARS)
 
 
 def request_from_body(body: ScreeningBody, actor: str | None) -> ScreeningRequest:

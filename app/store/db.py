@@ -1,19 +1,63 @@
 """Engine and sessions."""
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import Engine, create_engine
+import psycopg
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.config import get_settings
+from app.config import Settings, get_settings
+
+log = logging.getLogger(__name__)
 
 
 @lru_cache
 def get_engine() -> Engine:
     """The process-wide engine for DATABASE_URL (connections checked before use)."""
-    return create_engine(get_settings().database_url, pool_pre_ping=True)
+    settings = get_settings()
+    engine = create_engine(
+        settings.database_url,
+        pool_pre_ping=True,
+        connect_args={"options": session_options(settings)},
+    )
+    event.listen(engine, "connect", _limit_temp_files)
+    return engine
+
+
+def session_options(settings: Settings) -> str:
+    """libpq `options` putting a statement and an idle-in-transaction timeout on every session."""
+    return (
+        f"-c statement_timeout={settings.statement_timeout_s * 1000} "
+        f"-c idle_in_transaction_session_timeout={settings.idle_in_transaction_timeout_s * 1000}"
+    )
+
+
+def _limit_temp_files(dbapi_connection: Any, _: Any) -> None:
+    # temp_file_limit needs superuser: a role without the right keeps the server's default.
+    limit_kb = get_settings().temp_file_limit_mb * 1024
+    try:
+        dbapi_connection.execute(f"SET temp_file_limit = {int(limit_kb)}")
+        dbapi_connection.commit()
+    except psycopg.errors.InsufficientPrivilege:
+        dbapi_connection.rollback()
+        log.warning("temp_file_limit not set: the database role may not change it")
+
+
+def long_statements(session: Session) -> None:
+    """Give this transaction the longer timeouts of imports and batch jobs (statements, and
+    the idle time while Python reads and checks the file between statements)."""
+    ms = str(get_settings().import_statement_timeout_s * 1000)
+    session.execute(
+        text(
+            "SELECT set_config('statement_timeout', :ms, true), "
+            "set_config('idle_in_transaction_session_timeout', :ms, true)"
+        ),
+        {"ms": ms},
+    )
 
 
 def session_factory() -> sessionmaker[Session]:

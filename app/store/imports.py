@@ -6,19 +6,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import shapely
 from sqlalchemy import text, update
 from sqlalchemy.orm import Session
 
-from app.catalog import LayerSpec
+from app.catalog import LayerLimits, LayerSpec
 from app.config import get_settings
+from app.errors import ImportRejected, RedlineError
 from app.io.normalize import NormalizedLayer, normalize
 from app.io.readers import read_vector
+from app.store.db import long_statements
 from app.store.layers import get_layer, next_version_number, sync_catalog
 from app.store.models import AuditLog, Layer, LayerVersion
 
 Progress = Callable[[str, int, int], None]
 CHUNK = 500
+# Area losses below this are measurement noise, as in the 面积不减少 check of summaries.
+AREA_TOLERANCE_M2 = 1.0
 
 _INSERT = text(
     "INSERT INTO feature (version_id, ordinal, attributes, geom) VALUES "
@@ -52,6 +57,16 @@ class ImportRequest:
     note: str | None = None
     actor: str | None = None
     source_name: str | None = None
+    # The editor confirmed a sharp shrink (or, for the redline, any loss of area).
+    confirm: bool = False
+
+
+class ShrinkNeedsConfirm(RedlineError):
+    """The new version shrinks the layer sharply: it needs an explicit confirm (409)."""
+
+    status = 409
+    type = "https://redline.example.org/problems/shrink-needs-confirm"
+    title = "The import shrinks the layer sharply and needs confirm=true; nothing was changed"
 
 
 def no_progress(stage: str, done: int, total: int) -> None:
@@ -67,8 +82,10 @@ def import_file(
     Runs inside the caller's transaction: any exception leaves the database unchanged.
     """
     spec, _ = get_layer(session, req.layer_id)
+    long_statements(session)
     progress("read", 0, 1)
     data = read_vector(req.path, req.encoding)
+    check_size(data.geometries, spec.id, spec.limits)
     progress("read", 1, 1)
     normalized = normalize(data, spec, req.crs, progress)
     return write_version(session, spec, normalized, req, data.format, progress)
@@ -109,6 +126,8 @@ def write_version(
     count, area, length, union_area = session.execute(_TOTALS, {"v": version.id}).one()
     version.feature_count, version.total_area_m2, version.total_length_m = count, area, length
     version.report = {**version.report, "union_area_m2": union_area}
+    if not req.confirm:
+        _check_shrink(session, spec, layer, version)
     _activate(session, layer, version)
     session.add(
         AuditLog(
@@ -127,6 +146,55 @@ def write_version(
     session.flush()
     progress("index", 1, 1)
     return version
+
+
+def check_size(geometries: np.ndarray, layer_id: str, limits: LayerLimits) -> None:
+    """Refuse a file over the layer's feature or vertex limits, before the expensive work."""
+    if len(geometries) > limits.max_features:
+        raise ImportRejected(
+            f"The file has {len(geometries)} features; layer {layer_id} allows at most "
+            f"{limits.max_features} per import (catalog limits.max_features). Split the file."
+        )
+    counts = shapely.get_num_coordinates(geometries)
+    if len(counts) and counts.max() > limits.max_vertices_per_feature:
+        index = int(counts.argmax())
+        raise ImportRejected(
+            f"Feature {index + 1} has {int(counts[index])} vertices; layer {layer_id} allows at "
+            f"most {limits.max_vertices_per_feature} per feature "
+            "(catalog limits.max_vertices_per_feature). Simplify or split it.",
+            feature=index + 1,
+        )
+    if counts.sum() > limits.max_vertices:
+        raise ImportRejected(
+            f"The file has {int(counts.sum())} vertices; layer {layer_id} allows at most "
+            f"{limits.max_vertices} per import (catalog limits.max_vertices). Split the file."
+        )
+
+
+def _check_shrink(session: Session, spec: LayerSpec, layer: Layer, new: LayerVersion) -> None:
+    """A sharp shrink (or any loss of redline area) against the active version needs confirm."""
+    old = session.get(LayerVersion, layer.active_version_id) if layer.active_version_id else None
+    if old is None:
+        return
+    keep = 1 - spec.limits.shrink_confirm_ratio
+    shrinks: list[str] = []
+    if new.feature_count < old.feature_count * keep:
+        shrinks.append(f"features {old.feature_count} → {new.feature_count}")
+    old_area, new_area = float(old.total_area_m2 or 0), float(new.total_area_m2 or 0)
+    if new_area < old_area * keep or (
+        not spec.limits.area_may_shrink and new_area < old_area - AREA_TOLERANCE_M2
+    ):
+        lost = 100 * (old_area - new_area) / old_area
+        shrinks.append(f"area {old_area / 1e6:.6f} → {new_area / 1e6:.6f} km² (−{lost:.1f}%)")
+    if shrinks:
+        rule = "" if spec.limits.area_may_shrink else " 面积不减少 requires the area to stay."
+        raise ShrinkNeedsConfirm(
+            f"Version {new.version} of {spec.id} would shrink it against active version "
+            f"{old.version}: {'; '.join(shrinks)}.{rule} If this is intended, upload again "
+            "with the form field confirm=true (CLI: redline import --confirm). "
+            "新版本将明显缩小该图层；如确属有意，请加 confirm=true 重新上传。",
+            shrinks=shrinks,
+        )
 
 
 def _insert_features(

@@ -15,11 +15,13 @@ from sqlalchemy.orm import Session
 from app.catalog import RasterSpec, get_raster_spec, raster_catalog
 from app.config import get_settings
 from app.errors import CrsError, ImportRejected, UnreadableFile
+from app.io.limits import check_raster_pixels
 from app.store.models import AuditLog, RasterVersion
 
 
 def _inspect(path: Path, spec: RasterSpec) -> dict:
     """Metadata of a valid single-band GeoTIFF; a clear error for anything else."""
+    check_raster_pixels(path)
     try:
         with rasterio.open(path) as src:
             if src.crs is None:

@@ -26,6 +26,7 @@ router = APIRouter(
 BBOX_HELP = "minLon,minLat,maxLon,maxLat (EPSG:4490)"
 FORMATS_HELP = "GeoJSON, zipped Shapefile, GeoPackage, KML/KMZ or CSV"
 CRS_HELP = "EPSG:xxxx, GCJ02 or BD09; default: the file's own CRS"
+CONFIRM_HELP = "true to accept a version that shrinks the layer sharply (or the redline's area)"
 
 
 @router.get("", response_model=list[LayerView])
@@ -86,20 +87,25 @@ def get_features(
     "/{layer_id}/versions",
     status_code=201,
     response_model=UploadedVersion,
-    responses=problem_responses(404, 422),
+    responses=problem_responses(404, 409, 413, 422),
 )
 async def upload_version(
     layer_id: str,
     editor: Editor,  # before the session: a refusal is audited on its own connection
     session: DbSession,
     file: Annotated[UploadFile, File(description=FORMATS_HELP)],
-    crs: Annotated[str | None, Form(description=CRS_HELP)] = None,
-    encoding: Annotated[str | None, Form(description="attribute encoding, e.g. gbk")] = None,
-    note: Annotated[str | None, Form()] = None,
+    crs: Annotated[str | None, Form(description=CRS_HELP, max_length=100)] = None,
+    encoding: Annotated[
+        str | None, Form(description="attribute encoding, e.g. gbk", max_length=40)
+    ] = None,
+    note: Annotated[str | None, Form(max_length=2000)] = None,
+    confirm: Annotated[bool, Form(description=CONFIRM_HELP)] = False,
 ) -> UploadedVersion:
     """Import a file as version N+1; it becomes active only if everything is valid."""
     store.get_layer(session, layer_id)
     async with saved_upload(file) as path:
-        req = ImportRequest(layer_id, path, crs, encoding, note, editor.name, path.name)
+        req = ImportRequest(
+            layer_id, path, crs, encoding, note, editor.name, path.name, confirm
+        )
         version = await run_in_threadpool(import_file, session, req)
     return UploadedVersion.of_upload(layer_id, version)

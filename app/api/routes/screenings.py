@@ -21,7 +21,12 @@ from app.catalog import ProjectCategories, project_categories
 from app.errors import InvalidInput, NotFound
 from app.screening import batch
 from app.screening.batch_jobs import SYNC_SITES, submit_batch
-from app.screening.inputs import ScreeningBody, request_from_body, request_from_file
+from app.screening.inputs import (
+    MAX_NAME_CHARS,
+    ScreeningBody,
+    request_from_body,
+    request_from_file,
+)
 from app.screening.models import ScreeningResult
 from app.screening.report import report_html, report_pdf
 from app.screening.service import get_screening, list_screenings, screen_site
@@ -58,7 +63,7 @@ _MULTIPART_DOC = {
                         "encoding": {"type": "string"},
                         "buffer_m": {"type": "number"},
                         "project_category": {"type": "string"},
-                        "project_name": {"type": "string"},
+                        "project_name": {"type": "string", "maxLength": MAX_NAME_CHARS},
                         "axis_order": {"type": "string"},
                     },
                 }
@@ -105,6 +110,14 @@ def _visible(session: Session, screening_id: str, caller: Principal) -> Screenin
     return row
 
 
+def _bounded(form: dict) -> None:
+    """Refuse text form fields longer than their bound (project names 200, others 100)."""
+    for name, value in form.items():
+        limit = MAX_NAME_CHARS if name == "project_name" else 100
+        if isinstance(value, str) and len(value) > limit:
+            raise InvalidInput(f"Form field {name} has {len(value)} characters; at most {limit}.")
+
+
 def _float(value: str | None, name: str) -> float:
     """A number from a form field; 0 when empty."""
     try:
@@ -118,7 +131,7 @@ def _float(value: str | None, name: str) -> float:
     status_code=201,
     response_model=ScreeningResult,
     response_model_exclude_unset=True,
-    responses=problem_responses(422),
+    responses=problem_responses(413, 422),
     openapi_extra=_MULTIPART_DOC,
 )
 async def create_screening(
@@ -131,6 +144,7 @@ async def create_screening(
         if not isinstance(upload, UploadFile) and not hasattr(upload, "read"):
             raise InvalidInput("A multipart screening needs the site file in field `file`.")
         field = {k: (str(v) if v is not None else None) for k, v in form.items() if k != "file"}
+        _bounded(field)
         async with saved_upload(upload) as path:
             req = request_from_file(
                 path,
@@ -163,7 +177,7 @@ async def create_screening(
             json_model=list[BatchRow],
         ),
         202: {"model": JobView, "description": "A large batch: the job, at /jobs/{id}"},
-        **problem_responses(422),
+        **problem_responses(413, 422),
     },
     openapi_extra=_BATCH_DOC,
 )
@@ -176,6 +190,7 @@ async def create_batch(
     upload = form.get("file")
     if upload is None or not hasattr(upload, "read"):
         raise InvalidInput("A batch needs the sites file in multipart field `file`.")
+    _bounded({k: v for k, v in form.items() if k != "file"})
     fmt = str(form.get("format") or "json")
     if fmt not in batch.FORMATS:
         raise InvalidInput(f"format must be one of {', '.join(batch.FORMATS)}.")
