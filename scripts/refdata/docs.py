@@ -135,8 +135,9 @@ def _farmland_stats(fl: list[dict], tw: list[dict], avoid: BaseGeometry,
             "overlap_urban_km2": area_km2(inter(u, urban))}
 
 
-def write_manifest(path: Path, layers: dict[str, list[dict]]) -> None:
-    doc = {"city": "巴中市", "city_code": "511900", "crs": "EPSG:4490", "layers": {}}
+def write_manifest(path: Path, layers: dict[str, list[dict]], region: dict[str, str]) -> None:
+    """Bazhong's manifest: city, region keys (code, level, province) and one entry per layer."""
+    doc = {"city": "巴中市", "city_code": "511900", **region, "crs": "EPSG:4490", "layers": {}}
     for layer, feats in layers.items():
         doc["layers"][layer] = {
             "file": f"{layer}.geojson", "crs": "EPSG:4490",

@@ -42,13 +42,15 @@ def _blobs(pa: ProtectedArea, region: BaseGeometry) -> Callable[[float], MultiPo
 
 
 def build_protected_areas(counties: dict[str, MultiPolygon], rivers_m: dict[str, LineString],
-                          wetland_focus: tuple[float, float]) -> dict[str, MultiPolygon]:
+                          wetland_focus: tuple[float, float] | None,
+                          areas: list[ProtectedArea] = PROTECTED_AREAS,
+                          overlap_ok: dict[str, set[str]] = OVERLAP_OK) -> dict[str, MultiPolygon]:
     """Each area = shape ∩ its counties minus earlier areas (unless overlap is intended),
     with its size found by bisection so the geodesic area matches the table."""
     placed: dict[str, MultiPolygon] = {}
-    for pa in PROTECTED_AREAS:
+    for pa in areas:
         allowed = union(counties[c] for c in pa.counties)
-        others = [g for n, g in placed.items() if n not in OVERLAP_OK.get(pa.name, set())]
+        others = [g for n, g in placed.items() if n not in overlap_ok.get(pa.name, set())]
         region = diff(allowed, union(others)) if others else allowed
         if pa.river:
             focus, half = (wetland_focus, 2500.0) if pa.river == "驷马河" else (None, None)

@@ -14,7 +14,7 @@ import shapely
 from shapely.geometry import MultiPoint, MultiPolygon
 from shapely.geometry.base import BaseGeometry
 
-from .directory import CODE_OF, COUNTIES, REDLINE_KM2
+from .directory import COUNTIES, REDLINE_KM2
 from .geo import area_km2, bisect, blob_ll, inter, to_lonlat, union, xy_metric
 
 APPROVED = "2023-09-28"  # plausible date of the provincial redline approval (synthetic)
@@ -52,27 +52,33 @@ RIDGES = [
 ]
 
 
-def _patches(counties: dict[str, MultiPolygon]) -> list[tuple[BaseGeometry, tuple, float, int]]:
-    items = [(counties[c.county], c.centre, c.weight) for c in CLUSTERS]
-    items += [(counties[cty], at, w) for cty, at, w in RIDGES]
+def _patches(counties: dict[str, MultiPolygon], clusters: list[Cluster],
+             ridges: list) -> list[tuple[BaseGeometry, tuple, float, int]]:
+    items = [(counties[c.county], c.centre, c.weight) for c in clusters]
+    items += [(counties[cty], at, w) for cty, at, w in ridges]
     return [(region, at, w, 900 + i) for i, (region, at, w) in enumerate(items)]
 
 
-def build_redline(counties: dict[str, MultiPolygon], base: BaseGeometry) -> MultiPolygon:
-    """Dissolved redline whose geodesic area matches 1673 km²; always contains ``base``."""
-    patches = _patches(counties)
+def build_redline(counties: dict[str, MultiPolygon], base: BaseGeometry,
+                  clusters: list[Cluster] | None = None, ridges: list | None = None,
+                  target_km2: float = REDLINE_KM2) -> MultiPolygon:
+    """Dissolved redline whose geodesic area matches ``target_km2`` (Bazhong: 1673 km²);
+    always contains ``base``."""
+    patches = _patches(counties, CLUSTERS if clusters is None else clusters,
+                       RIDGES if ridges is None else ridges)
 
     def make(scale: float) -> MultiPolygon:
         blobs = [inter(blob_ll(at[0], at[1], scale * w, seed, angle=1.1), region)
                  for region, at, w, seed in patches]
         return union([base, *blobs])
 
-    scale = bisect(lambda s: area_km2(make(s)), REDLINE_KM2, 100.0, 20000.0)
+    scale = bisect(lambda s: area_km2(make(s)), target_km2, 100.0, 20000.0)
     return make(scale)
 
 
-def _cells(county: str, county_ll: MultiPolygon) -> list[tuple[Cluster, MultiPolygon]]:
-    cl = [c for c in CLUSTERS if c.county == county]
+def _cells(county: str, county_ll: MultiPolygon,
+           clusters: list[Cluster]) -> list[tuple[Cluster, MultiPolygon]]:
+    cl = [c for c in clusters if c.county == county]
     if len(cl) == 1:
         return [(cl[0], county_ll)]
     pts = np.array([xy_metric(*c.centre) for c in cl])
@@ -81,22 +87,28 @@ def _cells(county: str, county_ll: MultiPolygon) -> list[tuple[Cluster, MultiPol
     return [(c, inter(to_lonlat(v), county_ll)) for c, v in zip(cl, vor.geoms, strict=True)]
 
 
-def redline_features(redline: MultiPolygon, counties: dict[str, MultiPolygon]) -> list[dict]:
+def redline_features(redline: MultiPolygon, counties: dict[str, MultiPolygon],
+                     clusters: list[Cluster] = CLUSTERS,
+                     codes: dict[str, str] = COUNTIES) -> list[dict]:
+    """Named redline features: the redline cut by each county's cluster cells."""
+    code_of = {v: k for k, v in codes.items()}
     feats = []
-    for name in COUNTIES.values():
+    for name in codes.values():
         serial = 0
-        for cluster, cell in _cells(name, counties[name]):
+        for cluster, cell in _cells(name, counties[name], clusters):
             geom = inter(redline, cell)
             if geom.is_empty:
                 continue
             serial += 1
-            feats.append({"props": {"code": f"HX{CODE_OF[name]}-{serial:03d}",
+            feats.append({"props": {"code": f"HX{code_of[name]}-{serial:03d}",
                                     "name": cluster.name, "county": name,
                                     "function": cluster.function, "approved": APPROVED},
                           "geom": geom})
     return feats
 
 
-def cluster_cells(counties: dict[str, MultiPolygon]) -> dict[str, list[MultiPolygon]]:
+def cluster_cells(counties: dict[str, MultiPolygon], clusters: list[Cluster] = CLUSTERS,
+                  codes: dict[str, str] = COUNTIES) -> dict[str, list[MultiPolygon]]:
     """Per-county zoning cells, reused to split the control units."""
-    return {name: [cell for _, cell in _cells(name, counties[name])] for name in COUNTIES.values()}
+    return {name: [cell for _, cell in _cells(name, counties[name], clusters)]
+            for name in codes.values()}

@@ -77,7 +77,8 @@ def absorb_fragments(cells: list[MultiPolygon]) -> list[MultiPolygon]:
 
 
 def _assign(ts: list[Township], cells_ll: list[MultiPolygon], preset: dict[str, int],
-            county: str, anchors: dict[tuple[str, str], tuple[float, float]]) -> dict[str, int]:
+            county: str, anchors: dict[tuple[str, str], tuple[float, float]],
+            seat_at: tuple[float, float]) -> dict[str, int]:
     """Township name -> cell index (anchors, then urban near seat, eco north, farm rest)."""
     taken = dict(preset)
     used = set(preset.values())
@@ -90,7 +91,7 @@ def _assign(ts: list[Township], cells_ll: list[MultiPolygon], preset: dict[str, 
         i = inside[0] if inside else min(free, key=lambda k: cents[k].distance(Point(lon, lat)))
         taken[name] = i
         used.add(i)
-    seat = Point(*SEATS[county])
+    seat = Point(*seat_at)
     urban = [t.name for t in ts if t.zone_type == URBAN and t.name not in taken]
     urban.sort(key=lambda n: 0 if n.endswith("街道") else 1)  # streets nearest the seat
     eco = [t.name for t in ts if t.zone_type == ECO and t.name not in taken]
@@ -109,10 +110,14 @@ def _assign(ts: list[Township], cells_ll: list[MultiPolygon], preset: dict[str, 
 
 
 def build_county_townships(county: str, county_ll: MultiPolygon, hosted: dict[str, BaseGeometry],
-                           seed: int, anchors: dict | None = None) -> dict[str, MultiPolygon]:
-    """Township name -> polygon; ``anchors`` overrides/extends directory.ANCHORS."""
+                           seed: int, anchors: dict | None = None,
+                           ts: list[Township] | None = None,
+                           seat: tuple[float, float] | None = None) -> dict[str, MultiPolygon]:
+    """Township name -> polygon; ``anchors`` overrides/extends directory.ANCHORS; other regions
+    pass their own township list ``ts`` and county ``seat`` (default: Bazhong's directory)."""
     anchors = {**ANCHORS, **(anchors or {})}
-    ts = townships(county)
+    ts = ts if ts is not None else townships(county)
+    seat = seat if seat is not None else SEATS[county]
     hosted = {n: inter(g, county_ll) for n, g in hosted.items()}
     free_ll = diff(county_ll, union(hosted.values())) if hosted else county_ll
     free_m = to_metric(free_ll)
@@ -128,6 +133,6 @@ def build_county_townships(county: str, county_ll: MultiPolygon, hosted: dict[st
     for name, i in preset.items():
         cells_ll[i] = union([cells_ll[i], hosted[name]])
     cells_ll = absorb_fragments(cells_ll)
-    names = _assign(ts, cells_ll, preset, county, anchors)
+    names = _assign(ts, cells_ll, preset, county, anchors, seat)
     return {t.name: polygonal(cells_ll[names[t.name]]) for t in ts}
 

@@ -31,12 +31,12 @@ def _lake_shapes(ws: WaterSource) -> dict[str, BaseGeometry]:
     return {g: lake.buffer(b, quad_segs=6) for g, b in LAKE_BUFFERS.items()}
 
 
-def build_water_sources(counties: dict[str, MultiPolygon],
-                        rivers_m: dict[str, LineString]) -> list[dict]:
+def build_water_sources(counties: dict[str, MultiPolygon], rivers_m: dict[str, LineString],
+                        sources: list[WaterSource] = WATER_SOURCES) -> list[dict]:
     """Zones of one source never overlap (rings); later sources avoid earlier ones."""
     feats: list[dict] = []
     taken: list[BaseGeometry] = []
-    for ws in WATER_SOURCES:
+    for ws in sources:
         shapes = _river_shapes(ws, rivers_m[ws.river]) if ws.river else _lake_shapes(ws)
         region = diff(counties[ws.county], union(taken)) if taken else counties[ws.county]
         inner: list[BaseGeometry] = []

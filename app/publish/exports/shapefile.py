@@ -32,6 +32,8 @@ SHAPEFILE_NAMES: dict[str, str] = {
     "official_area_km2": "official_a",
     "yangtze_class": "yangtze_cl",
     "source_name": "source_nam",
+    "province_code": "province_c",
+    "county_code": "county_cod",
 }
 
 
