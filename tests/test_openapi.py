@@ -8,7 +8,7 @@ METHODS = {"get", "post", "put", "patch", "delete"}
 # they join this check once those branches land.
 ELSEWHERE = ("/ogc", "/tiles", "/layers/{layer_id}/features")
 # Every operation of the API this test holds to the rules below.
-EXPECTED_OPERATIONS = 25
+EXPECTED_OPERATIONS = 27  # + /health/live and /health/ready
 # Statuses beyond 404 / 422 that a route raises itself.
 OWN_STATUSES = {("get", "/jobs/{job_id}/result"): "409"}
 

@@ -6,6 +6,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from app.api.models.problem import Problem
@@ -19,7 +21,10 @@ _MEANING = {
     404: "Not found: no such layer, version, job, screening or raster",
     409: "Conflict: the resource is not in a state to serve this",
     422: "The request or its input cannot be used",
+    503: "The database is unreachable: retry after the Retry-After seconds",
 }
+# Seconds a client should wait before retrying while the database is unreachable.
+RETRY_AFTER_S = 5
 
 
 def problem_responses(*statuses: int) -> dict[int | str, Any]:
@@ -36,6 +41,20 @@ def problem_responses(*statuses: int) -> dict[int | str, Any]:
 def problem_response(body: dict) -> JSONResponse:
     """A problem document as the response, with its status."""
     return JSONResponse(body, status_code=body["status"], media_type=MEDIA_TYPE)
+
+
+def unavailable() -> JSONResponse:
+    """503 problem+json with Retry-After: the database cannot be reached right now."""
+    response = problem_response(
+        {
+            "type": "https://redline.example.org/problems/database-unavailable",
+            "title": "The database is unavailable",
+            "status": 503,
+            "detail": f"The service cannot reach its database; retry in {RETRY_AFTER_S} s.",
+        }
+    )
+    response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response
 
 
 def _with_problem_schema(openapi: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
@@ -75,6 +94,17 @@ def install(app: FastAPI) -> None:
                 "errors": errors,
             }
         )
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(PoolTimeout)
+    @app.exception_handler(DBAPIError)
+    async def database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, DBAPIError) and not (
+            isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated
+        ):
+            raise exc  # a fault of the request or the code, not of the database's reach
+        return unavailable()
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
