@@ -7,7 +7,7 @@ from sqlalchemy import text
 
 from app.api.deps import DbSession
 from app.api.models.health import Health, Liveness, Readiness
-from app.api.problems import problem_responses
+from app.api.problems import RETRY_AFTER_S, problem_responses
 from app.store.readiness import check_readiness
 
 router = APIRouter(tags=["health"])
@@ -39,4 +39,8 @@ async def ready() -> JSONResponse:
     checks = await run_in_threadpool(check_readiness)
     ok = all(state == "ok" for state in checks.values())
     body = Readiness(status="ready" if ok else "not ready", checks=checks)
-    return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
+    if ok:
+        return JSONResponse(body.model_dump())
+    return JSONResponse(
+        body.model_dump(), status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)}
+    )
