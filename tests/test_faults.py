@@ -156,14 +156,27 @@ def _prepare(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
         get_engine.cache_clear()
 
 
+def _small_tif(path: Path) -> Path:
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    profile = {"driver": "GTiff", "height": 4, "width": 4, "count": 1, "dtype": "float32"}
+    transform = from_origin(36_390_000.0, 3_590_000.0, 100, 100)
+    with rasterio.open(path, "w", crs="EPSG:4524", transform=transform, **profile) as dst:
+        dst.write(np.ones((4, 4), "float32"), 1)
+    return path
+
+
 def test_a_database_restart_under_load_gives_503s_then_recovers(
-    private_cluster, catalog_dir, monkeypatch
+    private_cluster, catalog_dir, monkeypatch, tmp_path
 ):
     """Clients hammer a live server while its database stops and starts: every request is
     answered (200/404, or 503 with Retry-After while down) and 200s are back within seconds."""
+    from app.config import Settings
+
     url, pg_ctl = private_cluster
     env = {**os.environ, "DATABASE_URL": url}
-    _prepare(url, monkeypatch)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     (ROOT / "artifacts").mkdir(exist_ok=True)
@@ -175,6 +188,7 @@ def test_a_database_restart_under_load_gives_503s_then_recovers(
         stdout=log,
         stderr=subprocess.STDOUT,
     )
+    _prepare(url, monkeypatch)  # while the server starts
     answers: list[tuple[float, int | str, str | None]] = []
     stop = threading.Event()
 
@@ -190,6 +204,27 @@ def test_a_database_restart_under_load_gives_503s_then_recovers(
                     answers.append((time.monotonic(), f"{type(exc).__name__} {path}", None))
                 time.sleep(0.02)
 
+    def writer() -> None:
+        """Raster uploads: each 201 names a version that must be there afterwards."""
+        with httpx.Client(base_url=base, timeout=10) as http:
+            while not stop.is_set():
+                try:
+                    resp = http.post(
+                        "/rasters/test_dem/versions",
+                        files={"file": ("dem.tif", tif.read_bytes())},
+                    )
+                    answers.append(
+                        (time.monotonic(), resp.status_code, resp.headers.get("retry-after"))
+                    )
+                    if resp.status_code == 201:
+                        acknowledged.append(resp.json()["version"])
+                except httpx.HTTPError as exc:
+                    answers.append((time.monotonic(), f"{type(exc).__name__} upload", None))
+                time.sleep(0.05)
+
+    tif = _small_tif(tmp_path / "dem.tif")
+    acknowledged: list[int] = []
+    threads: list[threading.Thread] = []
     try:
         for _ in range(100):
             try:
@@ -198,10 +233,10 @@ def test_a_database_restart_under_load_gives_503s_then_recovers(
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        threads = [
+        threads += [
             threading.Thread(target=client, args=(path,))
             for path in ("/health", "/screenings", "/layers", "/jobs/none", "/rasters") * 2
-        ]
+        ] + [threading.Thread(target=writer)]
         for thread in threads:
             thread.start()
         time.sleep(1)
@@ -212,17 +247,22 @@ def test_a_database_restart_under_load_gives_503s_then_recovers(
         time.sleep(3)
     finally:
         stop.set()
+        for thread in threads:
+            thread.join(15)
+        stored = {v["version"] for v in httpx.get(f"{base}/rasters/test_dem/versions").json()}
         server.terminate()
         server.wait(10)
         log.close()
+        shutil.rmtree(Settings(database_url=url).data_dir, ignore_errors=True)
     by_status = Counter(status for _, status, _ in answers)
-    assert set(by_status) <= {200, 404, 503}, by_status  # no 500, no dropped connection
+    assert set(by_status) <= {200, 201, 404, 503}, by_status  # no 500, no dropped connection
+    assert acknowledged and set(acknowledged) <= stored  # no 201 without its record
     assert by_status[503] > 0, "the restart was not seen"
     assert all(retry for _, status, retry in answers if status == 503)
     recovered = [t for t, status, _ in answers if t > started and status == 200]
     assert recovered and recovered[0] - started < 3, by_status
     late = [status for t, status, _ in answers if t > started + 2]
-    assert late and all(status in (200, 404) for status in late), Counter(late)
+    assert late and all(status in (200, 201, 404) for status in late), Counter(late)
 
 
 # --- jobs -------------------------------------------------------------------------------------
