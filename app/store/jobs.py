@@ -47,9 +47,10 @@ OWNER = f"{_HOST} {os.getpid()} {_start_token(os.getpid()) or int(time.time())}"
 
 def _owner_alive(owner: str) -> bool:
     """Whether the process named by an owner string is running (other hosts: unknown, True)."""
-    host, pid, token = owner.split(" ")
-    if host != _HOST:
-        return True  # only the lease can tell
+    parts = owner.rsplit(" ", 2)
+    if len(parts) != 3 or not parts[1].isdigit() or parts[0] != _HOST:
+        return True  # another host (or a form we do not know): only the lease can tell
+    pid, token = parts[1], parts[2]
     if owner == OWNER:
         return False  # this process: the caller checked it does not run the job
     current = _start_token(int(pid))
