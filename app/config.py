@@ -1,10 +1,12 @@
 """Settings from the environment (pydantic-settings)."""
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,10 +26,14 @@ class Settings(BaseSettings):
     # coordinates outside it nearly always mean a wrong CRS or swapped axes.
     coverage_bbox: tuple[float, float, float, float] = (73.0, 3.0, 136.0, 54.0)
     max_upload_mb: int = 200
-    # Where long jobs (batch screenings) leave their result files.
-    job_dir: Path = PROJECT_ROOT / "var" / "jobs"
-    # Raster layer versions are GeoTIFFs kept here; the database holds their metadata.
-    raster_dir: Path = PROJECT_ROOT / "var" / "rasters"
+    # Files kept on disk live under var_dir/<database name>/, so two databases served from
+    # one checkout never overwrite or delete each other's files.
+    var_dir: Path = PROJECT_ROOT / "var"
+    # Where long jobs (batch screenings) leave their result files (default: data_dir/jobs).
+    job_dir: Path = Field(None, validate_default=False)  # type: ignore[assignment]
+    # Raster layer versions are GeoTIFFs kept here (default: data_dir/rasters); the database
+    # holds their metadata and absolute paths.
+    raster_dir: Path = Field(None, validate_default=False)  # type: ignore[assignment]
     subdivide_vertices: int = 256
     # Vector tiles: an in-memory cache keyed by layer version, and the browser cache age.
     tile_cache_tiles: int = 2000
@@ -63,6 +69,21 @@ class Settings(BaseSettings):
     # Per-key (per-client until keys exist) moving-window rate limits, per process.
     rate_limit_reads_per_minute: int = 6000
     rate_limit_writes_per_minute: int = 600
+
+    @property
+    def data_dir(self) -> Path:
+        """The folder of this database's files: var_dir/<database name>."""
+        name = make_url(self.database_url).database or "default"
+        return self.var_dir / re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+
+    @model_validator(mode="after")
+    def _default_dirs(self) -> "Settings":
+        # Unset folders follow the database, read from the same environment.
+        if self.job_dir is None:
+            self.job_dir = self.data_dir / "jobs"
+        if self.raster_dir is None:
+            self.raster_dir = self.data_dir / "rasters"
+        return self
 
 
 @lru_cache

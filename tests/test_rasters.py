@@ -1,6 +1,7 @@
 """Raster layers: uploads, zonal statistics per unit and per site, the reference rasters."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -185,3 +186,81 @@ def test_zonal_stats_count_each_zone_and_sample_points(tmp_path):
     assert area.class_km2["林地"] == pytest.approx(0.06)
     assert at_point.sampled_at_point and at_point.pixels == 0
     assert at_point.class_shares["耕地"] == 1.0 and sum(at_point.class_shares.values()) == 1.0
+
+
+PARALLEL_UPLOADS = 12
+
+
+def test_parallel_uploads_get_distinct_versions_and_keep_the_active_file(
+    live_server, tmp_path, admin_headers
+):
+    """12 uploads at once: each gets its own version; the active file exists and opens."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    path = tiff(tmp_path / "dem.tif", np.arange(400, dtype="float32").reshape(20, 20))
+
+    def send(_: int) -> httpx.Response:
+        with path.open("rb") as fh:
+            return httpx.post(
+                f"{live_server}/rasters/test_dem/versions",
+                files={"file": (path.name, fh)},
+                headers=admin_headers,
+                timeout=60,
+            )
+
+    with ThreadPoolExecutor(PARALLEL_UPLOADS) as pool:
+        answers = list(pool.map(send, range(PARALLEL_UPLOADS)))
+    assert [r.status_code for r in answers] == [201] * PARALLEL_UPLOADS, answers[0].text
+    numbers = [r.json()["version"] for r in answers]
+    assert len(set(numbers)) == PARALLEL_UPLOADS
+    versions = httpx.get(f"{live_server}/rasters/test_dem/versions").json()
+    active = [v for v in versions if v["status"] == "active"]
+    assert len(active) == 1 and active[0]["version"] == max(numbers)
+    from app.store.db import session_scope
+    from app.store.rasters import active_rasters
+
+    with session_scope() as session:
+        stored = active_rasters(session)["test_dem"]
+    with rasterio.open(stored.path) as src:
+        assert src.read(1).shape == (20, 20)
+    leftovers = list(Path(stored.path).parent.glob(".staged-*"))
+    assert not leftovers
+
+
+def test_a_failed_upload_leaves_the_files_in_use_alone(client, tmp_path):
+    """A transaction that rolls back removes only its own staged file; nothing else changes."""
+    from app.store.db import session_scope
+    from app.store.rasters import active_rasters, import_raster
+
+    with session_scope() as session:
+        before = active_rasters(session)["landcover"]
+    files = sorted(Path(before.path).parent.iterdir())
+    path = tiff(tmp_path / "lc.tif", np.ones((5, 5), "uint8"))
+    with pytest.raises(RuntimeError), session_scope() as session:
+        version = import_raster(session, "landcover", path)
+        raise RuntimeError("the request failed after the insert")
+    assert sorted(Path(before.path).parent.iterdir()) == files  # nothing added or removed
+    assert version.version > before.version
+    with session_scope() as session:
+        assert active_rasters(session)["landcover"].path == before.path
+    with rasterio.open(before.path) as src:
+        assert src.count == 1
+
+
+def test_raster_files_belong_to_their_database(client, tmp_path):
+    """Each database keeps its files under var/<database>; stored paths stay absolute."""
+    from app.config import Settings, get_settings
+
+    one = Settings(database_url="postgresql+psycopg://u@h:5432/redline_a_test")
+    two = Settings(database_url="postgresql+psycopg://u@h:5432/redline_b_test")
+    assert one.raster_dir != two.raster_dir and one.job_dir != two.job_dir
+    assert one.raster_dir.parent.name == "redline_a_test"
+    current = get_settings()
+    from app.store.db import session_scope
+    from app.store.rasters import active_rasters
+
+    with session_scope() as session:
+        stored = Path(active_rasters(session)["landcover"].path)
+    assert stored.is_absolute() and stored.is_relative_to(current.data_dir)

@@ -10,9 +10,12 @@ from app.store.db import session_factory
 
 
 def db_session() -> Iterator[Session]:
-    """A session whose transaction commits when the request succeeds."""
+    """A session whose transaction commits when the route returns, before the response is sent."""
     with session_factory()() as session, session.begin():
         yield session
 
 
-DbSession = Annotated[Session, Depends(db_session)]
+# scope="function": FastAPI runs the exit (the commit) when the route function returns, before
+# the response goes out; the default "request" scope exits only after the body was sent, so a
+# client could get a 201 for a row that is not committed yet (or never will be).
+DbSession = Annotated[Session, Depends(db_session, scope="function")]

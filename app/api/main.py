@@ -1,5 +1,6 @@
 """The FastAPI application: routers registered on one app."""
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
@@ -27,15 +28,19 @@ from app.api.routes import (
     tiles,
     web,
 )
+from app.api.uploads import remove_stale_uploads
 from app.config import Settings, get_settings
 from app.store.jobs import fail_interrupted_jobs
+from app.store.rasters import remove_stale_temp_files
 
 
 @asynccontextmanager
 async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-    """Fail the jobs a previous process left running."""
-    # Jobs run in this process's threads (one worker): any left running were cut off.
-    with suppress(SQLAlchemyError):  # no database yet: /health will say so
+    """Fail the jobs whose process is gone; remove temp files a crash left behind."""
+    started = time.time()
+    remove_stale_uploads(started)
+    remove_stale_temp_files(started)
+    with suppress(SQLAlchemyError):  # no database yet: /health/ready will say so
         fail_interrupted_jobs()
     yield
 
@@ -54,7 +59,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     problems.install(app)
     auth.install(app)
-    problems.install_limit_handlers(app)
     # Outermost first: throttled clients are refused before their body is even read.
     app.add_middleware(BodyLimits)
     app.add_middleware(RateLimit)

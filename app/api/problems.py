@@ -7,7 +7,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg import errors as pg
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from app.api.models.problem import Problem
@@ -26,8 +27,11 @@ _MEANING = {
     413: "The request body, an archive in it or a raster is larger than allowed",
     422: "The request or its input cannot be used",
     429: "Too many requests from this client: retry after Retry-After seconds",
-    503: "The database is busy or the request took too long: retry after Retry-After seconds",
+    503: "The database is unreachable or busy, or the request took too long: retry after "
+    "Retry-After seconds",
 }
+# Seconds a client should wait before retrying while the database is unreachable.
+RETRY_AFTER_S = 5
 
 
 def problem_responses(*statuses: int) -> dict[int | str, Any]:
@@ -44,6 +48,20 @@ def problem_responses(*statuses: int) -> dict[int | str, Any]:
 def problem_response(body: dict) -> JSONResponse:
     """A problem document as the response, with its status."""
     return JSONResponse(body, status_code=body["status"], media_type=MEDIA_TYPE)
+
+
+def unavailable() -> JSONResponse:
+    """503 problem+json with Retry-After: the database cannot be reached right now."""
+    response = problem_response(
+        {
+            "type": "https://redline.example.org/problems/database-unavailable",
+            "title": "The database is unavailable",
+            "status": 503,
+            "detail": f"The service cannot reach its database; retry in {RETRY_AFTER_S} s.",
+        }
+    )
+    response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response
 
 
 def _with_problem_schema(openapi: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
@@ -84,6 +102,22 @@ def install(app: FastAPI) -> None:
             }
         )
 
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(PoolTimeout)
+    @app.exception_handler(DBAPIError)
+    async def database_fault(_: Request, exc: Exception) -> JSONResponse:
+        limit = database_limit_problem(exc) if isinstance(exc, OperationalError) else None
+        if limit is not None:  # a statement cut off by a limit: the request was too heavy
+            response = problem_response(limit)
+            response.headers["Retry-After"] = "30"
+            return response
+        if isinstance(exc, DBAPIError) and not (
+            isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated
+        ):
+            raise exc  # a fault of the request or the code, not of the database's reach
+        return unavailable()
+
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
         return problem_response(
@@ -116,16 +150,3 @@ def database_limit_problem(exc: OperationalError) -> dict[str, Any] | None:
             "narrow the request or simplify the geometries, and retry later.",
         }
     return None
-
-
-def install_limit_handlers(app: FastAPI) -> None:
-    """503 problem+json with Retry-After when a database limit stops a statement."""
-
-    @app.exception_handler(OperationalError)
-    async def database_limit(_: Request, exc: OperationalError) -> JSONResponse:
-        problem = database_limit_problem(exc)
-        if problem is None:
-            raise exc
-        response = problem_response(problem)
-        response.headers["Retry-After"] = "30"
-        return response

@@ -14,6 +14,17 @@ from app.config import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
+# Seconds to wait for a connection: a database that is down must fail a request fast
+# (503 with Retry-After), not hold it for the OS's TCP timeout.
+CONNECT_TIMEOUT_S = 3
+# Seconds a request waits for a free pooled connection before it is answered 503.
+POOL_TIMEOUT_S = 10
+
+
+def connect_args() -> dict[str, Any]:
+    """Arguments for every new DBAPI (psycopg) connection."""
+    return {"connect_timeout": CONNECT_TIMEOUT_S}
+
 
 @lru_cache
 def get_engine() -> Engine:
@@ -21,8 +32,10 @@ def get_engine() -> Engine:
     settings = get_settings()
     engine = create_engine(
         settings.database_url,
+        # A connection the server dropped (restart) is replaced instead of failing a request.
         pool_pre_ping=True,
-        connect_args={"options": session_options(settings)},
+        pool_timeout=POOL_TIMEOUT_S,
+        connect_args={**connect_args(), "options": session_options(settings)},
     )
     event.listen(engine, "connect", _limit_temp_files)
     return engine

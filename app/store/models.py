@@ -218,6 +218,11 @@ class Job(Base):
         DateTime(timezone=True), server_default=func.now()
     )
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # The process running the job ("host pid start-token") and until when its claim holds;
+    # the owner renews the lease while it works, so another process can tell a live job
+    # from one whose process died.
+    owner: Mapped[str | None] = mapped_column(Text)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class RasterVersion(Base):

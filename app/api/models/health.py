@@ -9,3 +9,16 @@ class Health(BaseModel):
     status: str
     database: str
     postgis: str
+
+
+class Liveness(BaseModel):
+    """The process is up (the database is not consulted)."""
+
+    status: str
+
+
+class Readiness(BaseModel):
+    """Whether the service can answer: "ready" or "not ready", with each part's state."""
+
+    status: str
+    checks: dict[str, str]
