@@ -3,10 +3,13 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.api import problems
+from app.api import metrics, problems
+from app.api.logging import AccessLogMiddleware, configure_logging
+from app.api.params import reject_nul
+from app.api.request_id import RequestIdMiddleware
 from app.api.routes import (
     diff,
     exports,
@@ -40,8 +43,14 @@ def create_app() -> FastAPI:
         description="Ecological zoning layers, site screening and planning summaries "
         "(生态保护红线、自然保护地、乡镇级主体功能区).",
         version="0.1.0",
+        dependencies=[Depends(reject_nul)],
     )
+    configure_logging()
     problems.install(app)
+    # Added last = outermost: the request id is set before the access log line is written.
+    app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(RequestIdMiddleware)
+    app.include_router(metrics.router)
     app.include_router(health.router)
     app.include_router(layers.router)
     app.include_router(diff.router)

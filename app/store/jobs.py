@@ -1,8 +1,8 @@
 """Long-running jobs with progress, polled by clients (GET /jobs/{id})."""
 
 import datetime as dt
+import logging
 import threading
-import traceback
 import uuid
 from collections.abc import Callable
 
@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 from app.errors import NotFound, RedlineError
 from app.store.db import session_scope
 from app.store.models import Job
+
+_log = logging.getLogger(__name__)
 
 
 def create_job(session: Session, kind: str, total: int, params: dict) -> Job:
@@ -57,16 +59,11 @@ def start_in_background(job_id: str, work: Callable[[Callable[[int], None]], str
             path = work(lambda done: report_progress(job_id, done))
         except RedlineError as exc:
             _finish(job_id, None, exc.problem())
-        except Exception as exc:  # a job must end as failed, never hang as running
-            _finish(
-                job_id,
-                None,
-                {
-                    "title": "The job failed",
-                    "detail": repr(exc),
-                    "trace": traceback.format_exc(limit=5),
-                },
-            )
+        except Exception:  # a job must end as failed, never hang as running
+            # The traceback (it may hold SQL and paths) goes to the log, not to clients.
+            _log.exception("job %s failed", job_id)
+            detail = "An unexpected error stopped the job; the server log has the details."
+            _finish(job_id, None, {"title": "The job failed", "detail": detail})
         else:
             _finish(job_id, path, None)
 

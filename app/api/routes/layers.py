@@ -8,6 +8,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from app.api.deps import DbSession
 from app.api.models.layers import LayerDetail, LayerView, UploadedVersion, VersionView
+from app.api.params import MAX_INT
 from app.api.problems import problem_responses
 from app.api.uploads import saved_upload
 from app.catalog import catalog
@@ -57,8 +58,10 @@ def get_features(
     session: DbSession,
     bbox: Annotated[str | None, Query(description=BBOX_HELP)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    version: Annotated[int | None, Query(description="a past version; default active")] = None,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
+    version: Annotated[
+        int | None, Query(ge=1, le=MAX_INT, description="a past version; default active")
+    ] = None,
     as_of: Annotated[dt.date | None, Query(description="the version in force that day")] = None,
 ) -> dict:
     """GeoJSON FeatureCollection in EPSG:4490 (lon, lat); properties use catalog names."""

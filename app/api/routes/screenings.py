@@ -1,18 +1,20 @@
 """Site screening: create (JSON or file upload), read, list, reports."""
 
 import datetime as dt
-import json
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from app.api.deps import DbSession
+from app.api.metrics import screening_filed
 from app.api.models.files import file_response
 from app.api.models.jobs import JobView
 from app.api.models.screenings import BatchRow, ScreeningListItem, ScreeningRecord
+from app.api.params import MAX_INT, finite_float, load_json
 from app.api.problems import problem_responses
 from app.api.uploads import saved_upload
 from app.catalog import ProjectCategories, project_categories
@@ -22,7 +24,12 @@ from app.screening.batch_jobs import SYNC_SITES, submit_batch
 from app.screening.inputs import ScreeningBody, request_from_body, request_from_file
 from app.screening.models import ScreeningResult
 from app.screening.report import report_html, report_pdf
-from app.screening.service import get_screening, list_screenings, screen_site
+from app.screening.service import (
+    ScreeningRequest,
+    get_screening,
+    list_screenings,
+    screen_site,
+)
 
 router = APIRouter(prefix="/screenings", tags=["screenings"])
 __all__ = ["SYNC_SITES", "router"]  # tests size their batches by SYNC_SITES
@@ -79,12 +86,11 @@ _BATCH_DOC = {
 }
 
 
-def _float(value: str | None, name: str) -> float:
-    """A number from a form field; 0 when empty."""
-    try:
-        return float(value) if value not in (None, "") else 0.0
-    except ValueError as exc:
-        raise InvalidInput(f"{name} must be a number, not {value!r}.") from exc
+async def _file(session: Session, req: ScreeningRequest) -> ScreeningResult:
+    """Screen and file the site, counting it under its verdict."""
+    result = await run_in_threadpool(screen_site, session, req)
+    screening_filed(result.verdict)
+    return result
 
 
 @router.post(
@@ -112,21 +118,21 @@ async def create_screening(
                 path,
                 field.get("crs") or None,
                 field.get("encoding") or None,
-                _float(field.get("buffer_m"), "buffer_m"),
+                finite_float(field.get("buffer_m"), "buffer_m"),
                 field.get("project_category") or None,
                 field.get("project_name") or None,
                 field.get("axis_order") or "auto",
                 user,
             )
-            return await run_in_threadpool(screen_site, session, req)
+            return await _file(session, req)
     try:
-        body = ScreeningBody.model_validate(json.loads(await request.body() or b"{}"))
-    except (ValidationError, json.JSONDecodeError) as exc:
+        body = ScreeningBody.model_validate(load_json(await request.body() or b"{}"))
+    except ValidationError as exc:
         raise InvalidInput(
             f"The screening request is not valid JSON of the documented shape: {exc}. See /docs."
         ) from exc
     req = request_from_body(body, user)
-    return await run_in_threadpool(screen_site, session, req)
+    return await _file(session, req)
 
 
 @router.post(
@@ -154,7 +160,7 @@ async def create_batch(request: Request, session: DbSession) -> Response:
     if fmt not in batch.FORMATS:
         raise InvalidInput(f"format must be one of {', '.join(batch.FORMATS)}.")
     category = str(form.get("project_category") or "") or None
-    buffer_m = _float(form.get("buffer_m"), "buffer_m")
+    buffer_m = finite_float(str(form.get("buffer_m") or ""), "buffer_m")
     project_categories().check(category)
     async with saved_upload(upload) as path:
         sites = await run_in_threadpool(
@@ -193,7 +199,7 @@ def list_all(
     project: Annotated[str | None, Query(description="part of the project name")] = None,
     since: dt.datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> list[ScreeningListItem]:
     """Filed screenings, newest first."""
     rows = list_screenings(session, verdict, category, project, since, limit, offset)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.api.deps import DbSession
+from app.api.params import TileIndex
 from app.catalog import get_layer_spec
 from app.config import get_settings
 from app.publish import mapstyle, tiles
@@ -60,9 +61,9 @@ def tilejson(layer: str, request: Request, session: DbSession) -> Response:
 )
 def tile(
     layer: str,
-    z: int,
-    x: int,
-    y: int,
+    z: TileIndex,
+    x: TileIndex,
+    y: TileIndex,
     session: DbSession,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
