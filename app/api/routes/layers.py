@@ -52,7 +52,7 @@ def list_versions(layer_id: str, session: DbSession) -> list[VersionView]:
     return [VersionView.of(v) for v in store.versions(session, layer_id)]
 
 
-@router.get("/{layer_id}/features")
+@router.get("/{layer_id}/features", responses=problem_responses(404, 422))
 def get_features(
     layer_id: str,
     session: DbSession,
@@ -79,7 +79,7 @@ def get_features(
     "/{layer_id}/versions",
     status_code=201,
     response_model=UploadedVersion,
-    responses=problem_responses(404, 422),
+    responses=problem_responses(400, 404, 422),
 )
 async def upload_version(
     layer_id: str,

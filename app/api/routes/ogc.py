@@ -15,14 +15,23 @@ from app.api.ogc_params import (
     no_other_parameters,
     output_crs,
 )
+from app.api.problems import problem_responses
 from app.publish import ogc
 
-router = APIRouter(prefix="/ogc", tags=["ogc"], route_class=OgcRoute)
+# OgcRoute turns invalid parameters into 400 (OGC API's choice), never 422.
+router = APIRouter(
+    prefix="/ogc", tags=["ogc"], route_class=OgcRoute, responses=problem_responses(400, 404)
+)
 CollectionId = Annotated[str, Path(alias="collectionId", description="A layer id, e.g. township")]
 FeatureId = Annotated[str, Path(alias="featureId")]
 # Every route but items (whose extra parameters are queryables) rejects undeclared parameters.
 Strict = [Depends(no_other_parameters)]
 JsonOnly = [*Strict, Depends(json_format)]
+
+
+def _media(media_type: str) -> dict[int | str, Any]:
+    """The 200 response's media type, for routes that answer other than application/json."""
+    return {200: {"content": {media_type: {"schema": {"type": "object"}}}}}
 
 
 def _base(request: Request) -> str:
@@ -39,7 +48,12 @@ def landing_page(request: Request) -> JSONResponse:
     return JSONResponse(ogc.landing_page(_base(request)))
 
 
-@router.get("/api", summary="API definition of the OGC API (OpenAPI 3.0)", dependencies=Strict)
+@router.get(
+    "/api",
+    summary="API definition of the OGC API (OpenAPI 3.0)",
+    dependencies=Strict,
+    responses=_media(ogc.OPENAPI),
+)
 def api_definition(request: Request, session: DbSession) -> JSONResponse:
     """This application's OpenAPI reduced to /ogc, with one items path per collection."""
     document = ogc.api_document(session, request.app.openapi(), _base(request))
@@ -69,6 +83,7 @@ def collection(collection_id: CollectionId, request: Request, session: DbSession
     "/collections/{collectionId}/queryables",
     summary="Filterable properties (JSON Schema)",
     dependencies=JsonOnly,
+    responses=_media(ogc.SCHEMA_JSON),
 )
 def queryables(collection_id: CollectionId, request: Request, session: DbSession) -> JSONResponse:
     """The collection's queryables as a JSON Schema."""
@@ -81,6 +96,7 @@ def queryables(collection_id: CollectionId, request: Request, session: DbSession
     "/collections/{collectionId}/items",
     summary="Features (GeoJSON), paged, filtered with bbox and CQL2 text",
     dependencies=[Depends(geojson_format)],
+    responses=_media(ogc.GEOJSON),
 )
 def items(
     collection_id: CollectionId,
@@ -97,6 +113,7 @@ def items(
     "/collections/{collectionId}/items/{featureId}",
     summary="One feature (GeoJSON)",
     dependencies=[*Strict, Depends(geojson_format)],
+    responses=_media(ogc.GEOJSON),
 )
 def feature(
     collection_id: CollectionId,

@@ -98,7 +98,7 @@ async def _file(session: Session, req: ScreeningRequest) -> ScreeningResult:
     status_code=201,
     response_model=ScreeningResult,
     response_model_exclude_unset=True,
-    responses=problem_responses(422),
+    responses=problem_responses(400, 422),
     openapi_extra=_MULTIPART_DOC,
 )
 async def create_screening(
@@ -145,7 +145,7 @@ async def create_screening(
             json_model=list[BatchRow],
         ),
         202: {"model": JobView, "description": "A large batch: the job, at /jobs/{id}"},
-        **problem_responses(422),
+        **problem_responses(400, 422),
     },
     openapi_extra=_BATCH_DOC,
 )

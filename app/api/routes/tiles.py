@@ -7,11 +7,12 @@ from fastapi.responses import JSONResponse
 
 from app.api.deps import DbSession
 from app.api.params import TileIndex
+from app.api.problems import problem_responses
 from app.catalog import get_layer_spec
 from app.config import get_settings
 from app.publish import mapstyle, tiles
 
-router = APIRouter(prefix="/tiles", tags=["tiles"])
+router = APIRouter(prefix="/tiles", tags=["tiles"], responses=problem_responses(404, 422))
 MVT = "application/vnd.mapbox-vector-tile"
 BASEMAP_HELP = "raster XYZ template drawn under the layers, e.g. a Tianditu URL with your key"
 
