@@ -8,8 +8,9 @@ import json
 import math
 from typing import Annotated, Any
 
-from fastapi import Path, Query, Request, UploadFile
+from fastapi import Path, Query, Request
 from fastapi.exceptions import RequestValidationError
+from starlette.datastructures import UploadFile
 
 from app.errors import InvalidInput
 
@@ -42,7 +43,7 @@ async def reject_nul(request: Request) -> None:
     if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
         # Starlette caches the parsed form: the route reads the same one.
         for name, value in (await request.form()).multi_items():
-            text = value.filename or "" if isinstance(value, UploadFile) else str(value)
+            text = (value.filename or "") if isinstance(value, UploadFile) else str(value)
             if "\x00" in name or "\x00" in text:
                 raise _nul_error("body", name.replace("\x00", ""))
 

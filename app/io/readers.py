@@ -1,5 +1,6 @@
 """Read vector files (GeoJSON, Shapefile, GeoPackage, KML/KMZ, CSV) into geometries + records."""
 
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,8 @@ VECTOR_SUFFIXES = {".geojson", ".json", ".shp", ".gpkg", ".kml", ".kmz", ".csv"}
 LON_COLUMNS = ("lon", "lng", "longitude", "x", "经度")
 LAT_COLUMNS = ("lat", "latitude", "y", "纬度")
 WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom")
+# The folders of an absolute path (also after /vsizip/): "/tmp/redline-upload-x/" and the like.
+_FOLDERS = re.compile(r"(?<![\w.:/])(?:/vsi\w+/)?/(?:[^/\s'\"]+/)+")
 
 
 @dataclass
@@ -28,6 +31,11 @@ class SourceData:
     crs: pyproj.CRS | None
     format: str
     warnings: list[str] = field(default_factory=list)
+
+
+def without_paths(error: object) -> str:
+    """An error message with the folders of any file path dropped (the server's temp paths)."""
+    return _FOLDERS.sub("", str(error))
 
 
 def read_vector(path: Path, encoding: str | None = None) -> SourceData:
@@ -72,7 +80,7 @@ def _read_zip(path: Path, encoding: str | None) -> SourceData:
                 raise zipfile.BadZipFile("CRC check failed")
     except zipfile.BadZipFile as exc:
         raise UnreadableFile(
-            f"{path.name!r} is not a readable zip archive ({exc}). "
+            f"{path.name!r} is not a readable zip archive ({without_paths(exc)}). "
             "Re-create the zip and upload it again."
         ) from exc
     by_suffix = {Path(n).suffix.lower(): n for n in names}
@@ -110,7 +118,7 @@ def _read_ogr(source: str, fmt: str, encoding: str | None) -> SourceData:
             for name, _ in (layers if fmt in ("KML", "KMZ") else layers[:1])
         ]
     except (DataSourceError, DataLayerError, UnicodeDecodeError) as exc:
-        raise UnreadableFile(f"The {fmt} file cannot be read: {exc}") from exc
+        raise UnreadableFile(f"The {fmt} file cannot be read: {without_paths(exc)}") from exc
     frames = [f for f in frames if len(f)]
     if not frames:
         raise InvalidInput(
