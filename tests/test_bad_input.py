@@ -177,3 +177,28 @@ def test_failed_jobs_show_no_traceback(database):
     assert job.status == "failed"
     assert set(job.error) == {"title", "detail"}
     assert "SELECT" not in str(job.error) and "/srv" not in str(job.error)
+
+
+def test_json_body_models_refuse_nan_and_nul(reference):
+    """Routes whose JSON body FastAPI parses (pydantic lets NaN and NUL through) refuse them."""
+    from pydantic import BaseModel
+
+    from app.api.main import create_app
+
+    class Body(BaseModel):
+        x: float = 0
+        s: str = ""
+
+    app = create_app()
+
+    @app.post("/json-body-for-test", include_in_schema=False)
+    def take(body: Body) -> dict:
+        return {"x": body.x}
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        for body in (b'{"x": NaN}', b'{"s": "a\\u0000b"}'):
+            resp = c.post(
+                "/json-body-for-test", content=body, headers={"content-type": "application/json"}
+            )
+            assert_problem(resp)
+        assert c.post("/json-body-for-test", json={"x": 1.5}).json() == {"x": 1.5}

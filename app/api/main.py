@@ -8,7 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.api import metrics, problems
 from app.api.logging import AccessLogMiddleware, configure_logging
-from app.api.params import reject_nul
+from app.api.params import reject_unusable_input
 from app.api.request_id import RequestIdMiddleware
 from app.api.routes import (
     diff,
@@ -43,7 +43,7 @@ def create_app() -> FastAPI:
         description="Ecological zoning layers, site screening and planning summaries "
         "(生态保护红线、自然保护地、乡镇级主体功能区).",
         version="0.1.0",
-        dependencies=[Depends(reject_nul)],
+        dependencies=[Depends(reject_unusable_input)],
     )
     configure_logging()
     problems.install(app)

@@ -9,6 +9,7 @@ import math
 from typing import Annotated, Any
 
 from fastapi import Path, Query, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from starlette.datastructures import UploadFile
 
@@ -29,17 +30,33 @@ def _nul_error(where: str, name: str) -> RequestValidationError:
     )
 
 
-async def reject_nul(request: Request) -> None:
-    """Refuse NUL in the path, query, headers and form fields (and upload names)."""
+def _takes_query(dependant: Dependant) -> bool:
+    return bool(dependant.query_params) or any(_takes_query(d) for d in dependant.dependencies)
+
+
+async def reject_unusable_input(request: Request) -> None:
+    """Refuse NUL in the path, query and form fields (and upload names), and JSON bodies of
+    body-model routes that `load_json` refuses (NaN, NUL, not UTF-8, too deep).
+
+    Routes without query parameters ignore the query string, so theirs is not checked (they
+    document no 422); servers refuse NUL in headers before the app sees them.
+    """
+    route = request.scope.get("route")
+    takes_query = route is None or _takes_query(route.dependant)
     for where, items in (
         ("path", request.path_params.items()),
-        ("query", request.query_params.multi_items()),
-        ("header", request.headers.items()),
+        ("query", request.query_params.multi_items() if takes_query else []),
     ):
         for name, value in items:
             if "\x00" in str(name) or "\x00" in str(value):
                 raise _nul_error(where, str(name).replace("\x00", ""))
     content_type = request.headers.get("content-type", "")
+    is_json = content_type.startswith("application/json") or content_type.split(";")[0].endswith(
+        "+json"
+    )
+    if is_json and route is not None and route.dependant.body_params:
+        # FastAPI parsed it already (NaN and NUL pass pydantic): check the cached bytes too.
+        load_json(await request.body())
     if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
         # Starlette caches the parsed form: the route reads the same one.
         for name, value in (await request.form()).multi_items():
