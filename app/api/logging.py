@@ -44,8 +44,9 @@ def configure_logging(level: int = logging.INFO) -> None:
             handler = logging.StreamHandler(sys.stderr)
             handler.setFormatter(JsonFormatter())
             logger.addHandler(handler)
+        # Propagation stays on: the root logger has no handler under uvicorn, so no line is
+        # written twice, and test log capture still sees the records.
         logger.setLevel(level)
-        logger.propagate = False
 
 
 def _route_template(scope: Scope) -> str:
