@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 LOCAL_DB := postgresql+psycopg://postgres@127.0.0.1:$(REDLINE_PGPORT)
 
-.PHONY: run test venv db system web lint reference
+.PHONY: run test fuzz venv db system web lint reference
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ needed"'
@@ -46,6 +46,14 @@ run: system venv web
 test: system venv web
 	@[ -n "$$TEST_DATABASE_URL" ] || env -u DATABASE_URL scripts/db.sh redline redline_test
 	DATABASE_URL=$${TEST_DATABASE_URL:-$(LOCAL_DB)/redline_test} $(BIN)/python -m pytest -q
+
+# A longer schemathesis run than the one in `make test` (not part of it): FUZZ_EXAMPLES random
+# cases per operation on top of the boundary values.
+FUZZ_EXAMPLES ?= 200
+fuzz: system venv web
+	@[ -n "$$TEST_DATABASE_URL" ] || env -u DATABASE_URL scripts/db.sh redline redline_test
+	DATABASE_URL=$${TEST_DATABASE_URL:-$(LOCAL_DB)/redline_test} FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
+	  $(BIN)/python -m pytest -q tests/test_fuzz.py
 
 lint: venv
 	$(BIN)/ruff check app tests scripts migrations

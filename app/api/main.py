@@ -4,12 +4,14 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.api import auth, problems
+from app.api import auth, metrics, problems
 from app.api.limits import BodyLimits
+from app.api.logging import AccessLogMiddleware, configure_logging
+from app.api.params import reject_unusable_input
 from app.api.ratelimit import RateLimit
 from app.api.request_id import HEADER as REQUEST_ID
 from app.api.request_id import RequestIdMiddleware
@@ -55,13 +57,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Ecological zoning layers, site screening and planning summaries "
         "(生态保护红线、自然保护地、乡镇级主体功能区).",
         version="0.1.0",
+        dependencies=[Depends(reject_unusable_input)],
     )
     app.state.settings = settings
+    configure_logging()
     problems.install(app)
     auth.install(app)
     # Outermost first: throttled clients are refused before their body is even read.
     app.add_middleware(BodyLimits)
     app.add_middleware(RateLimit)
+    app.include_router(metrics.router)
     app.include_router(health.router)
     app.include_router(layers.router)
     app.include_router(diff.router)
@@ -76,6 +81,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(audit.router)
     app.include_router(web.router)
     web.mount_static(app)
+    # Added later = further out: the request id is set before the access log line is written.
+    app.add_middleware(AccessLogMiddleware)
     app.add_middleware(RequestIdMiddleware)
     # Keys travel in headers, never cookies: only listed origins' pages may send them.
     app.add_middleware(

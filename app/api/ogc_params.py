@@ -13,6 +13,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
+from app.api.params import MAX_INT
 from app.publish.cql import BadParameter
 from app.publish.ogc import CRS84, DEFAULT_LIMIT, ItemsRequest
 from app.store.features import MAX_LIMIT, parse_bbox
@@ -96,7 +97,7 @@ def items_request(
     limit: Annotated[
         int, Query(ge=1, description=f"Features per page (values above {MAX_LIMIT} are clamped).")
     ] = DEFAULT_LIMIT,
-    offset: Annotated[int, Query(ge=0, description="Features to skip.")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT, description="Features to skip.")] = 0,
     bbox: Annotated[
         str | None,
         Query(

@@ -1,5 +1,6 @@
 """Every error leaves the API as application/problem+json, and the OpenAPI document says so."""
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,9 @@ from app.api.models.problem import Problem
 from app.config import get_settings
 from app.errors import RedlineError
 
+_log = logging.getLogger("redline.errors")
+# What FastAPI says when a JSON body cannot be decoded (bad UTF-8, broken JSON).
+_UNPARSABLE_BODY = "There was an error parsing the body"
 MEDIA_TYPE = "application/problem+json"
 _REF = "#/components/schemas/{model}"
 # What each status means for this API (app/errors.py and the routes' own errors).
@@ -120,7 +124,18 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
-        return problem_response(
+        if exc.status_code == 400 and exc.detail == _UNPARSABLE_BODY:
+            # FastAPI's own JSON body parsing: the same 422 as any other unusable input.
+            return problem_response(
+                {
+                    "type": "https://redline.example.org/problems/invalid-request",
+                    "title": "The request is not valid",
+                    "status": 422,
+                    "detail": "The request body is not JSON (UTF-8) of the documented shape; "
+                    "see /docs.",
+                }
+            )
+        response = problem_response(
             {
                 "type": "about:blank",
                 "title": str(exc.detail),
@@ -128,6 +143,11 @@ def install(app: FastAPI) -> None:
                 "detail": str(exc.detail),
             }
         )
+        # Starlette's 405 names the allowed methods in Allow (RFC 9110 requires it).
+        response.headers.update(exc.headers or {})
+        return response
+
+    install_fallback(app)
 
 
 def database_limit_problem(exc: OperationalError) -> dict[str, Any] | None:
@@ -150,3 +170,25 @@ def database_limit_problem(exc: OperationalError) -> dict[str, Any] | None:
             "narrow the request or simplify the geometries, and retry later.",
         }
     return None
+
+
+def install_fallback(app: FastAPI) -> None:
+    """A generic 500 problem for unexpected exceptions: the request id only, traceback logged."""
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+        request_id = getattr(request.state, "request_id", None)
+        _log.error("unhandled error", exc_info=exc, extra={"request_id": request_id})
+        response = problem_response(
+            {
+                "type": "about:blank",
+                "title": "Internal server error",
+                "status": 500,
+                "detail": f"An unexpected error occurred; quote request id {request_id} "
+                "to the operator.",
+                "request_id": request_id,
+            }
+        )
+        # This handler runs outside the request-id middleware: echo the id here.
+        response.headers["X-Request-ID"] = str(request_id)
+        return response

@@ -1,4 +1,8 @@
-"""A request id for every request: taken from a sane `X-Request-ID` or made, and returned."""
+"""A request id for every request: taken from a sane `X-Request-ID` or made, and returned.
+
+It is kept in a contextvar with the client address (for log lines and the audit trail), in
+`request.state.request_id`, and echoed in the response's `X-Request-ID` header.
+"""
 
 import re
 import uuid
@@ -13,8 +17,14 @@ HEADER = "X-Request-ID"
 _SANE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
+def current_request_id() -> str | None:
+    """The id of the request being served (None outside a request)."""
+    info = current_request.get()
+    return info.request_id if info else None
+
+
 class RequestIdMiddleware:
-    """Sets the request's id and client address for the audit log; echoes the id."""
+    """Sets the request's id and client address for logs and the audit log; echoes the id."""
 
     def __init__(self, app: ASGIApp) -> None:
         """Wrap the ASGI app."""
@@ -27,6 +37,7 @@ class RequestIdMiddleware:
             return
         incoming = dict(scope["headers"]).get(HEADER.lower().encode(), b"").decode("latin-1")
         request_id = incoming if _SANE.fullmatch(incoming) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
         client = scope.get("client")
         token = current_request.set(RequestInfo(request_id, client[0] if client else None))
 

@@ -1,5 +1,6 @@
 """Read vector files (GeoJSON, Shapefile, GeoPackage, KML/KMZ, CSV) into geometries + records."""
 
+import re
 import struct
 import zipfile
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ LAT_COLUMNS = ("lat", "latitude", "y", "纬度")
 WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom")
 # How much of a DBF is sampled to tell its text encoding (header and first records).
 DBF_SAMPLE_BYTES = 4 * 1024 * 1024
+# The folders of an absolute path (also after /vsizip/): "/tmp/redline-upload-x/" and the like.
+_FOLDERS = re.compile(r"(?<![\w.:/])(?:/vsi\w+/)?/(?:[^/\s'\"]+/)+")
 
 
 @dataclass
@@ -32,6 +35,11 @@ class SourceData:
     crs: pyproj.CRS | None
     format: str
     warnings: list[str] = field(default_factory=list)
+
+
+def without_paths(error: object) -> str:
+    """An error message with the folders of any file path dropped (the server's temp paths)."""
+    return _FOLDERS.sub("", str(error))
 
 
 def read_vector(path: Path, encoding: str | None = None) -> SourceData:
@@ -82,7 +90,7 @@ def _read_zip(path: Path, encoding: str | None) -> SourceData:
                 raise zipfile.BadZipFile("CRC check failed")
     except zipfile.BadZipFile as exc:
         raise UnreadableFile(
-            f"{path.name!r} is not a readable zip archive ({exc}). "
+            f"{path.name!r} is not a readable zip archive ({without_paths(exc)}). "
             "Re-create the zip and upload it again."
         ) from exc
     by_suffix = {Path(n).suffix.lower(): n for n in names}
@@ -124,7 +132,7 @@ def _read_ogr(source: str, fmt: str, encoding: str | None) -> SourceData:
             for name, _ in (layers if fmt in ("KML", "KMZ") else layers[:1])
         ]
     except (DataSourceError, DataLayerError, UnicodeDecodeError) as exc:
-        raise UnreadableFile(f"The {fmt} file cannot be read: {exc}") from exc
+        raise UnreadableFile(f"The {fmt} file cannot be read: {without_paths(exc)}") from exc
     frames = [f for f in frames if len(f)]
     if not frames:
         raise InvalidInput(

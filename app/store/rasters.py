@@ -19,6 +19,7 @@ from app.catalog import RasterSpec, get_raster_spec, raster_catalog
 from app.config import get_settings
 from app.errors import CrsError, ImportRejected, UnreadableFile
 from app.io.limits import check_raster_pixels
+from app.io.readers import without_paths
 from app.store.models import AuditLog, RasterVersion
 
 # Files being uploaded carry this prefix until their transaction commits.
@@ -58,7 +59,7 @@ def _inspect(path: Path, spec: RasterSpec) -> dict:
                     )
                 meta["stats"] = {"values": values}
     except RasterioIOError as exc:
-        raise UnreadableFile(f"The file is not a readable GeoTIFF: {exc}") from exc
+        raise UnreadableFile(f"The file is not a readable GeoTIFF: {without_paths(exc)}") from exc
     pyproj.CRS.from_user_input(meta["crs"])
     return meta
 

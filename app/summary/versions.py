@@ -10,13 +10,15 @@ from app.errors import InvalidInput, NotFound
 from app.store.layers import active_versions
 from app.store.models import LayerVersion
 
+MAX_VERSION = 2**31 - 1  # PostgreSQL integer
+
 
 def parse_pins(text: str | None) -> dict[str, int]:
     """'redline:2,township:1' → {'redline': 2, 'township': 1}."""
     pins: dict[str, int] = {}
     for item in filter(None, (text or "").split(",")):
         layer, sep, number = item.partition(":")
-        if not sep or not number.strip().isdigit():
+        if not sep or not number.strip().isdigit() or int(number) > MAX_VERSION:
             raise InvalidInput(f"versions must look like redline:2,township:1; got {item!r}.")
         pins[layer.strip()] = int(number)
     return pins

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query
 
 from app.api.auth import Reader
 from app.api.deps import DbSession
+from app.api.params import MAX_INT
 from app.api.problems import problem_responses
 from app.summary.diff import diff_versions
 from app.summary.diff_models import LayerDiff
@@ -20,10 +21,11 @@ def layer_diff(
     layer_id: str,
     session: DbSession,
     from_version: Annotated[
-        int | None, Query(alias="from", description="default: the version before `to`")
+        int | None,
+        Query(alias="from", ge=1, le=MAX_INT, description="default: the version before `to`"),
     ] = None,
     to_version: Annotated[
-        int | None, Query(alias="to", description="default: the active version")
+        int | None, Query(alias="to", ge=1, le=MAX_INT, description="default: the active version")
     ] = None,
 ) -> LayerDiff:
     """Added, removed and changed features (matched by the catalog key), gained and lost area

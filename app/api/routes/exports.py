@@ -13,6 +13,7 @@ from starlette.background import BackgroundTask
 from app.api.auth import Principal, Reader
 from app.api.deps import DbSession
 from app.api.models.files import file_response
+from app.api.params import MAX_INT
 from app.api.problems import problem_responses
 from app.publish.exports import FORMATS, ExportFile, export_bundle, export_layer
 from app.store import audit
@@ -24,7 +25,9 @@ router = APIRouter(
     responses=problem_responses(401, 403),
 )
 CRS_HELP = "output CRS, any EPSG code (default EPSG:4490); KML is always WGS 84"
-Version = Annotated[int | None, Query(ge=1, description="version number; default active")]
+Version = Annotated[
+    int | None, Query(ge=1, le=MAX_INT, description="version number; default active")
+]
 Crs = Annotated[str | None, Query(description=CRS_HELP)]
 
 

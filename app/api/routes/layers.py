@@ -11,6 +11,7 @@ from app.api.auth import Editor, Reader
 from app.api.deps import DbSession
 from app.api.models.features import LayerFeatures
 from app.api.models.layers import LayerDetail, LayerView, UploadedVersion, VersionView
+from app.api.params import MAX_INT
 from app.api.problems import problem_responses
 from app.api.uploads import saved_upload
 from app.catalog import catalog
@@ -67,8 +68,10 @@ def get_features(
     session: DbSession,
     bbox: Annotated[str | None, Query(description=BBOX_HELP)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    version: Annotated[int | None, Query(description="a past version; default active")] = None,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
+    version: Annotated[
+        int | None, Query(ge=1, le=MAX_INT, description="a past version; default active")
+    ] = None,
     as_of: Annotated[dt.date | None, Query(description="the version in force that day")] = None,
 ) -> JSONResponse:
     """GeoJSON FeatureCollection in EPSG:4490 (lon, lat); properties use catalog names."""
@@ -87,7 +90,7 @@ def get_features(
     "/{layer_id}/versions",
     status_code=201,
     response_model=UploadedVersion,
-    responses=problem_responses(404, 409, 413, 422),
+    responses=problem_responses(400, 404, 409, 413, 422),
 )
 async def upload_version(
     layer_id: str,

@@ -34,7 +34,7 @@ router = APIRouter(
     tags=["ogc"],
     route_class=OgcRoute,
     dependencies=[Reader],
-    responses=problem_responses(401, 403),
+    responses=problem_responses(400, 401, 403, 404),
 )
 CollectionId = Annotated[str, Path(alias="collectionId", description="A layer id, e.g. township")]
 FeatureId = Annotated[str, Path(alias="featureId")]

@@ -56,7 +56,7 @@ def list_versions(raster_id: str, session: DbSession) -> list[RasterVersionView]
     "/{raster_id}/versions",
     status_code=201,
     response_model=UploadedRaster,
-    responses=problem_responses(404, 422),
+    responses=problem_responses(400, 404, 422),
 )
 async def upload_version(
     raster_id: str,

@@ -1,7 +1,6 @@
 """Site screening: create (JSON or file upload), read, list, reports."""
 
 import datetime as dt
-import json
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, UploadFile
@@ -12,9 +11,11 @@ from sqlalchemy.orm import Session
 
 from app.api.auth import Principal, Reader, require
 from app.api.deps import DbSession
+from app.api.metrics import screening_filed
 from app.api.models.files import file_response
 from app.api.models.jobs import JobView
 from app.api.models.screenings import BatchRow, ScreeningListItem, ScreeningRecord
+from app.api.params import MAX_INT, finite_float, load_json
 from app.api.problems import problem_responses
 from app.api.uploads import saved_upload
 from app.catalog import ProjectCategories, project_categories
@@ -97,8 +98,9 @@ _BATCH_DOC = {
 
 
 def _filed(session: Session, actor: str, result: ScreeningResult) -> ScreeningResult:
-    """Audit a screening just filed."""
+    """Audit and count a screening just filed."""
     audit.record(session, actor, "screening", result.id, verdict=result.verdict)
+    screening_filed(result.verdict)
     return result
 
 
@@ -118,20 +120,12 @@ def _bounded(form: dict) -> None:
             raise InvalidInput(f"Form field {name} has {len(value)} characters; at most {limit}.")
 
 
-def _float(value: str | None, name: str) -> float:
-    """A number from a form field; 0 when empty."""
-    try:
-        return float(value) if value not in (None, "") else 0.0
-    except ValueError as exc:
-        raise InvalidInput(f"{name} must be a number, not {value!r}.") from exc
-
-
 @router.post(
     "",
     status_code=201,
     response_model=ScreeningResult,
     response_model_exclude_unset=True,
-    responses=problem_responses(413, 422),
+    responses=problem_responses(400, 413, 422),
     openapi_extra=_MULTIPART_DOC,
 )
 async def create_screening(
@@ -150,7 +144,7 @@ async def create_screening(
                 path,
                 field.get("crs") or None,
                 field.get("encoding") or None,
-                _float(field.get("buffer_m"), "buffer_m"),
+                finite_float(field.get("buffer_m"), "buffer_m"),
                 field.get("project_category") or None,
                 field.get("project_name") or None,
                 field.get("axis_order") or "auto",
@@ -158,8 +152,8 @@ async def create_screening(
             )
             return _filed(session, officer.name, await run_in_threadpool(screen_site, session, req))
     try:
-        body = ScreeningBody.model_validate(json.loads(await request.body() or b"{}"))
-    except (ValidationError, json.JSONDecodeError) as exc:
+        body = ScreeningBody.model_validate(load_json(await request.body() or b"{}"))
+    except ValidationError as exc:
         raise InvalidInput(
             f"The screening request is not valid JSON of the documented shape: {exc}. See /docs."
         ) from exc
@@ -177,7 +171,7 @@ async def create_screening(
             json_model=list[BatchRow],
         ),
         202: {"model": JobView, "description": "A large batch: the job, at /jobs/{id}"},
-        **problem_responses(413, 422),
+        **problem_responses(400, 413, 422),
     },
     openapi_extra=_BATCH_DOC,
 )
@@ -195,7 +189,7 @@ async def create_batch(
     if fmt not in batch.FORMATS:
         raise InvalidInput(f"format must be one of {', '.join(batch.FORMATS)}.")
     category = str(form.get("project_category") or "") or None
-    buffer_m = _float(form.get("buffer_m"), "buffer_m")
+    buffer_m = finite_float(str(form.get("buffer_m") or ""), "buffer_m")
     project_categories().check(category)
     async with saved_upload(upload) as path:
         sites = await run_in_threadpool(
@@ -234,7 +228,7 @@ def list_all(
     project: Annotated[str | None, Query(description="part of the project name")] = None,
     since: dt.datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
     officer: Principal = Officer,
 ) -> list[ScreeningListItem]:
     """Filed screenings, newest first (an officer's own; an admin's list has everyone's)."""

@@ -9,13 +9,17 @@ from app.api.auth import Reader
 from app.api.deps import DbSession
 from app.api.models.files import file_response
 from app.api.models.tiles import MapStyle, TileJson
+from app.api.params import TileIndex
 from app.api.problems import problem_responses
 from app.catalog import get_layer_spec
 from app.config import get_settings
 from app.publish import mapstyle, tiles
 
 router = APIRouter(
-    prefix="/tiles", tags=["tiles"], dependencies=[Reader], responses=problem_responses(401, 403)
+    prefix="/tiles",
+    tags=["tiles"],
+    dependencies=[Reader],
+    responses=problem_responses(401, 403, 404, 422),
 )
 MVT = "application/vnd.mapbox-vector-tile"
 BASEMAP_HELP = "raster XYZ template drawn under the layers, e.g. a Tianditu URL with your key"
@@ -72,9 +76,9 @@ def tilejson(layer: str, request: Request, session: DbSession) -> Response:
 )
 def tile(
     layer: str,
-    z: int,
-    x: int,
-    y: int,
+    z: TileIndex,
+    x: TileIndex,
+    y: TileIndex,
     session: DbSession,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
