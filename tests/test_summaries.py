@@ -106,7 +106,7 @@ def test_crosstab_control_units_by_class_partition_the_city(client):
 
 
 def test_plan_figures_are_reproduced(client):
-    plan = get(client, "/summaries/plan").json()
+    plan = get(client, "/summaries/plan", region="511900").json()
     pa = plan["protected_areas"]
     assert round(pa["listed_sum_km2"], 2) == 1560.07
     assert round(pa["listed_sum_share_pct"], 2) == 12.69

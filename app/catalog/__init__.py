@@ -7,7 +7,8 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from app.catalog.rule import RELATIONS, Relation, Rule, Verdict
+from app.catalog.plans import PlanSpec, plan_for, plans, region_prefix
+from app.catalog.rule import PLAN_FIELDS, RELATIONS, Relation, Rule, Verdict
 from app.catalog.spec import (
     MEASURES,
     AttributeSpec,
@@ -27,6 +28,7 @@ from app.errors import UnknownLayer
 __all__ = [
     "DEFAULT_Z",
     "MEASURES",
+    "PLAN_FIELDS",
     "RELATIONS",
     "AttributeSpec",
     "AttributeType",
@@ -35,6 +37,7 @@ __all__ = [
     "LayerLimits",
     "LayerSpec",
     "LayerStyle",
+    "PlanSpec",
     "Measure",
     "ProjectCategories",
     "RasterClass",
@@ -48,8 +51,11 @@ __all__ = [
     "get_layer_spec",
     "get_raster_spec",
     "load_catalog",
+    "plan_for",
+    "plans",
     "project_categories",
     "raster_catalog",
+    "region_prefix",
 ]
 
 

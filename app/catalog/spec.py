@@ -87,7 +87,7 @@ class LayerSpec(BaseModel):
 
     @model_validator(mode="after")
     def _names_are_attributes(self) -> "LayerSpec":
-        """Key, label, fill_by, summary and rule `where` may only name declared attributes."""
+        """Key, label, fill_by, summary, rule `where` and message fields must be declared."""
         declared = {a.name for a in self.attributes}
         used = {
             "key": list(self.key),
@@ -99,6 +99,7 @@ class LayerSpec(BaseModel):
         }
         for index, rule in enumerate(self.rules):
             used[f"rules.{index}.where"] = list(rule.where or {})
+            rule.check_message(declared)
         for where, names in used.items():
             unknown = sorted(set(names) - declared)
             if unknown:

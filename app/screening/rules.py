@@ -4,14 +4,17 @@ The rules are the catalog's typed `Rule` objects (app.catalog.rule, docs/rules.m
 when the catalog loads; this module only evaluates them against findings.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from app.catalog import Rule
+from app.catalog import Rule, plan_for
 from app.geo.measure import area_units
 
 SEVERITY = {"clear": 0, "attention": 1, "restricted": 2, "prohibited": 3}
+# Said instead of a plan's title when no plan covers the site's region: never another city's.
+NO_PLAN = "（该地区规划未载入，请核对当地规划）"
+NO_REGION = "所在地"
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,24 @@ def overlap_text(finding: dict) -> str:
     return "位于其范围内" if finding.get("relation") == "inside" else "相接"
 
 
-def render(template: str, finding: dict, category: str | None) -> str:
+def plan_context(county: Mapping[str, Any] | None) -> dict[str, str]:
+    """The plan placeholders ({plan_title}, {plan_short_title}, {city}) for a site in COUNTY.
+
+    COUNTY is the admin_county finding the site lies in (its attributes carry code, city,
+    city_code); the plan is the one its region follows, up the code hierarchy.
+    """
+    attributes = (county or {}).get("attributes") or {}
+    plan = plan_for(attributes.get("code")) or plan_for(attributes.get("city_code"))
+    return {
+        "plan_title": plan.title if plan else NO_PLAN,
+        "plan_short_title": plan.short_title if plan else NO_PLAN,
+        "city": attributes.get("city") or NO_REGION,
+    }
+
+
+def render(
+    template: str, finding: dict, category: str | None, plan: Mapping[str, str] | None = None
+) -> str:
     """A rule's message over the finding's attributes and figures; missing ones show —."""
     values = _Blank(
         {
@@ -83,6 +103,7 @@ def render(template: str, finding: dict, category: str | None) -> str:
             **finding,
             "category": category or "—",
             "overlap_text": overlap_text(finding),
+            **(plan or plan_context(None)),
         }
     )
     for key in ("overlap_area_m2", "distance_m", "overlap_length_m"):
@@ -96,11 +117,24 @@ def render(template: str, finding: dict, category: str | None) -> str:
 
 
 def apply_rules(
-    rules: Iterable[Rule], finding: dict, category: str | None, groups: dict[str, list[str]]
+    rules: Iterable[Rule],
+    finding: dict,
+    category: str | None,
+    groups: dict[str, list[str]],
+    plan: Mapping[str, str] | None = None,
 ) -> list[RuleHit]:
-    """Every rule of the layer that this finding meets, most severe first."""
+    """Every rule of the layer that this finding meets, most severe first.
+
+    PLAN (from plan_context) fills the plan placeholders of messages and bases.
+    """
+    plan = plan or plan_context(None)
     hits = [
-        RuleHit(rule.id or "", rule.verdict, render(rule.message, finding, category), rule.basis)
+        RuleHit(
+            rule.id or "",
+            rule.verdict,
+            render(rule.message, finding, category, plan),
+            rule.basis.format_map(plan),
+        )
         for rule in rules
         if matches(rule, finding, category, groups)
     ]

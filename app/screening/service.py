@@ -25,7 +25,7 @@ from app.screening.models import (
     ScreeningResult,
     SiteFigures,
 )
-from app.screening.rules import SEVERITY, apply_rules, has_outside_rule, overall
+from app.screening.rules import SEVERITY, apply_rules, has_outside_rule, overall, plan_context
 from app.screening.site import Site, SiteError
 from app.store.layers import active_versions
 from app.store.models import LayerVersion, Screening
@@ -86,32 +86,34 @@ def _outside_figures(spec: LayerSpec, found: list[dict[str, Any]]) -> dict[str, 
     }
 
 
-def _evaluate(spec: LayerSpec, found: list[dict[str, Any]], category: str | None) -> list[Finding]:
+def _evaluate(
+    spec: LayerSpec, found: list[dict[str, Any]], category: str | None, plan: dict[str, str]
+) -> list[Finding]:
     """The findings of one layer to report: every one for finding layers, else rule hits."""
     groups = project_categories().groups
     rules = spec.rules
     out = []
     for figures in found:
-        hits = apply_rules(rules, figures, category, groups)
+        hits = apply_rules(rules, figures, category, groups, plan)
         if spec.screening_role == "finding" or hits:
             out.append(Finding.of(figures, hits))
     if has_outside_rule(rules) and not any(f["relation"] == "inside" for f in found):
         figures = _outside_figures(spec, found)
-        hits = apply_rules(rules, figures, category, groups)
+        hits = apply_rules(rules, figures, category, groups, plan)
         if hits:
             out.append(Finding.of(figures, hits))
     return out
 
 
+def _main_unit(by_layer: dict[str, list[dict[str, Any]]], layer: str) -> dict[str, Any] | None:
+    """The unit holding most of the site (or the point): "the" county / township."""
+    touching = [f for f in by_layer.get(layer, []) if f["relation"] in ("inside", "overlaps")]
+    return max(touching, key=lambda f: f.get("overlap_area_m2") or 0, default=None)
+
+
 def context_of(by_layer: dict[str, list[dict[str, Any]]]) -> Context:
     """County, township and control units from the context layers' relations to the site."""
-
-    def main(layer: str) -> dict[str, Any] | None:
-        touching = [f for f in by_layer.get(layer, []) if f["relation"] in ("inside", "overlaps")]
-        # The unit holding most of the site (or the point) is "the" county / township.
-        return max(touching, key=lambda f: f.get("overlap_area_m2") or 0, default=None)
-
-    county, township = main("admin_county"), main("township")
+    county, township = _main_unit(by_layer, "admin_county"), _main_unit(by_layer, "township")
     t = (township or {}).get("attributes", {})
     units = [f for f in by_layer.get("control_unit", []) if f["relation"] in ("inside", "overlaps")]
     return Context(
@@ -171,19 +173,23 @@ def screen_geometries(
     """Findings, rules and verdicts for many search geometries, one query per layer."""
     areas = [area_m2(g) if shapely.get_dimensions(g) == 2 else 0.0 for g in geoms]
     results = [Screened({}, []) for _ in geoms]
-    for layer_id, spec in catalog().items():
-        if spec.screening_role == "none" or layer_id not in versions:
-            continue
+    specs = [
+        spec
+        for layer_id, spec in catalog().items()
+        if spec.screening_role != "none" and layer_id in versions
+    ]
+    for spec in specs:
         radius = 0.0 if spec.screening_role == "context" else spec.search_radius_m
-        per_site = findings_mod.find_many(
-            session, spec, versions[layer_id].id, geoms, areas, radius
-        )
+        per_site = findings_mod.find_many(session, spec, versions[spec.id].id, geoms, areas, radius)
         for screened, found in zip(results, per_site, strict=True):
             if spec.screening_role == "context":
                 found = [f for f in found if f["relation"] in ("inside", "overlaps")]
-            screened.by_layer[layer_id] = found
-            screened.reported.extend(_evaluate(spec, found, category))
+            screened.by_layer[spec.id] = found
+    # Rules are evaluated once the county is known: their bases cite the plan of its region.
     for screened in results:
+        plan = plan_context(_main_unit(screened.by_layer, "admin_county"))
+        for spec in specs:
+            screened.reported.extend(_evaluate(spec, screened.by_layer[spec.id], category, plan))
         screened.reported.sort(key=lambda f: (-SEVERITY[f.verdict], f.distance_m or 0))
     return results
 

@@ -95,52 +95,61 @@ Crosstab = AttributeCrosstab | UnitCrosstab
 
 
 class CityArea(BaseModel):
-    """The city's area: the plan's figure and the data's geodesic area."""
+    """The region's area: the plan's figure (if it states one) and the data's geodesic area."""
 
-    plan: int | float
+    plan: int | float | None
     data: float
-    difference_pct: float
-    cite: str
+    difference_pct: float | None
+    cite: str | None
 
 
 class ProtectedAreas(BaseModel):
     """Protected areas: the plan's listed sum and share, and the data's sum and union."""
 
-    plan_listed_sum_km2: int | float
-    plan_share_pct: int | float
+    plan_listed_sum_km2: int | float | None
+    plan_share_pct: int | float | None
+    plan_named: list[str] | None = Field(default=None, description="areas the plan names")
     listed_sum_km2: float
     listed_sum_share_pct: float
     union_km2: float
     union_share_pct: float
     count: int
     note: str
-    cite: str
+    cite: str | None
 
 
 class RedlineArea(BaseModel):
-    """The ecological redline: the plan's area and the data's union."""
+    """The ecological redline: the plan's area (if stated) and the data's union."""
 
-    plan_km2: int | float
+    plan_km2: int | float | None
     union_km2: float
     share_pct: float
-    cite: str
+    cite: str | None
 
 
 class TownshipCounts(BaseModel):
-    """Townships per zone type, in the plan and in the data."""
+    """Townships per zone type, in the plan (if stated) and in the data."""
 
-    plan: dict[str, int]
-    plan_total: int
+    plan: dict[str, int] | None
+    plan_total: int | None
     data: dict[str, int]
     data_total: int
-    cite: str
+    cite: str | None
 
 
 class PlanFigures(BaseModel):
-    """The plan's published statistics and the same figures measured from the data."""
+    """A region's plan: its published statistics and the same figures measured from its data."""
 
+    region: str = Field(description="the plan's region code (GB/T 2260)")
+    region_name: str | None
+    title: str
+    short_title: str
     source: str | None
     city_area_km2: CityArea
     protected_areas: ProtectedAreas
     redline: RedlineArea
     townships: TownshipCounts
+    other_figures: dict[str, Any] = Field(
+        description="further figures the plan states (value, cite, target_year), as written"
+    )
+    notes: dict[str, str]

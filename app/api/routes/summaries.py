@@ -11,12 +11,11 @@ from app.api.deps import DbSession
 from app.api.models.files import XLSX, file_response
 from app.api.models.summaries import Crosstab, PlanFigures, Summary
 from app.api.problems import problem_responses
-from app.config import get_settings
 from app.errors import InvalidInput
 from app.summary import crosstab as crosstab_mod
 from app.summary.chart import area_chart
 from app.summary.export import to_csv, to_xlsx
-from app.summary.plan import plan_figures, read_plan
+from app.summary.plan import choose_plan, plan_figures
 from app.summary.service import summarize
 from app.summary.versions import parse_list, parse_pins
 
@@ -97,11 +96,21 @@ def crosstab(
     return crosstab_mod.by_own_attributes(session, layer, rows, cols, as_of)
 
 
+Region = Annotated[
+    str | None,
+    Query(
+        pattern=r"^\d{6}$",
+        description="GB/T 2260 code; the plan it follows (its own, its city's, its province's)",
+    ),
+]
+
+
 @router.get("/plan", response_model=PlanFigures, responses=problem_responses(404, 422))
-def plan(session: DbSession) -> dict[str, Any]:
-    """The plan's statistics (protected areas 1560.07 km², 12.69 %; redline; 35/59/45
-    townships) reproduced from the data, with the union figures beside them."""
-    return plan_figures(session, read_plan(get_settings().reference_dir))
+def plan(session: DbSession, region: Region = None) -> dict[str, Any]:
+    """A region's plan statistics (Bazhong 511900: protected areas 1560.07 km², 12.69 %;
+    redline; 35/59/45 townships) reproduced from that region's data, union figures beside them.
+    Without region: the only plan whose region has data loaded, else 422 naming them."""
+    return plan_figures(session, choose_plan(session, region))
 
 
 @router.get(
