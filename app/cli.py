@@ -10,8 +10,9 @@ from rich.table import Table
 
 from app.cli_keys import Actor, admin_key_path, ensure_admin_key, keys_app, os_user
 from app.config import get_settings
-from app.errors import RedlineError
+from app.errors import InvalidInput, RedlineError
 from app.store.db import session_scope
+from app.store.regions import REGION_CODE
 
 app = typer.Typer(
     help="Redline: ecological zoning layers, screening and summaries.", no_args_is_help=True
@@ -73,11 +74,19 @@ def import_cmd(
     confirm: Annotated[
         bool, typer.Option(help="accept a version that shrinks the layer sharply")
     ] = False,
+    region: Annotated[
+        str | None,
+        typer.Option(help="6-digit region code: replace the layer only inside it"),
+    ] = None,
 ) -> None:
     """Import FILE as a new version of LAYER (activated only if all of it is valid)."""
     from app.store.imports import ImportRequest, import_file
 
-    req = ImportRequest(layer, file, crs, encoding, note, user or os_user(), confirm=confirm)
+    if region is not None and not REGION_CODE.fullmatch(region):
+        _fail(InvalidInput(f"--region must be a 6-digit division code, not {region!r}."))
+    req = ImportRequest(
+        layer, file, crs, encoding, note, user or os_user(), confirm=confirm, region=region
+    )
     try:
         with _progress() as bar, session_scope() as session:
             version = import_file(session, req, _tracker(bar, layer))
@@ -95,11 +104,12 @@ def import_cmd(
 def load_reference_cmd(
     force: Annotated[bool, typer.Option(help="import again even if loaded")] = False,
 ) -> None:
-    """Load the Bazhong reference data for layers that have no active version."""
-    from app.store.reference import load_reference
+    """Load the reference regions (巴中市, 达州市, 巫山县) not loaded yet, region by region."""
+    from app.store.reference import load_reference, reference_root
 
+    root = reference_root(get_settings().reference_dir)
     with _progress() as bar, session_scope() as session:
-        loaded = load_reference(session, get_settings().reference_dir, force, _tracker(bar, "load"))
+        loaded = load_reference(session, root, force, _tracker(bar, "load"))
     for layer, version in loaded.items():
         console.print(f"{layer}: " + (f"version {version} loaded" if version else "already loaded"))
 

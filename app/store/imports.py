@@ -17,8 +17,18 @@ from app.errors import ImportRejected, RedlineError
 from app.io.normalize import NormalizedLayer, normalize
 from app.io.readers import read_vector
 from app.store.db import long_statements
-from app.store.layers import get_layer, next_version_number, sync_catalog
+from app.store.layers import active_version, get_layer, next_version_number, sync_catalog
 from app.store.models import AuditLog, Layer, LayerVersion
+from app.store.regions import region_prefix, sync_regions
+from app.store.scope import (
+    RegionCounts,
+    assign_counties,
+    check_inside,
+    check_region_known,
+    copy_outside,
+    counts,
+    coverage_after,
+)
 
 Progress = Callable[[str, int, int], None]
 CHUNK = 500
@@ -59,6 +69,8 @@ class ImportRequest:
     source_name: str | None = None
     # The editor confirmed a sharp shrink (or, for the redline, any loss of area).
     confirm: bool = False
+    # A 6-digit region code: replace the layer only inside that region (None: whole layer).
+    region: str | None = None
 
 
 class ShrinkNeedsConfirm(RedlineError):
@@ -82,6 +94,8 @@ def import_file(
     Runs inside the caller's transaction: any exception leaves the database unchanged.
     """
     spec, _ = get_layer(session, req.layer_id)
+    if req.region is not None:
+        check_region_known(session, spec, req.region)
     long_statements(session)
     progress("read", 0, 1)
     data = read_vector(req.path, req.encoding)
@@ -105,6 +119,7 @@ def write_version(
     if layer is None:
         sync_catalog(session)
         layer = session.get(Layer, spec.id, with_for_update=True)
+    previous = active_version(session, layer)
     version = LayerVersion(
         layer_id=spec.id,
         version=next_version_number(session, spec.id),
@@ -116,18 +131,44 @@ def write_version(
         created_by=req.actor,
         feature_count=0,
         report={"repaired": data.repaired, "warnings": data.warnings},
+        region_code=req.region,
+        coverage_codes=coverage_after(previous, req.region) if req.region else None,
     )
     session.add(version)
     session.flush()
     _insert_features(session, version.id, data, progress)
     progress("index", 0, 1)
+    # Measured and subdivided before any copy: copies keep their measures and parts.
     session.execute(_MEASURE, {"v": version.id})
     session.execute(_SUBDIVIDE, {"v": version.id, "n": get_settings().subdivide_vertices})
+    assign_counties(session, spec, version)
+    old_side = new_side = None
+    if req.region is not None:
+        check_inside(session, spec, version, req.region)
+        new_side = counts(session, version.id)
+        version.feature_count = new_side.count
+        if previous is not None:
+            old_side = counts(session, previous.id, region_prefix(req.region))
+            copied = copy_outside(session, previous.id, version, req.region)
+        else:
+            copied = 0
+        version.report = {
+            **version.report,
+            "scope": {
+                "region_code": req.region,
+                "added": new_side.count,
+                "copied": copied,
+                "replaced": old_side.count if old_side else 0,
+            },
+        }
     count, area, length, union_area = session.execute(_TOTALS, {"v": version.id}).one()
     version.feature_count, version.total_area_m2, version.total_length_m = count, area, length
     version.report = {**version.report, "union_area_m2": union_area}
     if not req.confirm:
-        _check_shrink(session, spec, layer, version)
+        if req.region is None:
+            _check_shrink(session, spec, layer, version)
+        elif old_side is not None and new_side is not None:
+            _check_region_shrink(spec, version, req.region, old_side, new_side)
     _activate(session, layer, version)
     session.add(
         AuditLog(
@@ -140,9 +181,12 @@ def write_version(
                 "features": count,
                 "source": version.source_name,
                 "crs": data.source_crs,
+                "region": req.region,
             },
         )
     )
+    if spec.id in ("admin_county", "township", "village"):
+        sync_regions(session)
     session.flush()
     progress("index", 1, 1)
     return version
@@ -176,11 +220,29 @@ def _check_shrink(session: Session, spec: LayerSpec, layer: Layer, new: LayerVer
     old = session.get(LayerVersion, layer.active_version_id) if layer.active_version_id else None
     if old is None:
         return
+    _refuse_shrink(
+        spec,
+        f"Version {new.version} of {spec.id} would shrink it against active version {old.version}",
+        RegionCounts(old.feature_count, float(old.total_area_m2 or 0)),
+        RegionCounts(new.feature_count, float(new.total_area_m2 or 0)),
+    )
+
+
+def _check_region_shrink(
+    spec: LayerSpec, new: LayerVersion, region: str, old: RegionCounts, fresh: RegionCounts
+) -> None:
+    """A scoped import compares the region's features before and after, not the layer."""
+    _refuse_shrink(
+        spec, f"Version {new.version} of {spec.id} would shrink region {region}", old, fresh
+    )
+
+
+def _refuse_shrink(spec: LayerSpec, what: str, old: RegionCounts, new: RegionCounts) -> None:
     keep = 1 - spec.limits.shrink_confirm_ratio
     shrinks: list[str] = []
-    if new.feature_count < old.feature_count * keep:
-        shrinks.append(f"features {old.feature_count} → {new.feature_count}")
-    old_area, new_area = float(old.total_area_m2 or 0), float(new.total_area_m2 or 0)
+    if new.count < old.count * keep:
+        shrinks.append(f"features {old.count} → {new.count}")
+    old_area, new_area = old.area_m2, new.area_m2
     if new_area < old_area * keep or (
         not spec.limits.area_may_shrink and new_area < old_area - AREA_TOLERANCE_M2
     ):
@@ -189,8 +251,7 @@ def _check_shrink(session: Session, spec: LayerSpec, layer: Layer, new: LayerVer
     if shrinks:
         rule = "" if spec.limits.area_may_shrink else " 面积不减少 requires the area to stay."
         raise ShrinkNeedsConfirm(
-            f"Version {new.version} of {spec.id} would shrink it against active version "
-            f"{old.version}: {'; '.join(shrinks)}.{rule} If this is intended, upload again "
+            f"{what}: {'; '.join(shrinks)}.{rule} If this is intended, upload again "
             "with the form field confirm=true (CLI: redline import --confirm). "
             "新版本将明显缩小该图层；如确属有意，请加 confirm=true 重新上传。",
             shrinks=shrinks,

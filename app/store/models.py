@@ -20,7 +20,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 SRID = 4490
@@ -82,6 +82,10 @@ class LayerVersion(Base):
     total_area_m2: Mapped[float | None] = mapped_column(Float)
     total_length_m: Mapped[float | None] = mapped_column(Float)
     report: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    # A region-scoped import names its region (a 6-digit code); NULL = the whole layer.
+    region_code: Mapped[str | None] = mapped_column(String(12))
+    # The regions whose data this version holds; NULL = wherever its data lies.
+    coverage_codes: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
 
 
 class Feature(Base):
@@ -98,6 +102,10 @@ class Feature(Base):
     geom = mapped_column(Geometry(srid=SRID, spatial_index=True), nullable=False)
     area_m2: Mapped[float | None] = mapped_column(Float)  # geodesic, on the GRS80 ellipsoid
     length_m: Mapped[float | None] = mapped_column(Float)
+    # The active county containing a point on the feature at import (NULL: none).
+    county_code: Mapped[str | None] = mapped_column(String(12), index=True)
+    # The version number that introduced the feature (copies keep their origin).
+    origin_version: Mapped[int | None] = mapped_column(Integer)
 
 
 class FeaturePart(Base):
@@ -113,6 +121,17 @@ class FeaturePart(Base):
         ForeignKey("layer_version.id", ondelete="CASCADE"), index=True
     )
     geom = mapped_column(Geometry(srid=SRID, spatial_index=True), nullable=False)
+
+
+class Region(Base):
+    """One administrative unit: official code, level, name and its parent's code."""
+
+    __tablename__ = "region"
+
+    code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    level: Mapped[str] = mapped_column(String(16))  # province | city | county | township | village
+    name: Mapped[str] = mapped_column(Text)
+    parent_code: Mapped[str | None] = mapped_column(String(12), index=True)
 
 
 class AuditLog(Base):

@@ -1,13 +1,20 @@
-"""Load a reference dataset (layers/data/<city>/manifest.yaml) through the normal import paths."""
+"""Load reference datasets (layers/data/<region>/manifest.yaml) through the normal import paths.
+
+Each region's layers are region-scoped imports (the manifest's region_code), so regions load
+side by side; a (layer, region, file) already imported once is not imported again.
+"""
 
 from pathlib import Path
 
 import yaml
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.store.imports import ImportRequest, Progress, import_file, no_progress
-from app.store.layers import active_version, get_layer
+from app.store.layers import get_layer
+from app.store.models import LayerVersion
 from app.store.rasters import active_rasters, import_raster
+from app.store.regions import sync_regions
 
 
 def read_manifest(directory: Path) -> dict:
@@ -16,18 +23,47 @@ def read_manifest(directory: Path) -> dict:
         return yaml.safe_load(fh)
 
 
+def reference_root(directory: Path) -> Path:
+    """The folder listing every reference region (regions.yaml) above a region folder."""
+    return directory.parent if (directory.parent / "regions.yaml").exists() else directory
+
+
+def region_dirs(directory: Path) -> list[Path]:
+    """One region folder (it has a manifest), or every region a regions.yaml lists."""
+    if (directory / "manifest.yaml").exists():
+        return [directory]
+    with (directory / "regions.yaml").open(encoding="utf-8") as fh:
+        return [directory / name for name in yaml.safe_load(fh)["regions"]]
+
+
 def load_reference(
     session: Session, directory: Path, force: bool = False, progress: Progress = no_progress
 ) -> dict[str, int | None]:
-    """Import every manifest layer and raster that has no active version yet (all, with force).
+    """Import every region's manifest layers and rasters not loaded yet (all, with force).
 
-    Returns {layer: new version number, or None when it was already loaded}.
+    Returns {layer: new version number, or None when it was already loaded}; with several
+    regions the keys are "<region folder>/<layer>".
     """
+    folders = region_dirs(directory)
+    loaded: dict[str, int | None] = {}
+    for folder in folders:
+        prefix = f"{folder.name}/" if len(folders) > 1 else ""
+        for name, number in _load_region(session, folder, force, progress).items():
+            loaded[prefix + name] = number
+    sync_regions(session)
+    return loaded
+
+
+def _load_region(
+    session: Session, directory: Path, force: bool, progress: Progress
+) -> dict[str, int | None]:
     manifest = read_manifest(directory)
+    region = str(manifest["region_code"])
     loaded: dict[str, int | None] = {}
     for layer_id, entry in manifest.get("layers", {}).items():
-        _, layer = get_layer(session, layer_id)
-        if active_version(session, layer) is not None and not force:
+        get_layer(session, layer_id)
+        source = f"{directory.name}/{entry['file']}"
+        if not force and _already_loaded(session, layer_id, region, source):
             loaded[layer_id] = None
             continue
         req = ImportRequest(
@@ -36,6 +72,10 @@ def load_reference(
             crs=entry.get("crs", "EPSG:4490"),
             note=entry.get("note") or f"reference data: {directory.name}",
             actor="reference-data",
+            source_name=source,
+            # Reference data is loaded as published, even where it replaces a bigger layer.
+            confirm=True,
+            region=region,
         )
         loaded[layer_id] = import_file(session, req, progress).version
     present = active_rasters(session)
@@ -47,3 +87,16 @@ def load_reference(
             session, raster_id, directory / entry["file"], entry.get("note"), "reference-data"
         ).version
     return loaded
+
+
+def _already_loaded(session: Session, layer_id: str, region: str, source: str) -> bool:
+    """Whether this region's reference file was imported once (active or superseded since)."""
+    found = session.scalar(
+        select(LayerVersion.id).where(
+            LayerVersion.layer_id == layer_id,
+            LayerVersion.region_code == region,
+            LayerVersion.source_name == source,
+            LayerVersion.status.in_(("active", "superseded")),
+        ).limit(1)
+    )
+    return found is not None

@@ -15,6 +15,7 @@ from app.catalog import LayerSpec
 from app.errors import InvalidInput, NotFound
 from app.store.layers import active_version, get_layer, resolve_version
 from app.store.models import Layer, LayerVersion
+from app.store.regions import region_prefix
 from app.summary.diff_models import (
     AreaChange,
     BindingCheck,
@@ -32,16 +33,18 @@ TOLERANCE_M2 = 0.01
 # 面积不减少 passes unless the area shrinks by more than this (1 m²).
 BINDING_TOLERANCE_KM2 = 1e-6
 _LISTED = ("active", "superseded")
+# A region filter (code prefix; '' = the whole layer) on a feature alias's county code.
+_SCOPE = "(:prefix = '' OR {t}county_code LIKE :prefix || '%')"
 
 _MATCH = """
 WITH a AS (
   SELECT *, row_number() OVER (PARTITION BY k ORDER BY ordinal) AS n
   FROM (SELECT id, ordinal, attributes, geom, area_m2, {key} AS k
-        FROM feature WHERE version_id = :a) s
+        FROM feature WHERE version_id = :a AND {scope}) s
 ), b AS (
   SELECT *, row_number() OVER (PARTITION BY k ORDER BY ordinal) AS n
   FROM (SELECT id, ordinal, attributes, geom, area_m2, {key} AS k
-        FROM feature WHERE version_id = :b) s
+        FROM feature WHERE version_id = :b AND {scope}) s
 )
 SELECT a.id AS id_from, b.id AS id_to, a.attributes AS attrs_from, b.attributes AS attrs_to,
        a.area_m2 AS area_from, b.area_m2 AS area_to,
@@ -61,11 +64,11 @@ ORDER BY ordinal
 _ONE_WAY = """
 SELECT ST_Difference(
   coalesce((SELECT ST_Union(x.geom) FROM feature x WHERE x.version_id = {b}
-            AND ST_Dimension(x.geom) = 2 AND NOT {kept}), {empty}),
+            AND ST_Dimension(x.geom) = 2 AND {sx} AND NOT {kept}), {empty}),
   coalesce((SELECT ST_Union(y.geom) FROM feature y WHERE y.version_id = {a}
-            AND ST_Dimension(y.geom) = 2 AND EXISTS (
+            AND ST_Dimension(y.geom) = 2 AND {sy} AND EXISTS (
               SELECT 1 FROM feature x WHERE x.version_id = {b} AND x.geom && y.geom
-              AND NOT {kept})), {empty}))
+              AND {sx} AND NOT {kept})), {empty}))
 """
 _KEPT = """EXISTS (SELECT 1 FROM feature z WHERE z.version_id = {a}
           AND z.geom ~= x.geom AND ST_OrderingEquals(z.geom, x.geom))"""
@@ -73,7 +76,14 @@ _EMPTY = "ST_GeomFromText('POLYGON EMPTY', 4490)"
 
 
 def _one_way(a: str, b: str) -> str:
-    return _ONE_WAY.format(a=a, b=b, kept=_KEPT.format(a=a), empty=_EMPTY)
+    return _ONE_WAY.format(
+        a=a,
+        b=b,
+        kept=_KEPT.format(a=a),
+        empty=_EMPTY,
+        sx=_SCOPE.format(t="x."),
+        sy=_SCOPE.format(t="y."),
+    )
 
 
 _PIECES = text(f"""
@@ -91,9 +101,10 @@ FROM m WHERE area_m2 > :tol ORDER BY change, area_m2 DESC
 """)
 
 _UNION_AREA = text(
-    "SELECT coalesce(ST_Area(ST_Union(geom)::geography), 0) FROM feature "
-    "WHERE version_id = :v AND ST_Dimension(geom) = 2"
+    "SELECT coalesce(ST_Area(ST_Union(geom)::geography), 0), count(*) FROM feature "
+    "WHERE version_id = :v AND ST_Dimension(geom) = 2 AND " + _SCOPE.format(t="")
 )
+_COUNT = text("SELECT count(*) FROM feature WHERE version_id = :v AND " + _SCOPE.format(t=""))
 
 # Pieces against the subdivided township parts: parts tile each township without overlap.
 _BY_TOWNSHIP = text("""
@@ -132,20 +143,26 @@ def diff_versions(
     from_version: int | None = None,
     to_version: int | None = None,
     township_layer: str = "township",
+    region: str | None = None,
 ) -> LayerDiff:
-    """Compare two versions; `to` defaults to the active one, `from` to the one before it."""
+    """Compare two versions; `to` defaults to the active one, `from` to the one before it.
+
+    With a region (a division code) both sides keep only the features within it.
+    """
     spec, layer = get_layer(session, layer_id)
     old, new = pick_versions(session, layer, from_version, to_version)
-    features = feature_changes(session, spec, old, new)
-    pieces = change_pieces(session, old, new)
-    from_km2, to_km2 = union_area_km2(session, old), union_area_km2(session, new)
+    prefix = region_prefix(region) if region else ""
+    features = feature_changes(session, spec, old, new, prefix)
+    pieces = change_pieces(session, old, new, prefix)
+    from_km2 = union_area_km2(session, old, prefix)
+    to_km2 = union_area_km2(session, new, prefix)
     area = area_summary(from_km2, to_km2, pieces)
     properties_changed = sum(1 for c in features.changed if "attributes" in c.aspects)
     township_version, by_township = township_breakdown(session, pieces, township_layer)
     return LayerDiff(
         layer=layer_id,
-        from_=version_summary(old, from_km2),
-        to=version_summary(new, to_km2),
+        from_=version_summary(old, from_km2, _count(session, old, prefix)),
+        to=version_summary(new, to_km2, _count(session, new, prefix)),
         features=features,
         area=area,
         township_version=township_version,
@@ -190,12 +207,13 @@ def _key_sql(spec: LayerSpec) -> tuple[str, dict[str, str]]:
 
 
 def feature_changes(
-    session: Session, spec: LayerSpec, old: LayerVersion, new: LayerVersion
+    session: Session, spec: LayerSpec, old: LayerVersion, new: LayerVersion, prefix: str = ""
 ) -> FeatureChanges:
     """Features matched by key (the n-th duplicate with the n-th): added, removed, changed."""
     key, params = _key_sql(spec)
     rows = session.execute(
-        text(_MATCH.format(key=key)), {"a": old.id, "b": new.id, "tol": TOLERANCE_M2, **params}
+        text(_MATCH.format(key=key, scope=_SCOPE.format(t=""))),
+        {"a": old.id, "b": new.id, "tol": TOLERANCE_M2, "prefix": prefix, **params},
     ).all()
     added: list[FeatureEntry] = []
     removed: list[FeatureEntry] = []
@@ -245,29 +263,41 @@ def _changed_entry(spec: LayerSpec, r: Any) -> ChangedFeature | None:
     )
 
 
-def change_pieces(session: Session, old: LayerVersion, new: LayerVersion) -> list[Piece]:
-    """The polygons gained and lost between the two versions' unions."""
-    rows = session.execute(_PIECES, {"a": old.id, "b": new.id, "tol": TOLERANCE_M2}).all()
+def change_pieces(
+    session: Session, old: LayerVersion, new: LayerVersion, prefix: str = ""
+) -> list[Piece]:
+    """The polygons gained and lost between the two versions' unions (within a region)."""
+    params = {"a": old.id, "b": new.id, "tol": TOLERANCE_M2, "prefix": prefix}
+    rows = session.execute(_PIECES, params).all()
     return [Piece(r.change, r.area_m2, r.geojson, bytes(r.wkb)) for r in rows]
 
 
-def union_area_km2(session: Session, version: LayerVersion) -> float:
-    """Union area (overlaps counted once); imports store it, older versions are measured."""
-    stored = (version.report or {}).get("union_area_m2")
+def union_area_km2(session: Session, version: LayerVersion, prefix: str = "") -> float:
+    """Union area (overlaps counted once); imports store it, older versions and regions are
+    measured."""
+    stored = None if prefix else (version.report or {}).get("union_area_m2")
     if stored is None:
-        stored = session.scalar(_UNION_AREA, {"v": version.id})
+        stored = session.execute(_UNION_AREA, {"v": version.id, "prefix": prefix}).one()[0]
     return (stored or 0.0) / 1e6
 
 
-def version_summary(version: LayerVersion, area_km2: float) -> VersionFigures:
-    """One side of the comparison."""
+def _count(session: Session, version: LayerVersion, prefix: str) -> int:
+    if not prefix:
+        return version.feature_count
+    return int(session.scalar(_COUNT, {"v": version.id, "prefix": prefix}))
+
+
+def version_summary(
+    version: LayerVersion, area_km2: float, feature_count: int | None = None
+) -> VersionFigures:
+    """One side of the comparison (its feature count within the region, when given)."""
     return VersionFigures(
         version=version.version,
         status=version.status,
         created_at=version.created_at.isoformat() if version.created_at else None,
         created_by=version.created_by,
         note=version.note,
-        feature_count=version.feature_count,
+        feature_count=version.feature_count if feature_count is None else feature_count,
         area_km2=area_km2,
     )
 

@@ -30,6 +30,8 @@ class VersionView(BaseModel):
     total_length_km: float | None
     repaired: list[Any]
     warnings: list[Any]
+    region_code: str | None = None
+    coverage_codes: list[str] | None = None
 
     @classmethod
     def of(cls, v: LayerVersion) -> "VersionView":
@@ -52,6 +54,8 @@ class VersionView(BaseModel):
             total_length_km=v.total_length_m / 1e3 if v.total_length_m is not None else None,
             repaired=report.get("repaired", []),
             warnings=report.get("warnings", []),
+            region_code=v.region_code,
+            coverage_codes=v.coverage_codes,
         )
 
 

@@ -27,7 +27,12 @@ def layer_diff(
     to_version: Annotated[
         int | None, Query(alias="to", ge=1, le=MAX_INT, description="default: the active version")
     ] = None,
+    region: Annotated[
+        str | None,
+        Query(pattern=r"^\d{6}$", description="a division code: compare only this region"),
+    ] = None,
 ) -> LayerDiff:
     """Added, removed and changed features (matched by the catalog key), gained and lost area
-    (geodesic, km²) overall and per township, the pieces as GeoJSON, and the 面积不减少 check."""
-    return diff_versions(session, layer_id, from_version, to_version)
+    (geodesic, km²) overall and per township, the pieces as GeoJSON, and the 面积不减少 check
+    (for one region's features only, with `region`)."""
+    return diff_versions(session, layer_id, from_version, to_version, region=region)

@@ -27,6 +27,7 @@ router = APIRouter(
 BBOX_HELP = "minLon,minLat,maxLon,maxLat (EPSG:4490)"
 FORMATS_HELP = "GeoJSON, zipped Shapefile, GeoPackage, KML/KMZ or CSV"
 CRS_HELP = "EPSG:xxxx, GCJ02 or BD09; default: the file's own CRS"
+REGION_HELP = "6-digit division code: replace the layer only inside this region"
 CONFIRM_HELP = "true to accept a version that shrinks the layer sharply (or the redline's area)"
 
 
@@ -103,12 +104,15 @@ async def upload_version(
     ] = None,
     note: Annotated[str | None, Form(max_length=2000)] = None,
     confirm: Annotated[bool, Form(description=CONFIRM_HELP)] = False,
+    region: Annotated[
+        str | None, Form(description=REGION_HELP, pattern=r"^\d{6}$", max_length=6)
+    ] = None,
 ) -> UploadedVersion:
     """Import a file as version N+1; it becomes active only if everything is valid."""
     store.get_layer(session, layer_id)
     async with saved_upload(file) as path:
         req = ImportRequest(
-            layer_id, path, crs, encoding, note, editor.name, path.name, confirm
+            layer_id, path, crs, encoding, note, editor.name, path.name, confirm, region
         )
         version = await run_in_threadpool(import_file, session, req)
     return UploadedVersion.of_upload(layer_id, version)

@@ -34,6 +34,7 @@ SHAPEFILE_NAMES: dict[str, str] = {
     "source_name": "source_nam",
     "province_code": "province_c",
     "county_code": "county_cod",
+    "township_code": "township_c",
 }
 
 
