@@ -1,0 +1,70 @@
+"""A site in 达州市 is screened against 达州市's data and cites 达州市's plan, never 巴中市's.
+
+All three reference regions are loaded in one transaction rolled back at the end of the
+module, so other modules keep seeing 巴中市 alone.
+"""
+
+from collections.abc import Iterator
+
+import pytest
+import shapely
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from app.config import get_settings
+from app.screening.service import ScreeningRequest, screen_site
+from app.screening.site import build_site
+from app.store.db import get_engine
+from app.store.reference import load_reference, reference_root
+
+DAZHOU_PLAN = "美丽达州建设规划纲要（2024—2035年）"
+BAZHONG_PLAN = "巴中市国家生态文明建设示范区规划（修编）（2023—2035年）"
+
+
+@pytest.fixture(scope="module")
+def regions(reference) -> Iterator[Session]:
+    """A session holding all three reference regions; rolled back afterwards."""
+    connection = get_engine().connect()
+    outer = connection.begin()
+    session = Session(bind=connection, join_transaction_mode="create_savepoint")
+    load_reference(session, reference_root(get_settings().reference_dir))
+    yield session
+    session.close()
+    outer.rollback()
+    connection.close()
+
+
+def eco_township_point(session: Session, county_prefix: str) -> shapely.Point:
+    """A point inside an eco-function township of the given county prefix, chosen by PostGIS."""
+    wkt = session.execute(
+        text(
+            "SELECT ST_AsText(ST_PointOnSurface(f.geom)) FROM feature f "
+            "JOIN layer l ON l.active_version_id = f.version_id WHERE l.id = 'township' "
+            "AND f.attributes->>'zone_type' = '重点生态功能区' "
+            "AND f.county_code LIKE :p ORDER BY f.attributes->>'code' LIMIT 1"
+        ),
+        {"p": county_prefix + "%"},
+    ).scalar_one()
+    return shapely.from_wkt(wkt)
+
+
+def bases(result) -> list[str]:
+    """Every legal basis the screening's fired rules cite."""
+    return [rule.basis for finding in result.findings for rule in finding.rules]
+
+
+@pytest.mark.parametrize(
+    ("prefix", "plan", "other"), [("5117", DAZHOU_PLAN, "巴中"), ("5119", BAZHONG_PLAN, "达州")]
+)
+def test_a_site_cites_the_plan_of_its_own_city(regions, prefix, plan, other):
+    point = eco_township_point(regions, prefix)
+    site = build_site([point], "EPSG:4490", None, "wkt")
+    result = screen_site(regions, ScreeningRequest(site, "区域测试", "工业", 0.0, "tests"))
+    cited = bases(result)
+    assert any(plan in b for b in cited), cited
+    assert not any(other in b for b in cited), cited
+    counties = regions.execute(
+        text("SELECT name FROM region WHERE level = 'county' AND code LIKE :p"),
+        {"p": prefix + "%"},
+    ).scalars()
+    assert result.context.county in set(counties)
