@@ -3,6 +3,7 @@
 import shutil
 import time
 
+import httpx
 import pytest
 import shapely
 from selenium import webdriver
@@ -83,6 +84,61 @@ def test_page_loads_without_console_errors_and_renders_layers(page):
     assert len(toggles) >= 7
     assert "重点生态功能区" in page.find_element(By.ID, "legend").get_attribute("textContent")
     page.save_screenshot(str(ARTIFACTS / "map-page.png"))
+
+
+def map_bounds(driver) -> tuple[float, float, float, float]:
+    """The map's visible extent (west, south, east, north), read in the page."""
+    return tuple(
+        driver.execute_script(
+            "const b = redline.map.getBounds(); "
+            "return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]"
+        )
+    )
+
+
+def bbox_area(b) -> float:
+    return (b[2] - b[0]) * (b[3] - b[1])
+
+
+def contains(outer, inner) -> bool:
+    return (
+        outer[0] <= inner[0]
+        and outer[1] <= inner[1]
+        and outer[2] >= inner[2]
+        and outer[3] >= inner[3]
+    )
+
+
+def data_extent(live_server: str) -> list[float]:
+    """The loaded data's extent as the API gives it: provinces in /regions, else the collections."""
+    resp = httpx.get(live_server + "/regions", params={"level": "province"})
+    if resp.status_code == 200:
+        boxes = [r["bbox"] for r in resp.json()["regions"] if r.get("bbox")]
+    else:
+        collections = httpx.get(live_server + "/ogc/collections").json()["collections"]
+        boxes = [b for c in collections if c.get("extent") for b in c["extent"]["spatial"]["bbox"]]
+    return [min(b[0] for b in boxes), min(b[1] for b in boxes)] + [
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    ]
+
+
+def test_page_opens_on_the_extent_of_the_loaded_data(page, live_server):
+    """No fixed coordinates: the first view is fitted to the loaded data (20 px padding)."""
+    bazhong = shapely.union_all([g for _, g in ref_features("admin_county")]).bounds
+    assert contains(map_bounds(page), bazhong), (map_bounds(page), bazhong)
+    extent = data_extent(live_server)
+    # Pixel edges of the data extent: on the fitting axis both sit 20 px inside the canvas.
+    # (The old fixed view, 106.95, 32.0 at zoom 8, left ~40 px above and below Bazhong.)
+    left, top, right, bottom, width, height = page.execute_script(
+        "const m = redline.map, a = m.project([arguments[0], arguments[3]]), "
+        "b = m.project([arguments[2], arguments[1]]), c = m.getCanvas(); "
+        "return [a.x, a.y, b.x, b.y, c.clientWidth, c.clientHeight]",
+        *extent,
+    )
+    fits_x = abs(left - 20) < 3 and abs(width - right - 20) < 3
+    fits_y = abs(top - 20) < 3 and abs(height - bottom - 20) < 3
+    assert fits_x or fits_y, (left, top, right, bottom, width, height)
 
 
 def test_toggling_a_layer_hides_it(page):
@@ -192,5 +248,35 @@ def test_summary_view_shows_the_township_table_and_chart(page):
     )
     assert "光雾山镇" in page.find_element(By.ID, "summary-table").text
     page.save_screenshot(str(ARTIFACTS / "summary-view.png"))
+    page.find_element(By.ID, "tab-map").click()
+    assert severe_console_messages(page) == []
+
+
+def test_region_picker_zooms_to_a_county_and_scopes_the_summaries(page, live_server):
+    """省/市/区县 pickers: choosing 平昌县 fits the map to it and lists only its townships."""
+    if httpx.get(live_server + "/regions").status_code == 404:
+        pytest.skip("GET /regions is not served on this branch (helper h14 builds it)")
+    assert page.find_element(By.ID, "region-picker").is_displayed()
+    county = httpx.get(live_server + "/regions/511923").json()
+    Select(page.find_element(By.ID, "region-province")).select_by_value("510000")
+    Select(page.find_element(By.ID, "region-city")).select_by_value("511900")
+    Select(page.find_element(By.ID, "region-county")).select_by_value("511923")
+    wait_idle(page)
+    view = map_bounds(page)
+    bazhong = shapely.union_all([g for _, g in ref_features("admin_county")]).bounds
+    assert contains(view, county["bbox"]), (view, county["bbox"])
+    assert bbox_area(view) < bbox_area(bazhong)
+    page.save_screenshot(str(ARTIFACTS / "map-region-picker.png"))
+    townships = {p["name"] for p, _ in ref_features("township") if p["county_code"] == "511923"}
+    page.find_element(By.ID, "tab-summary").click()
+    WebDriverWait(page, 60).until(
+        lambda d: (
+            d.find_element(By.ID, "summary-table").get_attribute("data-region") == "511923"
+            and len(d.find_elements(By.CSS_SELECTOR, "#summary-table tbody tr")) == len(townships)
+        )
+    )
+    rows = page.find_elements(By.CSS_SELECTOR, "#summary-table tbody tr")
+    assert {r.find_elements(By.TAG_NAME, "td")[1].text for r in rows} == townships
+    page.save_screenshot(str(ARTIFACTS / "summary-region.png"))
     page.find_element(By.ID, "tab-map").click()
     assert severe_console_messages(page) == []

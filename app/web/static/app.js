@@ -187,9 +187,15 @@ function showResult(map, result) {
   redline.lastResult = result;
   $("#result").hidden = false;
   const verdict = $("#verdict");
-  verdict.textContent = LABELS[result.verdict];
-  verdict.className = `verdict ${result.verdict}`;
+  // verdict_label carries 不完整 when a finding layer's data does not cover the whole site.
+  verdict.textContent = result.verdict_label || LABELS[result.verdict];
+  verdict.className = `verdict ${result.verdict}${result.complete === false ? " incomplete" : ""}`;
   verdict.dataset.verdict = result.verdict;
+  verdict.dataset.complete = String(result.complete !== false);
+  const warnings = $("#warnings");
+  warnings.innerHTML = "";
+  for (const w of result.warnings || []) warnings.append(Object.assign(document.createElement("li"), { textContent: w }));
+  warnings.hidden = !warnings.children.length;
   $("#report-link").href = `/screenings/${result.id}/report.html`;
   $("#pdf-link").href = `/screenings/${result.id}/report.pdf`;
   const ctx = result.context || {};
@@ -267,46 +273,136 @@ function fitTo(map, geometry) {
 }
 
 // ---- summaries --------------------------------------------------------------------------
+// Column titles for the unit and its parent at each summary level.
+const LEVEL_HEADS = {
+  province: ["", "省"], city: ["省", "市"], county: ["市", "县（区）"], township: ["县（区）", "乡镇（街道）"],
+};
+
 async function loadSummary(layerId, rasters) {
-  const q = new URLSearchParams({ by: "township", layers: layerId });
+  const { by, region } = summaryScope();
+  const q = new URLSearchParams({ by, layers: layerId });
+  if (region) q.set("region", region);
   if (rasters.length) q.set("rasters", rasters.join(","));
-  $("#summary-chart").src = `/summaries/chart?layer=${layerId}&by=township`;
+  const chart = new URLSearchParams({ layer: layerId, by });
+  if (region) chart.set("region", region);
+  $("#summary-chart").src = `/summaries/chart?${chart}`;
   $("#summary-csv").href = `/summaries?${q}&format=csv`;
   $("#summary-xlsx").href = `/summaries?${q}&format=xlsx`;
   const data = await getJSON(`/summaries?${q}`);
-  const head = ["县（区）", "乡镇（街道）", "主体功能区", "面积 km²", "覆盖 km²", "占比 %", "个数"];
+  const head = [...LEVEL_HEADS[by], "主体功能区", "面积 km²", "覆盖 km²", "占比 %", "个数"];
   const rasterCols = [];
   for (const r of rasters) {
-    const first = data.rows[0].rasters?.[r];
+    const first = data.rows[0]?.rasters?.[r];
     for (const label of Object.keys(first?.class_shares || {})) rasterCols.push([r, label, `${first.title_zh}·${label} %`]);
   }
   $("#summary-table thead").innerHTML = `<tr>${[...head, ...rasterCols.map((c) => c[2])].map((h) => `<th>${h}</th>`).join("")}</tr>`;
+  $("#summary-table").dataset.by = by;
+  $("#summary-table").dataset.region = region || "";
   const body = $("#summary-table tbody");
   body.innerHTML = "";
   for (const row of data.rows) {
     const f = row.layers[layerId];
-    const cells = [row.parent, row.name, row.zone_type, row.area_km2.toFixed(2),
+    const cells = [row.parent_name ?? row.parent, row.name, row.zone_type, row.area_km2.toFixed(2),
                    (f.area_km2 ?? 0).toFixed(3), ((f.share ?? 0) * 100).toFixed(2), f.count,
                    ...rasterCols.map(([r, label]) => ((row.rasters[r].class_shares[label] || 0) * 100).toFixed(1))];
     const tr = document.createElement("tr");
+    if (row.code) tr.dataset.code = row.code;
     tr.innerHTML = cells.map((c, i) => `<td class="${i > 2 ? "num" : ""}">${c ?? ""}</td>`).join("");
     body.append(tr);
   }
 }
 
+// ---- data extent and region picker --------------------------------------------------------
+// The level summarised under a chosen region: the one below it (no region: townships, as before).
+const BY_BELOW = { province: "city", city: "county", county: "township" };
+const regions = { list: [], byCode: new Map(), chosen: null };
+
+function summaryScope() {
+  const r = regions.chosen && regions.byCode.get(regions.chosen);
+  return r ? { by: BY_BELOW[r.level], region: r.code } : { by: "township", region: null };
+}
+
+function unionBbox(boxes) {
+  const valid = boxes.filter((b) => Array.isArray(b) && b.length >= 4 && b.every(Number.isFinite));
+  if (!valid.length) return null;
+  return [Math.min(...valid.map((b) => b[0])), Math.min(...valid.map((b) => b[1])),
+          Math.max(...valid.map((b) => b[2])), Math.max(...valid.map((b) => b[3]))];
+}
+
+// /regions when this server has it (asked through the OpenAPI document, so no 404 in the
+// console); otherwise none, and the extent comes from the collections.
+async function loadRegions() {
+  const api = await getJSON("/openapi.json").catch(() => ({ paths: {} }));
+  if (!api.paths || !api.paths["/regions"]) return [];
+  return (await getJSON("/regions").catch(() => ({ regions: [] }))).regions || [];
+}
+
+async function dataExtent(regionList) {
+  const provinces = unionBbox(regionList.filter((r) => r.level === "province").map((r) => r.bbox));
+  if (provinces) return provinces;
+  const ogc = await getJSON("/ogc/collections").catch(() => ({ collections: [] }));
+  return unionBbox((ogc.collections || []).flatMap((c) => c.extent?.spatial?.bbox || []));
+}
+
+function fillSelect(select, items, placeholder) {
+  select.innerHTML = "";
+  select.append(new Option(placeholder, ""));
+  for (const r of items) select.append(new Option(r.name, r.code));
+  select.disabled = !items.length;
+}
+
+function childrenOf(code, level) {
+  return regions.list.filter((r) => r.parent_code === code && r.level === level);
+}
+
+// The county list follows the city, or the province itself for a 直辖市 (counties under it).
+function refillBelow(changed) {
+  const [prov, city, county] = ["#region-province", "#region-city", "#region-county"].map($);
+  if (changed === "province") fillSelect(city, childrenOf(prov.value, "city"), "（全部市）");
+  if (changed !== "county") fillSelect(county, childrenOf(city.value || prov.value, "county"), "（全部区县）");
+  regions.chosen = county.value || city.value || prov.value || null;
+}
+
+function fitPending(map) {
+  const bbox = regions.pendingFit;
+  regions.pendingFit = null;
+  if (bbox) map.fitBounds([[bbox[0], bbox[1]], [bbox[2], bbox[3]]], { padding: 40, duration: 0 });
+}
+
+function buildRegionPicker(map, onChange) {
+  if (!regions.list.length) return;
+  $("#region-picker").hidden = false;
+  fillSelect($("#region-province"), regions.list.filter((r) => r.level === "province"), "（全部省）");
+  refillBelow("province");
+  for (const level of ["province", "city", "county"]) {
+    $(`#region-${level}`).addEventListener("change", () => {
+      refillBelow(level);
+      regions.pendingFit = regions.byCode.get(regions.chosen)?.bbox || regions.extent;
+      // A hidden map has no size to fit into: the summaries view fits when the map shows again.
+      if ($("#map-view").classList.contains("active")) fitPending(map);
+      onChange();
+    });
+  }
+}
+
 // ---- start ------------------------------------------------------------------------------
 async function main() {
-  const [layers, categories, style, rasters] = await Promise.all([
+  const [layers, categories, style, rasters, regionList] = await Promise.all([
     getJSON("/layers"), getJSON("/screenings/categories"), getJSON("/tiles/style.json"),
-    getJSON("/rasters").catch(() => []),
+    getJSON("/rasters").catch(() => []), loadRegions(),
   ]);
+  regions.list = regionList.filter((r) => ["province", "city", "county"].includes(r.level));
+  regions.byCode = new Map(regions.list.map((r) => [r.code, r]));
+  regions.extent = await dataExtent(regions.list);
   const loaded = layers.filter((l) => l.active_version);
   for (const c of categories.categories) $("#project-category").append(new Option(c.id, c.id));
   // Tiles carry the key too, for servers whose reads are closed (REDLINE_OPEN_READS=false).
   const transformRequest = (url) =>
     (new URL(url, location.href).origin === location.origin ? { url, headers: withKey() } : { url });
-  const map = (redline.map = new maplibregl.Map({
-    container: "map", style, center: [106.95, 32.0], zoom: 8, transformRequest }));
+  // Open on the loaded data; with none loaded yet, on the whole country.
+  const view = regions.extent
+    ? { bounds: regions.extent, fitBoundsOptions: { padding: 20 } } : { center: [104.0, 35.0], zoom: 3 };
+  const map = (redline.map = new maplibregl.Map({ container: "map", style, ...view, transformRequest }));
   $("#report-link").addEventListener("click", openWithKey);
   $("#pdf-link").addEventListener("click", openWithKey);
   map.addControl(new maplibregl.NavigationControl());
@@ -341,13 +437,15 @@ async function main() {
   for (const l of polygonLayers) $("#summary-layer").append(new Option(l.title_zh, l.id));
   $("#summary-layer").value = polygonLayers.some((l) => l.id === "redline") ? "redline" : polygonLayers[0]?.id;
   const rasterIds = rasters.filter((r) => r.active).map((r) => r.id);
-  $("#summary-layer").addEventListener("change", () => loadSummary($("#summary-layer").value, rasterIds));
+  const reloadSummary = () => loadSummary($("#summary-layer").value, rasterIds).catch((err) => showError(err.message));
+  $("#summary-layer").addEventListener("change", reloadSummary);
+  buildRegionPicker(map, () => { if ($("#summary-view").classList.contains("active")) reloadSummary(); });
   document.querySelectorAll(".tab").forEach((tab) => tab.addEventListener("click", () => {
     document.querySelectorAll(".tab, .view").forEach((el) => el.classList.remove("active"));
     tab.classList.add("active");
     $(`#${tab.dataset.view}`).classList.add("active");
-    if (tab.dataset.view === "summary-view") loadSummary($("#summary-layer").value, rasterIds).catch((err) => showError(err.message));
-    else map.resize();
+    if (tab.dataset.view === "summary-view") reloadSummary();
+    else { map.resize(); fitPending(map); }
   }));
 }
 
