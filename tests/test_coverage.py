@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.config import get_settings
+from app.screening.report import report_html
 from app.screening.service import ScreeningRequest, screen_site
 from app.screening.site import SiteError, build_site
 from app.store.db import get_engine
@@ -145,3 +146,12 @@ def test_api_documents_and_returns_coverage(client, reference) -> None:
     assert body["complete"] is True and body["coverage"]
     props = client.get("/openapi.json").json()["components"]["schemas"]["LayerCoverage"]
     assert {"covered", "uncovered_share", "uncovered_length_m"} <= set(props["properties"])
+
+
+def test_report_shows_the_incompleteness(session: Session) -> None:
+    result = screen(session, ROAD, project_name="巴达公路")
+    html = report_html(session, session.get(Screening, result["id"]))
+    assert result["verdict_label"] in html
+    assert "研判不完整：" in html and "河流数据未覆盖项目用地的" in html
+    complete = screen(session, BAZHONG_POINT)
+    assert "研判不完整" not in report_html(session, session.get(Screening, complete["id"]))
