@@ -155,3 +155,9 @@ def test_report_shows_the_incompleteness(session: Session) -> None:
     assert "研判不完整：" in html and "河流数据未覆盖项目用地的" in html
     complete = screen(session, BAZHONG_POINT)
     assert "研判不完整" not in report_html(session, session.get(Screening, complete["id"]))
+
+
+def test_multipoint_half_outside_is_half_uncovered(session: Session) -> None:
+    site = shapely.MultiPoint([BAZHONG_POINT, CHEMICAL_PLANT])
+    river = by_layer(screen(session, site))["river"]
+    assert river["covered"] is False and river["uncovered_share"] == 0.5

@@ -22,13 +22,12 @@ MIN_UNCOVERED_M2 = 1.0
 MIN_UNCOVERED_M = 1.0
 
 # The site cut by the county parts it meets (small, GiST-indexed), then per coverage set the
-# union of its counties' pieces measured. A point: covered or not (no measures needed).
+# union of its counties' pieces measured (points: counted, a point is covered or not).
 _COVERED = text("""
 WITH site AS (SELECT ST_GeomFromWKB(:wkb, 4490) AS g),
 pieces AS (
   SELECT row_number() OVER () AS pid, coalesce(f.attributes->>'code', '') AS code,
-         CASE WHEN ST_Dimension(site.g) = 0 THEN site.g
-              ELSE ST_Intersection(p.geom, site.g) END AS g
+         ST_Intersection(p.geom, site.g) AS g
   FROM site JOIN feature_part p ON p.version_id = :county AND p.geom && site.g
   JOIN feature f ON f.id = p.feature_id
   WHERE ST_Intersects(p.geom, site.g)
@@ -43,8 +42,9 @@ hits AS (
 )
 SELECT n.set_no,
        CASE WHEN ST_Dimension(site.g) = 2 THEN ST_Area(site.g::geography)
-            WHEN ST_Dimension(site.g) = 1 THEN ST_Length(site.g::geography) END AS size,
-       (SELECT CASE WHEN ST_Dimension(site.g) = 0 THEN count(*)::float
+            WHEN ST_Dimension(site.g) = 1 THEN ST_Length(site.g::geography)
+            ELSE ST_NPoints(site.g) END AS size,
+       (SELECT CASE WHEN ST_Dimension(site.g) = 0 THEN ST_NPoints(ST_Union(h.g))::float
                     WHEN ST_Dimension(site.g) = 2 THEN ST_Area(ST_Union(h.g)::geography)
                     ELSE ST_Length(ST_Union(h.g)::geography) END
         FROM hits h WHERE h.set_no = n.set_no) AS covered
@@ -95,12 +95,10 @@ def _measure(
     dim = int(shapely.get_dimensions(geom))
     out: dict[int, Measured] = {}
     for r in rows:
-        if dim == 0:
-            out[r.set_no] = Measured(0, 0.0 if (r.covered or 0) > 0 else 1.0, None)
-            continue
         size = r.size or 0.0
         uncovered = max(size - (r.covered or 0.0), 0.0)
-        out[r.set_no] = Measured(dim, uncovered / size if size else 0.0, uncovered)
+        share = uncovered / size if size else 0.0
+        out[r.set_no] = Measured(dim, share, uncovered if dim else None)
     return [out[i] for i in range(len(sets))]
 
 
