@@ -13,6 +13,13 @@ from app.screening.rules import RuleHit
 
 Verdict = Literal["prohibited", "restricted", "attention", "clear"]
 Relation = Literal["inside", "overlaps", "nearby", "outside"]
+LABELS = {"prohibited": "禁止", "restricted": "限制", "attention": "关注", "clear": "无冲突"}
+INCOMPLETE = "不完整"
+
+
+def verdict_label(verdict: str, complete: bool) -> str:
+    """The verdict in Chinese, marked 不完整 when a finding layer does not cover the site."""
+    return LABELS[verdict] + ("" if complete else f"（{INCOMPLETE}）")
 
 
 class Finding(BaseModel):
@@ -99,6 +106,21 @@ class Context(BaseModel):
     control_units: list[ControlUnit]
 
 
+class LayerCoverage(BaseModel):
+    """Whether one layer's data cover the whole site with its buffer, and what they miss."""
+
+    layer: str
+    title_zh: str
+    covered: bool
+    uncovered_share: float = Field(description="uncovered part / search area (0–1)")
+    uncovered_area_m2: float | None = Field(
+        default=None, description="uncovered area (geodesic), for polygon search areas"
+    )
+    uncovered_length_m: float | None = Field(
+        default=None, description="uncovered length (geodesic), for line sites without buffer"
+    )
+
+
 class ScreeningResult(BaseModel):
     """One screening: verdict, site, context, findings and the data versions used."""
 
@@ -113,6 +135,17 @@ class ScreeningResult(BaseModel):
     layer_version_dates: dict[str, str | None]
     rasters: dict[str, Any] = Field(description="statistics of the search area per raster")
     warnings: list[str]
+    coverage: list[LayerCoverage] = Field(
+        default_factory=list,
+        description="per screened layer, whether its data cover the site with its buffer "
+        "(absent from screenings filed before coverage was reported)",
+    )
+    complete: bool = Field(
+        default=True, description="false when a finding layer's data do not cover the site"
+    )
+    verdict_label: str | None = Field(
+        default=None, description='the verdict in Chinese, e.g. "限制" or "限制（不完整）"'
+    )
 
     def as_json(self) -> dict[str, Any]:
         """The JSON document (as filed in the database), without fields never set."""

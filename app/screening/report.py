@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from app.catalog import catalog
 from app.geo.measure import area_units
 from app.screening.mapimage import render_map
+from app.screening.models import LABELS
 from app.store.models import LayerVersion, Screening
 
-LABELS = {"prohibited": "禁止", "restricted": "限制", "attention": "关注", "clear": "无冲突"}
 RELATIONS = {"inside": "位于其内", "overlaps": "部分重叠", "nearby": "邻近", "outside": "位于其外"}
 KINDS = {"point": "点", "line": "线", "polygon": "面"}
 

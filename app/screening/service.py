@@ -8,7 +8,7 @@ from typing import Any
 import shapely
 from geoalchemy2.shape import from_shape
 from shapely.geometry import mapping
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.catalog import LayerSpec, catalog, project_categories
@@ -17,6 +17,7 @@ from app.geo.local import geodesic_buffer
 from app.geo.measure import area_m2
 from app.raster.stats import stats_for
 from app.screening import findings as findings_mod
+from app.screening.coverage import coverage_warnings, site_coverage
 from app.screening.models import (
     Context,
     ControlUnit,
@@ -24,6 +25,7 @@ from app.screening.models import (
     Project,
     ScreeningResult,
     SiteFigures,
+    verdict_label,
 )
 from app.screening.rules import SEVERITY, apply_rules, has_outside_rule, overall, plan_context
 from app.screening.site import Site, SiteError
@@ -44,29 +46,6 @@ class ScreeningRequest:
     buffer_m: float = 0.0
     actor: str | None = None
     inputs: dict | None = None
-
-
-def check_coverage(
-    session: Session, versions: dict[str, LayerVersion], geom: shapely.Geometry
-) -> None:
-    """A site outside every county of the loaded data cannot be screened meaningfully."""
-    county = versions.get("admin_county")
-    if county is None:
-        return
-    hit = session.execute(
-        text(
-            "SELECT EXISTS (SELECT 1 FROM feature_part WHERE version_id = :v "
-            "AND ST_Intersects(geom, ST_GeomFromWKB(:wkb, 4490)))"
-        ),
-        {"v": county.id, "wkb": shapely.to_wkb(geom)},
-    ).scalar()
-    if not hit:
-        c = geom.centroid
-        raise SiteError(
-            f"The site (around {c.x:.5f}, {c.y:.5f}) is outside the area covered by the loaded "
-            "data (the admin_county layer). Check the coordinates and the crs (GCJ02/BD09 for "
-            "phone-map coordinates), or load data for that area."
-        )
 
 
 def _outside_figures(spec: LayerSpec, found: list[dict[str, Any]]) -> dict[str, Any]:
@@ -164,6 +143,15 @@ class Screened:
         return overall([f.verdict for f in self.reported])
 
 
+def screened_specs(versions: dict[str, LayerVersion]) -> list[LayerSpec]:
+    """The catalog layers a screening reads: screened ones with an active version."""
+    return [
+        spec
+        for layer_id, spec in catalog().items()
+        if spec.screening_role != "none" and layer_id in versions
+    ]
+
+
 def screen_geometries(
     session: Session,
     geoms: list[shapely.Geometry],
@@ -173,11 +161,7 @@ def screen_geometries(
     """Findings, rules and verdicts for many search geometries, one query per layer."""
     areas = [area_m2(g) if shapely.get_dimensions(g) == 2 else 0.0 for g in geoms]
     results = [Screened({}, []) for _ in geoms]
-    specs = [
-        spec
-        for layer_id, spec in catalog().items()
-        if spec.screening_role != "none" and layer_id in versions
-    ]
+    specs = screened_specs(versions)
     for spec in specs:
         radius = 0.0 if spec.screening_role == "context" else spec.search_radius_m
         per_site = findings_mod.find_many(session, spec, versions[spec.id].id, geoms, areas, radius)
@@ -201,8 +185,10 @@ def screen_site(session: Session, req: ScreeningRequest) -> ScreeningResult:
         raise SiteError(f"buffer_m must be between 0 and {MAX_BUFFER_M} metres.")
     site = req.site
     versions = active_versions(session)
-    check_coverage(session, versions, site.geometry)
     search = geodesic_buffer(site.geometry, req.buffer_m) if req.buffer_m > 0 else site.geometry
+    # Refuses a site wholly outside the loaded counties before anything else is read.
+    coverage = site_coverage(session, versions, screened_specs(versions), search)
+    complete = all(c.covered for c in coverage if catalog()[c.layer].screening_role == "finding")
     search_area = area_m2(search) if shapely.get_dimensions(search) == 2 else 0.0
     screened = screen_geometries(session, [search], req.project_category, versions)[0]
 
@@ -230,7 +216,10 @@ def screen_site(session: Session, req: ScreeningRequest) -> ScreeningResult:
             for k, v in sorted(versions.items())
         },
         rasters=stats_for(active_rasters(session), [search])[0],
-        warnings=site.warnings,
+        warnings=site.warnings + coverage_warnings(coverage, req.buffer_m),
+        coverage=coverage,
+        complete=complete,
+        verdict_label=verdict_label(screened.verdict, complete),
     )
     session.add(
         Screening(
