@@ -322,7 +322,8 @@ def _print_screening(r: dict) -> None:
     site, ctx = r["site"], r["context"]
     console.print(
         f"screening {r['id']}  verdict: "
-        f"[{VERDICT_STYLE[r['verdict']]}] {LABELS[r['verdict']]} {r['verdict']} [/]"
+        f"[{VERDICT_STYLE[r['verdict']]}] {r.get('verdict_label') or LABELS[r['verdict']]} "
+        f"{r['verdict']} [/]"
     )
     console.print(
         f"site: {site['kind']}, {area_units(site['area_m2'])['ha']:.4f} ha, "
