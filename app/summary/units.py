@@ -89,6 +89,11 @@ def unit_set(
     return UnitSet(by, versions[layer], region)
 
 
+def home_digits(units: UnitSet) -> int:
+    """How many leading code digits a feature's county must share with a unit to count there."""
+    return 2 if units.by == "province" else 4
+
+
 def unit_sql(units: UnitSet) -> str:
     """A SELECT of (code, name, parent, parent_code, parent_name, geom, attributes)."""
     if units.by == "city":
