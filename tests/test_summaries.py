@@ -226,7 +226,9 @@ def test_as_of_reads_the_version_in_force_then(client, tmp_path):
 
 
 def test_bad_summary_requests(client):
-    assert client.get("/summaries", params={"by": "province"}).status_code == 422
+    assert client.get("/summaries", params={"by": "district"}).status_code == 422
+    assert client.get("/summaries", params={"region": "5119"}).status_code == 422
+    assert client.get("/summaries", params={"region": "990000"}).status_code == 404
     assert client.get("/summaries", params={"layers": "nope"}).status_code == 404
     resp = client.get("/summaries/crosstab", params={"layer": "redline", "rows": "colour"})
     assert resp.status_code == 422 and "function" in resp.json()["detail"]
@@ -260,3 +262,35 @@ def test_cli_summary(database, reference, tmp_path):
         app, ["summary", "--by", "city", "--layers", "redline", "--format", "json"]
     )
     assert json.loads(as_json.output)["rows"][0]["name"] == "巴中市"
+
+
+def test_rows_carry_their_parents_from_the_hierarchy(client):
+    counties = get(client, "/summaries", by="county", layers="redline").json()["rows"]
+    assert {(r["parent_code"], r["parent_name"]) for r in counties} == {("511900", "巴中市")}
+    city = get(client, "/summaries", by="city", layers="redline").json()["rows"]
+    assert [(r["code"], r["name"], r["parent_code"], r["parent_name"]) for r in city] == [
+        ("511900", "巴中市", "510000", "四川省")
+    ]
+    province = get(client, "/summaries", by="province", layers="redline").json()["rows"]
+    assert [(r["code"], r["name"], r["parent_code"]) for r in province] == [
+        ("510000", "四川省", None)
+    ]
+    assert province[0]["area_km2"] == pytest.approx(city[0]["area_km2"], rel=1e-9)
+    towns = get(client, "/summaries", by="township", layers="redline", region="511902").json()
+    assert towns["region"] == "511902" and towns["rows"]
+    assert {r["parent_name"] for r in towns["rows"]} == {"巴州区"}
+    assert all(r["code"].startswith("511902") for r in towns["rows"])
+
+
+def test_villages_without_data_give_no_rows_and_a_note(client):
+    body = get(client, "/summaries", by="village", layers="redline").json()
+    assert body["rows"] == [] and "village" in body["notes"]["rows"]
+    csv = get(client, "/summaries", by="village", layers="redline", format="csv")
+    assert csv.status_code == 200
+
+
+def test_csv_has_the_parent_columns(client):
+    csv = get(client, "/summaries", by="county", layers="redline", format="csv")
+    table = pd.read_csv(io.BytesIO(csv.content), encoding="utf-8-sig", dtype=str)
+    assert set(table["上级行政区代码"]) == {"511900"}
+    assert set(table["上级行政区名称"]) == {"巴中市"}

@@ -25,6 +25,7 @@ from app.api.routes import (
     layers,
     ogc,
     rasters,
+    regions,
     screenings,
     summaries,
     tiles,
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(screenings.router)
     app.include_router(jobs.router)
     app.include_router(summaries.router)
+    app.include_router(regions.router)
     app.include_router(rasters.router)
     app.include_router(tiles.router)
     app.include_router(exports.router)

@@ -6,11 +6,13 @@ from sqlalchemy.orm import Session
 
 from app.catalog import LayerSpec
 from app.store.models import LayerVersion
-from app.summary.units import UnitSet, unit_sql
+from app.summary.units import UnitSet, home_digits, unit_sql
 
 # Parts (ST_Subdivide pieces) keep intersections small; a part wholly inside the unit is
 # taken as it is (prepared-geometry test), and the union per unit removes overlaps between
-# features, so overlapping protected areas are not counted twice.
+# features, so overlapping protected areas are not counted twice. A feature counts only in
+# units of its own city (province for province rows): neighbouring cities' boundaries come
+# from different sources, and their slivers must not change another city's figures.
 _COVER = """
 WITH u AS ({units}),
 pieces AS (
@@ -19,6 +21,8 @@ pieces AS (
               ELSE ST_Intersection(p.geom, u.geom) END AS g
   FROM u JOIN feature_part p ON p.version_id = :layer_v AND p.geom && u.geom
    AND ST_Intersects(p.geom, u.geom)
+  JOIN feature f ON f.id = p.feature_id
+  WHERE f.county_code IS NULL OR left(f.county_code, :home) = left(u.code, :home)
 )
 SELECT code, count(DISTINCT feature_id) AS count,
        CASE WHEN :dim = 2 THEN ST_Area(ST_UnaryUnion(ST_Collect(
@@ -44,6 +48,7 @@ def layer_coverage(
             "v": units.version.id,
             "layer_v": version.id,
             "dim": _DIM[spec.geometry_type],
+            "home": home_digits(units),
         },
     ).all()
     listed_attr = spec.summary.listed_area_attribute

@@ -6,7 +6,13 @@ import pandas as pd
 
 from app.catalog import get_layer_spec
 
-BY_LABELS = {"city": "市", "county": "县（区）", "township": "乡镇（街道）"}
+BY_LABELS = {
+    "province": "省（直辖市）",
+    "city": "市",
+    "county": "县（区）",
+    "township": "乡镇（街道）",
+    "village": "村（社区）",
+}
 
 
 def summary_frame(summary: dict) -> pd.DataFrame:
@@ -14,6 +20,8 @@ def summary_frame(summary: dict) -> pd.DataFrame:
     records = []
     for row in summary["rows"]:
         rec = {"代码": row["code"], BY_LABELS[summary["by"]]: row["name"]}
+        rec["上级行政区代码"] = row.get("parent_code")
+        rec["上级行政区名称"] = row.get("parent_name")
         if summary["by"] == "township":
             rec["所属县（区）"] = row["parent"]
             rec["主体功能区类型"] = row.get("zone_type")

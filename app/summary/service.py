@@ -1,4 +1,5 @@
-"""Area summaries per city / county / township, cached per set of layer versions."""
+"""Area summaries per province / city / county / township / village, cached per set of
+layer versions and region."""
 
 import datetime as dt
 
@@ -20,6 +21,7 @@ NOTES = {
     "unit, each counted in full, as the plan's tables add them up",
     "share": "covered area / the unit's own geodesic area",
 }
+NO_UNITS = "no {by} data is loaded: import the unit layer to get rows"
 _CACHE: LockedLRU[dict] = LockedLRU(max_items=128)
 
 
@@ -67,33 +69,43 @@ def summarize(
     as_of: dt.date | dt.datetime | None = None,
     pins: dict[str, int] | None = None,
     rasters: list[str] | None = None,
+    region: str | None = None,
 ) -> dict:
-    """{by, rows: [{code, name, area_km2, layers: {id: figures}}], layer_versions, notes}."""
+    """{by, region, rows: [{code, name, parent_code, parent_name, area_km2, layers}], ...}.
+
+    Rows are the units of level `by` within `region` (a code); none loaded gives no rows."""
     versions = versions_in_force(session, as_of, pins)
-    units = unit_set(by, versions)
+    units = unit_set(session, by, versions, region)
     ids = _layer_ids(layers, versions)
     raster_versions = rasters_in_force(session, rasters) if rasters else {}
     key = (
         by,
+        region,
         tuple(ids),
-        units.version.id,
+        units.version.id if units.version else None,
         tuple(versions[i].id for i in ids),
         tuple((k, v.id) for k, v in raster_versions.items()),
     )
 
     def compute() -> dict:
         rows = unit_rows(session, units)
-        covers = {i: layer_coverage(session, units, get_layer_spec(i), versions[i]) for i in ids}
+        covers = {
+            i: layer_coverage(session, units, get_layer_spec(i), versions[i]) if rows else {}
+            for i in ids
+        }
         kinds = {i: get_layer_spec(i).geometry_type for i in ids}
         listed = {i: bool(get_layer_spec(i).summary.listed_area_attribute) for i in ids}
+        unit_layer = [UNIT_LAYERS[by]] if units.version else []
         return {
-            "layer_versions": {i: versions[i].version for i in [UNIT_LAYERS[by], *ids]},
-            "notes": NOTES,
+            "layer_versions": {i: versions[i].version for i in [*unit_layer, *ids]},
+            "notes": NOTES if units.version else {**NOTES, "rows": NO_UNITS.format(by=by)},
             "rows": [
                 {
                     "code": r["code"],
                     "name": r["name"],
                     "parent": r["parent"],
+                    "parent_code": r["parent_code"],
+                    "parent_name": r["parent_name"],
                     "area_km2": r["area_m2"] / 1e6,
                     **({"zone_type": r["attributes"].get("zone_type")} if by == "township" else {}),
                     "layers": {
@@ -117,4 +129,9 @@ def summarize(
 
     # as_of is not part of the key (equal versions give equal figures): echo it per request.
     result = _CACHE.get_or_compute(key, compute_with_rasters)
-    return {"by": by, "as_of": as_of.isoformat() if as_of else None, **result}
+    return {
+        "by": by,
+        "region": region,
+        "as_of": as_of.isoformat() if as_of else None,
+        **result,
+    }

@@ -24,11 +24,13 @@ class LayerFigures(BaseModel):
 
 
 class SummaryRow(BaseModel):
-    """One city, county or township with its geodesic area and each layer's figures."""
+    """One administrative unit with its parent, its geodesic area and each layer's figures."""
 
     code: str | None
     name: str | None
-    parent: str | None
+    parent: str | None = Field(description="townships: the county's name (kept for old clients)")
+    parent_code: str | None = Field(default=None, description="the parent unit's code")
+    parent_name: str | None = Field(default=None, description="the parent unit's name")
     area_km2: float
     zone_type: str | None = Field(default=None, description="townships only")
     layers: dict[str, LayerFigures]
@@ -41,6 +43,7 @@ class Summary(BaseModel):
     """Areas per unit for the layers in force (or pinned), and the versions used."""
 
     by: str
+    region: str | None = Field(default=None, description="the region code the rows lie in")
     as_of: str | None
     layer_versions: dict[str, int]
     notes: dict[str, str]

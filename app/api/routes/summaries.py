@@ -27,6 +27,11 @@ router = APIRouter(
 )
 
 By = Annotated[str, Query(pattern="^(city|county|township)$")]
+SummaryBy = Annotated[str, Query(pattern="^(province|city|county|township|village)$")]
+RegionFilter = Annotated[
+    str | None,
+    Query(pattern=r"^\d{6}$", description="GB/T 2260 code: only the units within it"),
+]
 AsOf = Annotated[dt.date | None, Query(description="use the versions in force on this date")]
 
 
@@ -46,19 +51,32 @@ AsOf = Annotated[dt.date | None, Query(description="use the versions in force on
 )
 def summary(
     session: DbSession,
-    by: By = "county",
+    by: SummaryBy = "county",
+    region: RegionFilter = None,
     layers: Annotated[str | None, Query(description="comma-separated layer ids")] = None,
     format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json",
     as_of: AsOf = None,
     versions: Annotated[str | None, Query(description="pin versions: redline:2,...")] = None,
     rasters: Annotated[str | None, Query(description="raster ids: landcover,...")] = None,
 ) -> Response | dict[str, Any]:
-    """Per unit: its geodesic area; per layer: covered area (union) in km²/公顷/亩, share,
-    count, and for listed layers the plain sum of listed areas."""
+    """Per unit (with its parent's code and name): its geodesic area; per layer: covered area
+    (union) in km²/公顷/亩, share, count, and for listed layers the plain sum of listed areas.
+    Provinces and cities are the unions of their counties; a 直辖市's counties have no city
+    row. No village data loaded: no rows, and a note says so."""
     result = summarize(
-        session, by, parse_list(layers), as_of, parse_pins(versions), parse_list(rasters)
+        session,
+        by,
+        parse_list(layers),
+        as_of,
+        parse_pins(versions),
+        parse_list(rasters),
+        region=region,
     )
-    stem = f"summary-{by}" + (f"-{as_of.isoformat()}" if as_of else "")
+    stem = (
+        f"summary-{by}"
+        + (f"-{region}" if region else "")
+        + (f"-{as_of.isoformat()}" if as_of else "")
+    )
     if format == "csv":
         return Response(
             to_csv(result),
