@@ -4,7 +4,7 @@ from app.catalog import get_layer_spec
 from app.render.charts import bar_chart
 
 MAX_BARS = 60
-UNIT_WORDS = {"city": "市", "county": "县区", "township": "乡镇"}
+UNIT_WORDS = {"province": "省", "city": "市", "county": "县区", "township": "乡镇", "village": "村"}
 
 
 def area_chart(summary: dict, layer_id: str, fmt: str = "png") -> bytes:

@@ -26,7 +26,6 @@ router = APIRouter(
     responses=problem_responses(401, 403),
 )
 
-By = Annotated[str, Query(pattern="^(city|county|township)$")]
 SummaryBy = Annotated[str, Query(pattern="^(province|city|county|township|village)$")]
 RegionFilter = Annotated[
     str | None,
@@ -142,11 +141,12 @@ def plan(session: DbSession, region: Region = None) -> dict[str, Any]:
 def chart(
     session: DbSession,
     layer: str,
-    by: By = "township",
+    by: SummaryBy = "township",
     format: Annotated[str, Query(pattern="^(png|svg)$")] = "png",
     as_of: AsOf = None,
+    region: RegionFilter = None,
 ) -> Response:
-    """A bar chart of the layer's area per unit."""
-    result = summarize(session, by, [layer], as_of)
+    """A bar chart of the layer's area per unit (within `region`, if given)."""
+    result = summarize(session, by, [layer], as_of, region=region)
     media = "image/png" if format == "png" else "image/svg+xml"
     return Response(area_chart(result, layer, format), media_type=media)
