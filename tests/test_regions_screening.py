@@ -68,3 +68,16 @@ def test_a_site_cites_the_plan_of_its_own_city(regions, prefix, plan, other):
         {"p": prefix + "%"},
     ).scalars()
     assert result.context.county in set(counties)
+
+
+def test_bazhong_plan_figures_hold_with_every_region_loaded(regions):
+    """Another city's features reaching over the border never count in Bazhong's figures."""
+    from app.summary.plan import choose_plan, plan_figures
+
+    figures = plan_figures(regions, choose_plan(regions, "511900"))
+    protected = figures["protected_areas"]
+    assert protected["count"] == 13
+    assert protected["listed_sum_km2"] == pytest.approx(1560.07, abs=0.005)
+    assert protected["union_km2"] == pytest.approx(1426.73, abs=0.01)
+    assert figures["redline"]["union_km2"] == pytest.approx(1673.0, abs=0.01)
+    assert figures["townships"]["data_total"] == 139

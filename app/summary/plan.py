@@ -29,6 +29,8 @@ _HAS_REGION = text(
 )
 # As the per-unit summaries: parts wholly inside the region are taken as they are, the
 # others clipped; the union removes overlaps, the listed sum adds each feature in full.
+# A feature belongs to the region of its county: another city's feature that reaches a few
+# metres over the border (the cities' outlines come from different surveys) does not count.
 _COVER = text(f"""
 WITH r AS ({_REGION}),
 touching AS (
@@ -37,6 +39,8 @@ touching AS (
               ELSE ST_Intersection(p.geom, r.geom) END AS g
   FROM r JOIN feature_part p ON p.version_id = :layer_v AND p.geom && r.geom
    AND ST_Intersects(p.geom, r.geom)
+  JOIN feature f ON f.id = p.feature_id
+   AND (f.county_code IS NULL OR f.county_code LIKE :prefix || '%')
 )
 SELECT count(DISTINCT feature_id) AS count,
        coalesce(ST_Area(ST_UnaryUnion(ST_Collect(ST_CollectionExtract(g, 3)))::geography), 0)
