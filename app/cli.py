@@ -157,14 +157,19 @@ def layers() -> None:
 
 @app.command()
 def summary(
-    by: Annotated[str, typer.Option(help="city | county | township")] = "county",
+    by: Annotated[
+        str, typer.Option(help="province | city | county | township | village")
+    ] = "county",
+    region: Annotated[
+        str | None, typer.Option(help="region code, e.g. 511900: its units only")
+    ] = None,
     layers: Annotated[str | None, typer.Option(help="comma-separated layer ids")] = None,
     rasters: Annotated[str | None, typer.Option(help="raster ids, e.g. landcover")] = None,
     as_of: Annotated[str | None, typer.Option(help="YYYY-MM-DD: versions in force then")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table | json | csv | xlsx")] = "table",
     output: Annotated[Path | None, typer.Option(help="file for csv/xlsx")] = None,
 ) -> None:
-    """Area summaries per city / county / township (union areas, shares, counts)."""
+    """Area summaries per unit of a level, optionally within a region (union areas, counts)."""
     import datetime as dt
     import json
 
@@ -180,6 +185,7 @@ def summary(
                 parse_list(layers),
                 dt.date.fromisoformat(as_of) if as_of else None,
                 rasters=parse_list(rasters),
+                region=region,
             )
     except RedlineError as exc:
         _fail(exc)

@@ -4,15 +4,22 @@ import io
 import json
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
 from openpyxl import load_workbook
+from shapely.geometry import Point
+from sqlalchemy.orm import Session
 
 from app.api.routes.screenings import SYNC_SITES
 from app.config import get_settings
 from app.screening import batch
+from app.store.db import get_engine
+from app.store.imports import ImportRequest, import_file
+from app.store.reference import reference_root
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -173,3 +180,41 @@ def test_batch_checks_sites_against_the_configured_coverage_box(tmp_path, monkey
     # The line reaches 106.9E, east of the configured box though well inside China.
     assert sites.problems[4] == "coordinates outside China: wrong crs or swapped lon/lat?"
     assert sites.geometries[4] is None and sites.geometries[0] is not None
+
+
+@pytest.fixture
+def regions_session(reference) -> Iterator[Session]:
+    """Bazhong's layers plus the counties of Dazhou and Wushan (as tests/test_coverage.py)."""
+    connection = get_engine().connect()
+    outer = connection.begin()
+    s = Session(bind=connection, join_transaction_mode="create_savepoint")
+    root = reference_root(get_settings().reference_dir)
+    for folder, code in (("dazhou", "511700"), ("wushan", "500237")):
+        path = root / folder / "admin_county.geojson"
+        req = ImportRequest(
+            layer_id="admin_county",
+            path=path,
+            crs="EPSG:4490",
+            actor="tests",
+            confirm=True,
+            region=code,
+        )
+        import_file(s, req)
+    yield s
+    s.close()
+    outer.rollback()
+
+
+def test_batch_rows_say_whether_the_data_cover_each_site(regions_session, monkeypatch):
+    @contextmanager
+    def in_test_session() -> Iterator[Session]:
+        yield regions_session
+
+    monkeypatch.setattr(batch, "session_scope", in_test_session)
+    sites = batch.BatchSites([Point(106.84, 32.35), Point(107.3784, 31.1593)], ["巴中", "达州"], {})
+    bazhong, dazhou = batch.screen_batch(sites, None, 0)
+    assert bazhong["complete"] is True and bazhong["warnings"] is None
+    assert bazhong["verdict_label"] == bazhong["verdict_zh"]
+    assert dazhou["county"] == "达川区" and dazhou["complete"] is False
+    assert dazhou["verdict_label"].endswith("（不完整）")
+    assert "数据未覆盖项目用地的 100.0%" in dazhou["warnings"]

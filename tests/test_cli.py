@@ -1,5 +1,7 @@
 """The `redline` command over the same service functions."""
 
+import json
+
 from typer.testing import CliRunner
 
 from app.cli import app
@@ -26,3 +28,12 @@ def test_unknown_crs_option(database, tmp_path):
     path = write(frame([SQUARE]), tmp_path / "c.geojson")
     result = runner.invoke(app, ["import", "test_parcel", str(path), "--crs", "MARS"])
     assert result.exit_code == 2 and "Unknown coordinate system" in result.output
+
+
+def test_summary_by_county_within_a_region(reference):
+    result = runner.invoke(
+        app, ["summary", "--by", "county", "--region", "511900", "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)["rows"]
+    assert len(rows) == 5 and all(r["code"].startswith("5119") for r in rows)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import shapely
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.catalog import catalog, project_categories
 from app.config import get_settings
@@ -15,10 +17,15 @@ from app.geo import crs as crs_mod
 from app.geo.local import geodesic_buffer
 from app.geo.normalize import normalize_geometries
 from app.io.readers import read_vector
+from app.screening.coverage import coverage_warnings, site_coverage
+from app.screening.models import LayerCoverage, verdict_label
 from app.screening.report import LABELS
-from app.screening.service import MAX_BUFFER_M, Screened, screen_geometries
+from app.screening.service import MAX_BUFFER_M, Screened, screen_geometries, screened_specs
+from app.screening.site import SiteError
 from app.store.db import session_scope
 from app.store.layers import active_versions
+from app.store.models import Feature, LayerVersion
+from app.store.regions import region_prefix
 
 MAX_SITES = 100_000
 CHUNK = 500
@@ -69,17 +76,48 @@ def read_sites(path: Path, crs: str | None, encoding: str | None) -> BatchSites:
     return BatchSites(geoms, labels, problems)
 
 
-def _row(label: str, screened: Screened | None, problem: str | None) -> dict:
+def _partial(session: Session, versions: dict[str, LayerVersion]) -> bool:
+    """Whether some screened layer's data leave a loaded county uncovered (then each site
+    is measured; otherwise every site is covered and no query is spent)."""
+    county = versions.get("admin_county")
+    scoped = [
+        versions[s.id].coverage_codes
+        for s in screened_specs(versions)
+        if versions[s.id].coverage_codes is not None
+    ]
+    if county is None or not scoped:
+        return False
+    codes = session.scalars(
+        select(Feature.attributes["code"].astext).where(Feature.version_id == county.id)
+    ).all()
+    return any(
+        not all(c and c.startswith(tuple(region_prefix(r) for r in regions)) for c in codes)
+        for regions in scoped
+    )
+
+
+def _row(
+    label: str,
+    screened: Screened | None,
+    problem: str | None,
+    coverage: list[LayerCoverage],
+    buffer_m: float,
+) -> dict:
+    """One summary row: verdict, place, per finding layer overlap/distance, coverage."""
     row: dict = {"site": label}
     if screened is None or problem:
         return {**row, "verdict": "error", "verdict_zh": "无法研判", "problem": problem}
     ctx = screened.by_layer
+    findings = {k for k, spec in catalog().items() if spec.screening_role == "finding"}
+    complete = all(c.covered for c in coverage if c.layer in findings)
     township = next(iter(ctx.get("township", [])), None)
     county = next(iter(ctx.get("admin_county", [])), None)
     row.update(
         {
             "verdict": screened.verdict,
             "verdict_zh": LABELS[screened.verdict],
+            "verdict_label": verdict_label(screened.verdict, complete),
+            "complete": complete,
             "county": county["name"] if county else None,
             "township": township["name"] if township else None,
             "zone_type": township["attributes"].get("zone_type") if township else None,
@@ -97,6 +135,7 @@ def _row(label: str, screened: Screened | None, problem: str | None) -> dict:
         nearest = min((f["distance_m"] for f in found), default=None)
         row[f"{layer_id}_distance_m"] = round(nearest, 1) if nearest is not None else None
     row["rules"] = "；".join(r.message for f in screened.reported for r in f.rules[:1])
+    row["warnings"] = "；".join(coverage_warnings(coverage, buffer_m)) or None
     row["problem"] = None
     return row
 
@@ -115,22 +154,31 @@ def screen_batch(
     n = len(sites.geometries)
     with session_scope() as session:
         versions = active_versions(session)
+        partial = _partial(session, versions)
+    specs = screened_specs(versions)
     for start in range(0, n, CHUNK):
         idx = [i for i in range(start, min(start + CHUNK, n)) if sites.geometries[i] is not None]
         search = [
             geodesic_buffer(sites.geometries[i], buffer_m) if buffer_m else sites.geometries[i]
             for i in idx
         ]
+        coverage: dict[int, list[LayerCoverage]] = {}
         with session_scope() as session:
             screened = dict(
                 zip(idx, screen_geometries(session, search, category, versions), strict=True)
             )
+            for i, geom in zip(idx, search, strict=True) if partial else ():
+                if screened[i].by_layer.get("admin_county"):
+                    try:
+                        coverage[i] = site_coverage(session, versions, specs, geom)
+                    except SiteError:
+                        continue  # the site is refused below as outside the loaded data
         for i in range(start, min(start + CHUNK, n)):
             s = screened.get(i)
             problem = sites.problems.get(i)
             if s is not None and "admin_county" in versions and not s.by_layer.get("admin_county"):
                 problem = "outside the area covered by the loaded data"
-            rows.append(_row(sites.labels[i], s, problem))
+            rows.append(_row(sites.labels[i], s, problem, coverage.get(i, []), buffer_m))
         progress(min(start + CHUNK, n))
     return rows
 

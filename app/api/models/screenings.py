@@ -69,9 +69,19 @@ class BatchRow(BaseModel):
     site: str = Field(description="the site's label from the file")
     verdict: str = Field(description="prohibited | restricted | attention | clear | error")
     verdict_zh: str
+    verdict_label: str | None = Field(
+        default=None, description="verdict_zh, marked （不完整） when complete is false"
+    )
+    complete: bool | None = Field(
+        default=None,
+        description="数据完整: whether every finding layer's data cover the site (with buffer)",
+    )
     county: str | None = None
     township: str | None = None
     zone_type: str | None = None
     hit_layers: str | None = Field(default=None, description="layers overlapped, ;-separated")
     rules: str | None = Field(default=None, description="the first rule message per finding")
+    warnings: str | None = Field(
+        default=None, description="data-coverage warnings in Chinese, ；-separated"
+    )
     problem: str | None = Field(description="why the site could not be screened")
