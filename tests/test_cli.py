@@ -37,3 +37,9 @@ def test_summary_by_county_within_a_region(reference):
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)["rows"]
     assert len(rows) == 5 and all(r["code"].startswith("5119") for r in rows)
+    # Only Bazhong is loaded here: Dazhou's region has no counties to list.
+    result = runner.invoke(
+        app, ["summary", "--by", "county", "--region", "511700", "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["rows"] == []
