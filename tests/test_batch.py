@@ -17,9 +17,7 @@ from sqlalchemy.orm import Session
 from app.api.routes.screenings import SYNC_SITES
 from app.config import get_settings
 from app.screening import batch
-from app.store.db import get_engine
-from app.store.imports import ImportRequest, import_file
-from app.store.reference import reference_root
+from tests.region_state import import_other_counties, rolled_back_session
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -185,24 +183,9 @@ def test_batch_checks_sites_against_the_configured_coverage_box(tmp_path, monkey
 @pytest.fixture
 def regions_session(reference) -> Iterator[Session]:
     """Bazhong's layers plus the counties of Dazhou and Wushan (as tests/test_coverage.py)."""
-    connection = get_engine().connect()
-    outer = connection.begin()
-    s = Session(bind=connection, join_transaction_mode="create_savepoint")
-    root = reference_root(get_settings().reference_dir)
-    for folder, code in (("dazhou", "511700"), ("wushan", "500237")):
-        path = root / folder / "admin_county.geojson"
-        req = ImportRequest(
-            layer_id="admin_county",
-            path=path,
-            crs="EPSG:4490",
-            actor="tests",
-            confirm=True,
-            region=code,
-        )
-        import_file(s, req)
-    yield s
-    s.close()
-    outer.rollback()
+    with rolled_back_session() as s:
+        import_other_counties(s)
+        yield s
 
 
 def test_batch_rows_say_whether_the_data_cover_each_site(regions_session, monkeypatch):

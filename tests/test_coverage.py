@@ -19,10 +19,9 @@ from app.config import get_settings
 from app.screening.report import report_html
 from app.screening.service import ScreeningRequest, screen_site
 from app.screening.site import SiteError, build_site
-from app.store.db import get_engine
-from app.store.imports import ImportRequest, import_file
 from app.store.models import Screening
 from app.store.reference import reference_root
+from tests.region_state import import_other_counties, rolled_back_session
 
 ROOT = reference_root(get_settings().reference_dir)
 ROAD = LineString([(106.78, 31.86), (107.47, 31.22)])  # 巴州区 → 通川区, ~96.6 km
@@ -39,22 +38,9 @@ def counties(region: str) -> shapely.Geometry:
 @pytest.fixture(scope="module")
 def session(reference) -> Iterator[Session]:
     """Bazhong's layers plus the counties of Dazhou and Wushan; rolled back afterwards."""
-    connection = get_engine().connect()
-    outer = connection.begin()
-    s = Session(bind=connection, join_transaction_mode="create_savepoint")
-    for folder, code in (("dazhou", "511700"), ("wushan", "500237")):
-        req = ImportRequest(
-            layer_id="admin_county",
-            path=ROOT / folder / "admin_county.geojson",
-            crs="EPSG:4490",
-            actor="tests",
-            confirm=True,
-            region=code,
-        )
-        import_file(s, req)
-    yield s
-    s.close()
-    outer.rollback()
+    with rolled_back_session() as s:
+        import_other_counties(s)
+        yield s
 
 
 def screen(session: Session, geom: shapely.Geometry, **kw) -> dict:

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from app.api.deps import db_session
 from app.api.main import create_app
 from app.config import get_settings
-from app.store.db import get_engine
-from app.store.reference import load_reference, reference_root
+from app.store.reference import reference_root
+from tests.region_state import load_all_regions, rolled_back_session
 from tests.test_screening import geod_area
 
 ROOT = reference_root(get_settings().reference_dir)
@@ -48,21 +48,16 @@ def bazhong_only(client, reference) -> list[dict]:
 @pytest.fixture(scope="module")
 def api(bazhong_only, admin_headers) -> Iterator[TestClient]:
     """A client whose requests all read one session holding the three regions; rolled back."""
-    connection = get_engine().connect()
-    outer = connection.begin()
-    session = Session(bind=connection, join_transaction_mode="create_savepoint")
-    load_reference(session, ROOT)
-    app = create_app()
+    with rolled_back_session() as session:
+        load_all_regions(session)
+        app = create_app()
 
-    def shared() -> Iterator[Session]:
-        yield session
+        def shared() -> Iterator[Session]:
+            yield session
 
-    app.dependency_overrides[db_session] = shared
-    # No `with`: a second lifespan would fail the jobs the session client's app is running.
-    yield TestClient(app, headers=admin_headers)
-    session.close()
-    outer.rollback()
-    connection.close()
+        app.dependency_overrides[db_session] = shared
+        # No `with`: a second lifespan would fail the jobs the session client's app is running.
+        yield TestClient(app, headers=admin_headers)
 
 
 def rows(api: TestClient, **params) -> list[dict]:

@@ -11,11 +11,9 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from app.config import get_settings
 from app.screening.service import ScreeningRequest, screen_site
 from app.screening.site import build_site
-from app.store.db import get_engine
-from app.store.reference import load_reference, reference_root
+from tests.region_state import load_all_regions, rolled_back_session
 
 DAZHOU_PLAN = "美丽达州建设规划纲要（2024—2035年）"
 BAZHONG_PLAN = "巴中市国家生态文明建设示范区规划（修编）（2023—2035年）"
@@ -24,14 +22,9 @@ BAZHONG_PLAN = "巴中市国家生态文明建设示范区规划（修编）（2
 @pytest.fixture(scope="module")
 def regions(reference) -> Iterator[Session]:
     """A session holding all three reference regions; rolled back afterwards."""
-    connection = get_engine().connect()
-    outer = connection.begin()
-    session = Session(bind=connection, join_transaction_mode="create_savepoint")
-    load_reference(session, reference_root(get_settings().reference_dir))
-    yield session
-    session.close()
-    outer.rollback()
-    connection.close()
+    with rolled_back_session() as session:
+        load_all_regions(session)
+        yield session
 
 
 def eco_township_point(session: Session, county_prefix: str) -> shapely.Point:

@@ -19,6 +19,7 @@ from app.store.imports import ImportRequest, import_file
 from app.store.reference import load_reference, reference_root
 from app.summary.diff import diff_versions
 from app.summary.service import summarize
+from tests.region_state import load_all_regions, rolled_back_session
 
 ROOT = reference_root(get_settings().reference_dir)
 DAZHOU = ROOT / "dazhou"
@@ -71,14 +72,9 @@ def baseline(reference) -> dict:
 @pytest.fixture(scope="module")
 def regions(baseline) -> Iterator[Session]:
     """A session holding all three reference regions; rolled back afterwards."""
-    connection = get_engine().connect()
-    outer = connection.begin()
-    session = Session(bind=connection, join_transaction_mode="create_savepoint")
-    load_reference(session, ROOT)
-    yield session
-    session.close()
-    outer.rollback()
-    connection.close()
+    with rolled_back_session() as session:
+        load_all_regions(session)
+        yield session
 
 
 @pytest.fixture
