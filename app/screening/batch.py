@@ -164,9 +164,11 @@ def screen_batch(
         ]
         coverage: dict[int, list[LayerCoverage]] = {}
         with session_scope() as session:
-            screened = dict(
-                zip(idx, screen_geometries(session, search, category, versions), strict=True)
-            )
+            # Distances from the site itself; the buffer widens the search, and coverage
+            # is measured over the buffered search area.
+            plain = [sites.geometries[i] for i in idx]
+            found = screen_geometries(session, plain, category, versions, [buffer_m] * len(idx))
+            screened = dict(zip(idx, found, strict=True))
             for i, geom in zip(idx, search, strict=True) if partial else ():
                 if screened[i].by_layer.get("admin_county"):
                     try:

@@ -6,7 +6,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from app.screening.service import ScreeningRequest
-from app.screening.site import build_site, geometries_from_file, geometries_from_json
+from app.screening.site import LAND_TXT, build_site, features_from_json, geometries_from_file
 
 # Bounds on free text, so that one request cannot bloat every listing that repeats it.
 MAX_NAME_CHARS = 200
@@ -35,9 +35,8 @@ class ScreeningBody(BaseModel):
 
 def request_from_body(body: ScreeningBody, actor: str | None) -> ScreeningRequest:
     """A screening request from the JSON body; the inputs are kept as given."""
-    site = build_site(
-        geometries_from_json(body.model_dump()), body.crs, None, "GeoJSON/WKT", body.axis_order
-    )
+    geoms, parcels, fmt = features_from_json(body.model_dump())
+    site = build_site(geoms, body.crs, None, fmt, body.axis_order, parcels)
     inputs = body.model_dump(exclude_none=True)
     return ScreeningRequest(
         site, body.project_name, body.project_category, body.buffer_m, actor, inputs
@@ -55,8 +54,10 @@ def request_from_file(
     actor: str | None,
 ) -> ScreeningRequest:
     """A screening request from an uploaded file (vector file or land-approval TXT)."""
-    geoms, found_crs, fmt, names = geometries_from_file(path, encoding)
-    site = build_site(geoms, crs, found_crs, fmt, axis_order, names)
+    geoms, found_crs, fmt, parcels = geometries_from_file(path, encoding)
+    site = build_site(geoms, crs, found_crs, fmt, axis_order, parcels)
+    # A 报盘 file names its project in its first parcel's header.
+    names = [p.name for p in parcels if p.name] if fmt == LAND_TXT else []
     inputs = {
         "file": path.name,
         "format": fmt,

@@ -40,6 +40,11 @@ class Finding(BaseModel):
     attributes: dict[str, Any] | None
     rules: list[RuleHit] = Field(description="rules this finding meets, most severe first")
     verdict: Verdict
+    within_buffer: bool | None = Field(
+        default=None,
+        description="with a buffer: whether the feature lies beyond the site but within the "
+        "buffer (distance_m is always measured from the site itself)",
+    )
 
     @classmethod
     def of(cls, figures: dict[str, Any], hits: list[RuleHit]) -> "Finding":
@@ -91,8 +96,24 @@ class ControlUnit(BaseModel):
     access_list: dict[str, Any]
 
 
+class UnitShare(BaseModel):
+    """A county or township the site touches, with its share of the site."""
+
+    code: Any
+    name: str | None
+    county: str | None
+    share: float = Field(
+        description="share of the site (0–1): of its area, its length for lines, 1.0 for a point"
+    )
+    zone_type: str | None
+    county_positioning: str | None
+
+
 class Context(BaseModel):
-    """Where the site lies: county, township, its zone type and the control units."""
+    """Where the site lies: county, township, its zone type and the control units.
+
+    County and township are the units holding most of the site; the shares list every one
+    it touches."""
 
     county: str | None
     county_code: Any
@@ -104,6 +125,11 @@ class Context(BaseModel):
     overlay_heritage: Any
     townships: list[str | None]
     control_units: list[ControlUnit]
+    county_shares: list[UnitShare] = Field(default_factory=list)
+    township_shares: list[UnitShare] = Field(default_factory=list)
+    summary: str | None = Field(
+        default=None, description="e.g. 跨 4 个乡镇，其中 3 个为重点生态功能区，占用地 82%"
+    )
 
 
 class LayerCoverage(BaseModel):
@@ -119,6 +145,22 @@ class LayerCoverage(BaseModel):
     uncovered_length_m: float | None = Field(
         default=None, description="uncovered length (geodesic), for line sites without buffer"
     )
+
+
+class ParcelResult(BaseModel):
+    """One parcel of a multi-parcel site (报盘 file, file of several features), screened alone."""
+
+    number: str | None = Field(description="地块编号")
+    name: str | None
+    use: str | None = Field(description="用途")
+    declared_area_ha: float | None = Field(description="申报面积（公顷）, from the 报盘 header")
+    computed_area_ha: float | None = Field(description="geodesic area of the coordinates (公顷)")
+    difference_ha: float | None = Field(description="computed − declared (公顷)")
+    difference_pct: float | None = Field(description="(computed − declared) / declared × 100")
+    verdict: Verdict
+    verdict_label: str
+    reasons: list[str] = Field(description="the parcel's rule messages, most severe first")
+    warning: str | None = None
 
 
 class ScreeningResult(BaseModel):
@@ -145,6 +187,9 @@ class ScreeningResult(BaseModel):
     )
     verdict_label: str | None = Field(
         default=None, description='the verdict in Chinese, e.g. "限制" or "限制（不完整）"'
+    )
+    parcels: list[ParcelResult] | None = Field(
+        default=None, description="per parcel of a multi-parcel input (报盘 TXT, several features)"
     )
 
     def as_json(self) -> dict[str, Any]:

@@ -78,6 +78,14 @@ def overlap_text(finding: dict) -> str:
     return "位于其范围内" if finding.get("relation") == "inside" else "相接"
 
 
+def buffer_text(finding: dict) -> str:
+    """{buffer_text}: "，位于项目缓冲区（500 米）内" for a feature beyond the site but within
+    its buffer, else nothing (the distance itself is always the site's own)."""
+    if not finding.get("within_buffer"):
+        return ""
+    return f"，位于项目缓冲区（{finding['buffer_m']:g} 米）内"
+
+
 def plan_context(county: Mapping[str, Any] | None) -> dict[str, str]:
     """The plan placeholders ({plan_title}, {plan_short_title}, {city}) for a site in COUNTY.
 
@@ -103,6 +111,7 @@ def render(
             **finding,
             "category": category or "—",
             "overlap_text": overlap_text(finding),
+            "buffer_text": buffer_text(finding),
             **(plan or plan_context(None)),
         }
     )

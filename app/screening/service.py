@@ -2,6 +2,7 @@
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,16 +18,17 @@ from app.geo.local import geodesic_buffer
 from app.geo.measure import area_m2
 from app.raster.stats import stats_for
 from app.screening import findings as findings_mod
+from app.screening.context import context_of, main_unit
 from app.screening.coverage import coverage_warnings, site_coverage
 from app.screening.models import (
-    Context,
-    ControlUnit,
     Finding,
+    ParcelResult,
     Project,
     ScreeningResult,
     SiteFigures,
     verdict_label,
 )
+from app.screening.parcels import parcel_result
 from app.screening.rules import SEVERITY, apply_rules, has_outside_rule, overall, plan_context
 from app.screening.site import Site, SiteError
 from app.store.layers import active_versions
@@ -84,52 +86,6 @@ def _evaluate(
     return out
 
 
-def _main_unit(by_layer: dict[str, list[dict[str, Any]]], layer: str) -> dict[str, Any] | None:
-    """The unit holding most of the site (or the point): "the" county / township."""
-    touching = [f for f in by_layer.get(layer, []) if f["relation"] in ("inside", "overlaps")]
-    return max(touching, key=lambda f: f.get("overlap_area_m2") or 0, default=None)
-
-
-def context_of(by_layer: dict[str, list[dict[str, Any]]]) -> Context:
-    """County, township and control units from the context layers' relations to the site."""
-    county, township = _main_unit(by_layer, "admin_county"), _main_unit(by_layer, "township")
-    t = (township or {}).get("attributes", {})
-    units = [f for f in by_layer.get("control_unit", []) if f["relation"] in ("inside", "overlaps")]
-    return Context(
-        county=(county or {}).get("name"),
-        county_code=(county or {}).get("attributes", {}).get("code"),
-        township=t.get("name"),
-        township_code=t.get("code"),
-        zone_type=t.get("zone_type"),
-        county_positioning=t.get("county_positioning"),
-        overlay_energy=t.get("overlay_energy"),
-        overlay_heritage=t.get("overlay_heritage"),
-        townships=[
-            f["name"]
-            for f in by_layer.get("township", [])
-            if f["relation"] in ("inside", "overlaps")
-        ],
-        control_units=[
-            ControlUnit(
-                code=f["attributes"].get("code"),
-                name=f["name"],
-                unit_class=f["attributes"].get("unit_class"),
-                overlap_share=f.get("overlap_share"),
-                access_list={
-                    k: f["attributes"].get(k)
-                    for k in (
-                        "spatial_constraints",
-                        "emission_controls",
-                        "risk_controls",
-                        "resource_efficiency",
-                    )
-                },
-            )
-            for f in units
-        ],
-    )
-
-
 @dataclass
 class Screened:
     """The findings of one site: all relations by layer, and those to report."""
@@ -157,25 +113,54 @@ def screen_geometries(
     geoms: list[shapely.Geometry],
     category: str | None,
     versions: dict[str, LayerVersion],
+    buffers_m: Sequence[float] | None = None,
 ) -> list[Screened]:
-    """Findings, rules and verdicts for many search geometries, one query per layer."""
+    """Findings, rules and verdicts for many sites, one query per layer.
+
+    Each site is searched within its layer's radius plus its buffer (BUFFERS_M, one per
+    site; none by default), but relations and distances are those of the site itself."""
     areas = [area_m2(g) if shapely.get_dimensions(g) == 2 else 0.0 for g in geoms]
     results = [Screened({}, []) for _ in geoms]
     specs = screened_specs(versions)
     for spec in specs:
         radius = 0.0 if spec.screening_role == "context" else spec.search_radius_m
-        per_site = findings_mod.find_many(session, spec, versions[spec.id].id, geoms, areas, radius)
+        per_site = findings_mod.find_many(
+            session, spec, versions[spec.id].id, geoms, areas, radius, buffers_m
+        )
         for screened, found in zip(results, per_site, strict=True):
             if spec.screening_role == "context":
                 found = [f for f in found if f["relation"] in ("inside", "overlaps")]
             screened.by_layer[spec.id] = found
     # Rules are evaluated once the county is known: their bases cite the plan of its region.
     for screened in results:
-        plan = plan_context(_main_unit(screened.by_layer, "admin_county"))
+        plan = plan_context(main_unit(screened.by_layer, "admin_county"))
         for spec in specs:
             screened.reported.extend(_evaluate(spec, screened.by_layer[spec.id], category, plan))
         screened.reported.sort(key=lambda f: (-SEVERITY[f.verdict], f.distance_m or 0))
     return results
+
+
+def _screen_site_and_parcels(
+    session: Session, req: ScreeningRequest, versions: dict[str, LayerVersion], complete: bool
+) -> tuple[Screened, list[ParcelResult] | None]:
+    """The site's findings and, for a multi-parcel site, each parcel's row.
+
+    Parcels are screened with the site, in the same query per layer; a lone parcel (a
+    one-parcel 报盘 file) is the site itself and costs nothing more."""
+    site = req.site
+    geoms = [site.geometry]
+    if len(site.parcel_geometries) > 1:
+        geoms += site.parcel_geometries
+    every = screen_geometries(
+        session, geoms, req.project_category, versions, [req.buffer_m] * len(geoms)
+    )
+    if not site.multi_parcel:
+        return every[0], None
+    per_parcel = every[1:] or every
+    return every[0], [
+        parcel_result(info, geom, s.verdict, s.reported, complete)
+        for info, geom, s in zip(site.parcel_info, site.parcel_geometries, per_parcel, strict=True)
+    ]
 
 
 def screen_site(session: Session, req: ScreeningRequest) -> ScreeningResult:
@@ -190,7 +175,7 @@ def screen_site(session: Session, req: ScreeningRequest) -> ScreeningResult:
     coverage = site_coverage(session, versions, screened_specs(versions), search)
     complete = all(c.covered for c in coverage if catalog()[c.layer].screening_role == "finding")
     search_area = area_m2(search) if shapely.get_dimensions(search) == 2 else 0.0
-    screened = screen_geometries(session, [search], req.project_category, versions)[0]
+    screened, parcels = _screen_site_and_parcels(session, req, versions, complete)
 
     screening_id = uuid.uuid4().hex[:16]
     result = ScreeningResult(
@@ -208,7 +193,7 @@ def screen_site(session: Session, req: ScreeningRequest) -> ScreeningResult:
             search_area_m2=search_area,
             geometry=mapping(site.geometry),
         ),
-        context=context_of(screened.by_layer),
+        context=context_of(screened.by_layer, site.kind),
         findings=screened.reported,
         layer_versions={k: v.version for k, v in sorted(versions.items())},
         layer_version_dates={
@@ -216,10 +201,13 @@ def screen_site(session: Session, req: ScreeningRequest) -> ScreeningResult:
             for k, v in sorted(versions.items())
         },
         rasters=stats_for(active_rasters(session), [search])[0],
-        warnings=site.warnings + coverage_warnings(coverage, req.buffer_m),
+        warnings=site.warnings
+        + coverage_warnings(coverage, req.buffer_m)
+        + [p.warning for p in parcels or [] if p.warning],
         coverage=coverage,
         complete=complete,
         verdict_label=verdict_label(screened.verdict, complete),
+        **({"parcels": parcels} if parcels is not None else {}),
     )
     session.add(
         Screening(

@@ -36,16 +36,67 @@ class SiteError(InvalidInput):
     title = "The site geometry cannot be screened"
 
 
+# The formats an officer reads in the result (site.source_format), by reader format name.
+FORMAT_LABELS = {"CSV": "CSV 表格"}
+LAND_TXT = "报盘坐标文件（TXT）"
+# Attribute names that carry a parcel's number, name and use in a file of several features.
+_NUMBER_KEYS = ("地块编号", "编号", "number", "parcel_no", "code")
+_NAME_KEYS = ("地块名称", "名称", "name", "项目名称")
+_USE_KEYS = ("用途", "use", "landuse")
+
+
+@dataclass(frozen=True)
+class ParcelInfo:
+    """What the input says about one parcel (报盘 header, or a feature's attributes)."""
+
+    number: str | None = None
+    name: str | None = None
+    use: str | None = None
+    declared_area_ha: float | None = None
+
+    @property
+    def label(self) -> str:
+        """地块编号 and name as an officer names the parcel, e.g. "J-3 示例用地"."""
+        return " ".join(x for x in (self.number, self.name) if x) or "未命名"
+
+
+def parcel_from_attributes(record: dict[str, Any] | None) -> ParcelInfo:
+    """A parcel's number, name and use from a feature's attributes (any key case)."""
+    lowered = {str(k).strip().lower(): v for k, v in (record or {}).items()}
+
+    def pick(keys: tuple[str, ...]) -> str | None:
+        value = next((lowered[k] for k in keys if lowered.get(k) not in (None, "")), None)
+        return None if value is None or value != value else str(value)  # NaN from pandas
+
+    return ParcelInfo(pick(_NUMBER_KEYS), pick(_NAME_KEYS), pick(_USE_KEYS))
+
+
 @dataclass
 class Site:
-    """A site ready to screen: one valid EPSG:4490 geometry and where it came from."""
+    """A site ready to screen: one valid EPSG:4490 geometry and where it came from.
+
+    A multi-parcel input (报盘 file, several features) keeps each parcel's geometry and what
+    the input says about it, to be screened one by one too."""
 
     geometry: shapely.Geometry  # EPSG:4490, valid, one dimension
     source_crs: str
     source_format: str
     parts: int
     warnings: list[str] = field(default_factory=list)
-    names: list[str] = field(default_factory=list)  # parcel names from a coordinate file
+    parcel_info: list[ParcelInfo] = field(default_factory=list)
+    parcel_geometries: list[shapely.Geometry] = field(default_factory=list)  # EPSG:4490
+
+    @property
+    def names(self) -> list[str | None]:
+        """Parcel names, in input order."""
+        return [p.name for p in self.parcel_info]
+
+    @property
+    def multi_parcel(self) -> bool:
+        """Whether the site is reported parcel by parcel: a 报盘 file, or several features."""
+        return len(self.parcel_geometries) > 1 or (
+            self.source_format == LAND_TXT and bool(self.parcel_geometries)
+        )
 
     @property
     def kind(self) -> str:
@@ -73,9 +124,14 @@ class Site:
 
 def geometries_from_json(body: dict) -> list[shapely.Geometry]:
     """GeoJSON geometry, Feature or FeatureCollection, or a WKT string."""
+    return features_from_json(body)[0]
+
+
+def features_from_json(body: dict) -> tuple[list[shapely.Geometry], list[ParcelInfo], str]:
+    """(geometries, what each feature's properties say about its parcel, format label)."""
     if body.get("wkt"):
         try:
-            return [shapely.from_wkt(body["wkt"])]
+            return [shapely.from_wkt(body["wkt"])], [], "WKT"
         except shapely.errors.GEOSException as exc:
             raise SiteError(f"wkt is not valid WKT: {exc}") from exc
     geo = body.get("geometry")
@@ -85,23 +141,34 @@ def geometries_from_json(body: dict) -> list[shapely.Geometry]:
         geo = json.loads(geo)
     try:
         if geo.get("type") == "FeatureCollection":
-            return [shape(f["geometry"]) for f in geo.get("features", []) if f.get("geometry")]
+            features = [f for f in geo.get("features", []) if f.get("geometry")]
+            return (
+                [shape(f["geometry"]) for f in features],
+                [parcel_from_attributes(f.get("properties")) for f in features],
+                "GeoJSON",
+            )
         if geo.get("type") == "Feature":
-            return [shape(geo["geometry"])] if geo.get("geometry") else []
-        return [shape(geo)]
+            return ([shape(geo["geometry"])] if geo.get("geometry") else []), [], "GeoJSON"
+        return [shape(geo)], [], "GeoJSON"
     except (KeyError, TypeError, ValueError, AttributeError, shapely.errors.GEOSException) as exc:
         raise SiteError(f"geometry is not valid GeoJSON: {exc}") from exc
 
 
-def geometries_from_file(path: Path, encoding: str | None) -> tuple[list, str | None, str, list]:
-    """(geometries, CRS found in the file, format, parcel names)."""
+def geometries_from_file(
+    path: Path, encoding: str | None
+) -> tuple[list, str | None, str, list[ParcelInfo]]:
+    """(geometries, CRS found in the file, format label, what the file says of each parcel)."""
     if path.suffix.lower() == ".txt":
         land = load_land_file(path)
         geoms = [p.geometry() for p in land.parcels]
-        return geoms, f"EPSG:{land.epsg}", "land-approval TXT", [p.name for p in land.parcels]
+        info = [
+            ParcelInfo(p.number, p.name, p.use or None, p.declared_area_ha) for p in land.parcels
+        ]
+        return geoms, f"EPSG:{land.epsg}", LAND_TXT, info
     data = read_vector(path, encoding)
     found = crs_mod.from_pyproj(data.crs).label if data.crs is not None else None
-    return list(data.geometries), found, data.format, []
+    info = [parcel_from_attributes(r) for r in data.records]
+    return list(data.geometries), found, FORMAT_LABELS.get(data.format, data.format), info
 
 
 def build_site(
@@ -110,10 +177,14 @@ def build_site(
     found_crs: str | None,
     fmt: str,
     axis_order: str = "auto",
-    names: list[str] | None = None,
+    parcels: list[ParcelInfo] | None = None,
 ) -> Site:
-    """Validate, convert to EPSG:4490 and merge the parts of a site."""
-    geoms = [g for g in geoms if g is not None and not g.is_empty]
+    """Validate, convert to EPSG:4490 and merge the parts of a site.
+
+    PARCELS (one per geometry, if given) say what the input tells of each parcel."""
+    info = list(parcels) if parcels else [ParcelInfo()] * len(geoms)
+    kept = [i for i, g in enumerate(geoms) if g is not None and not g.is_empty]
+    geoms, info = [geoms[i] for i in kept], [info[i] for i in kept]
     if not geoms:
         raise SiteError(
             "The site geometry is empty. Draw or upload at least one point, line or polygon."
@@ -155,4 +226,14 @@ def build_site(
     )
     if len(fixed) == 1 and kind == "point":
         merged = fixed[0]
-    return Site(merged, source.label, fmt, len(fixed), warnings, names or [])
+    # A lone geometry that says nothing of itself is no parcel table.
+    keep = len(fixed) > 1 or fmt == LAND_TXT
+    return Site(
+        merged,
+        source.label,
+        fmt,
+        len(fixed),
+        warnings,
+        info if keep else [],
+        list(fixed) if keep else [],
+    )
