@@ -83,7 +83,8 @@ def buffer_text(finding: dict) -> str:
     its buffer, else nothing (the distance itself is always the site's own)."""
     if not finding.get("within_buffer"):
         return ""
-    return f"，位于项目缓冲区（{finding['buffer_m']:g} 米）内"
+    metres = finding.get("buffer_m")
+    return f"，位于项目缓冲区（{metres:g} 米）内" if metres else "，位于项目缓冲区内"
 
 
 def plan_context(county: Mapping[str, Any] | None) -> dict[str, str]:
