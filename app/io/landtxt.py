@@ -30,6 +30,8 @@ class Parcel:
     declared_area_ha: float | None
     line: int  # where its header is, for messages
     rings: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    sheet: str = ""  # 图幅号
+    land_class: str = ""  # 地类编码
 
     def geometry(self) -> shapely.Geometry:
         """Easting/northing geometry: the first ring outer, the others holes."""
@@ -111,8 +113,11 @@ def _parcel_header(line: str, lineno: int) -> Parcel:
     shape = fields[4] or "面"
     if shape not in ("点", "线", "面"):
         raise InvalidInput(f"Line {lineno}: 图形属性 must be 点, 线 or 面, not {shape!r}.")
-    use = fields[6] if len(fields) > 6 else ""
-    return Parcel(fields[2], fields[3], shape, use, area, lineno)
+    extra = fields[5:8] + [""] * (8 - len(fields))  # 图幅号, 用途, 地类编码 may be left off
+    sheet, use, land_class = extra[:3]
+    return Parcel(
+        fields[2], fields[3], shape, use, area, lineno, sheet=sheet, land_class=land_class
+    )
 
 
 def _add_point(parcel: Parcel, line: str, lineno: int) -> None:

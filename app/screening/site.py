@@ -53,6 +53,7 @@ class ParcelInfo:
     name: str | None = None
     use: str | None = None
     declared_area_ha: float | None = None
+    land_class: str | None = None  # 地类编码 (报盘 header)
 
     @property
     def label(self) -> str:
@@ -162,7 +163,14 @@ def geometries_from_file(
         land = load_land_file(path)
         geoms = [p.geometry() for p in land.parcels]
         info = [
-            ParcelInfo(p.number, p.name, p.use or None, p.declared_area_ha) for p in land.parcels
+            ParcelInfo(
+                p.number or None,
+                p.name or None,
+                p.use or None,
+                p.declared_area_ha,
+                p.land_class or None,
+            )
+            for p in land.parcels
         ]
         return geoms, f"EPSG:{land.epsg}", LAND_TXT, info
     data = read_vector(path, encoding)
