@@ -16,7 +16,7 @@ FINDING_FIELDS: frozenset[str] = frozenset(
     {
         "layer", "layer_title", "feature_id", "name", "relation", "category", "overlap_text",
         "overlap_area_m2", "overlap_area_ha", "overlap_area_mu", "overlap_pct", "overlap_share",
-        "overlap_length_m", "distance_m",
+        "overlap_length_m", "distance_m", "buffer_text",
     }
 )
 

@@ -65,9 +65,11 @@ def parcel_from_attributes(record: dict[str, Any] | None) -> ParcelInfo:
     """A parcel's number, name and use from a feature's attributes (any key case)."""
     lowered = {str(k).strip().lower(): v for k, v in (record or {}).items()}
 
+    def given(value: Any) -> bool:
+        return value is not None and value == value and str(value).strip() != ""  # NaN ≠ NaN
+
     def pick(keys: tuple[str, ...]) -> str | None:
-        value = next((lowered[k] for k in keys if lowered.get(k) not in (None, "")), None)
-        return None if value is None or value != value else str(value)  # NaN from pandas
+        return next((str(lowered[k]).strip() for k in keys if given(lowered.get(k))), None)
 
     return ParcelInfo(pick(_NUMBER_KEYS), pick(_NAME_KEYS), pick(_USE_KEYS))
 
