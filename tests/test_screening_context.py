@@ -246,3 +246,14 @@ def test_a_point_lies_wholly_in_one_township(client, road):
     assert ctx["county_shares"][0]["share"] == 1.0
     assert ctx["summary"] == f"位于{props['county']}{props['name']}（{props['zone_type']}）"
     assert ctx["townships"] == [props["name"]]
+
+
+def test_batch_rows_measure_from_the_site_too():
+    from app.screening.batch import BatchSites, screen_batch
+
+    lon, lat, _ = near_river(700)
+    nearest = min(aeqd_distance(lon, lat, g) for _, g in db_features("river"))
+    assert 600 < nearest < 1000
+    [row] = screen_batch(BatchSites([shapely.Point(lon, lat)], ["厂址"], {}), "化工", 500)
+    assert row["river_distance_m"] == pytest.approx(nearest, abs=0.1)
+    assert row["verdict"] == "prohibited"
