@@ -213,6 +213,7 @@ def test_parcel_header_fields_are_parsed():
     from app.io.landtxt import parse_land_file
 
     txt = declared(land_txt(SMALL, name="示例用地"), 25.0, number="J-3")
+    txt = txt.replace(",面,,建设用地,,@", ",面,H48G001001,建设用地,0601,@")
     [parcel] = parse_land_file(txt).parcels
     assert (parcel.number, parcel.name, parcel.shape, parcel.use) == (
         "J-3",
@@ -220,5 +221,6 @@ def test_parcel_header_fields_are_parsed():
         "面",
         "建设用地",
     )
+    assert (parcel.sheet, parcel.land_class) == ("H48G001001", "0601")
     assert parcel.declared_area_ha == 25.0
     assert shapely.get_dimensions(parcel.geometry()) == 2

@@ -257,3 +257,34 @@ def test_batch_rows_measure_from_the_site_too():
     [row] = screen_batch(BatchSites([shapely.Point(lon, lat)], ["厂址"], {}), "化工", 500)
     assert row["river_distance_m"] == pytest.approx(nearest, abs=0.1)
     assert row["verdict"] == "prohibited"
+
+
+def test_the_summary_names_the_strictest_zone_and_its_share():
+    from app.screening.context import summary
+    from app.screening.models import UnitShare
+
+    def unit(name: str, county: str, share: float, zone: str | None) -> UnitShare:
+        return UnitShare(
+            code=name,
+            name=name,
+            county=county,
+            share=share,
+            zone_type=zone,
+            county_positioning=None,
+        )
+
+    county = [unit("通江县", "通江县", 1.0, None)]
+    towns = [
+        unit("甲镇", "通江县", 0.5, "农产品主产区"),
+        unit("乙镇", "通江县", 0.3, "城镇化地区"),
+        unit("丙乡", "通江县", 0.2, "农产品主产区"),
+    ]
+    assert summary(county, towns, "polygon") == "跨 3 个乡镇，其中 2 个为农产品主产区，占用地 70%"
+    same = [unit(t.name, t.county, t.share, "重点生态功能区") for t in towns]
+    assert summary(county, same, "line") == "跨 3 个乡镇，均为重点生态功能区"
+    two = [*county, unit("南江县", "南江县", 0.0, None)]
+    assert summary(two, towns[:2], "point") == (
+        "跨 2 个区县、2 个乡镇，其中 1 个为农产品主产区，占点位 50%"
+    )
+    assert summary(county, towns[:1], "polygon") == "位于通江县甲镇（农产品主产区）"
+    assert summary(county, [], "polygon") is None
