@@ -416,6 +416,8 @@ def test_typed_gauss_kruger_xy_list_is_filed_where_pyproj_puts_it(page, live_ser
         assert nearest < 0.01, (lon, lat, nearest)
     assert len(got) == len(expected)
     wait_idle(page)
+    assert contains(map_bounds(page), shapely.geometry.shape(record["site"]["geometry"]).bounds)
+    page.execute_script("document.getElementById('coord-entry').scrollIntoView()")
     page.save_screenshot(str(ARTIFACTS / "map-coordinates.png"))
 
 

@@ -10,11 +10,11 @@ const OFFICER_STORAGE = "redline.officer";
 // The site being screened. newSite() is the only place a site starts: drawing, dropping or
 // choosing a file and using typed coordinates all go through it, so nothing of the previous
 // site (its name, category, file, result) can be filed with the next one.
-const site = { serial: 0, geometry: null, file: null, crs: null, axisOrder: null, label: "" };
+const site = { serial: 0, how: null, geometry: null, file: null, crs: null, axisOrder: null, label: "" };
 const draw = { mode: null, coords: [] };
 
 function newSite(map, { keepCoords = false } = {}) {
-  Object.assign(site, { serial: site.serial + 1, geometry: null, file: null, crs: null, axisOrder: null, label: "" });
+  Object.assign(site, { serial: site.serial + 1, how: null, geometry: null, file: null, crs: null, axisOrder: null, label: "" });
   Object.assign(draw, { mode: null, coords: [] });
   $("#screen-form").reset();
   $("#site-file").value = "";
@@ -49,6 +49,7 @@ function updateScreenState() {
   const missing = missingForScreening();
   const button = $("#screen-button");
   $("#project-fields").disabled = !(site.geometry || site.file);
+  $("#file-crs-label").hidden = !site.file;
   button.disabled = missing.length > 0;
   button.title = missing.length ? `还需：${missing.join("；")}` : "";
   $("#screen-missing").textContent = missing.length ? `研判前请${missing.join("；")}。` : "";
@@ -115,7 +116,7 @@ function finishDraw(map) {
   map.getCanvas().style.cursor = "";
   map.doubleClickZoom.enable();
   document.querySelectorAll("[data-draw]").forEach((b) => b.classList.remove("on"));
-  setSite({ geometry, crs: "EPSG:4490", axisOrder: "auto", label });
+  setSite({ how: "draw", geometry, crs: "EPSG:4490", axisOrder: "auto", label });
   renderDraw(map);
 }
 
@@ -128,6 +129,8 @@ function addDrawLayers(map) {
                  paint: { "line-color": "#ff6d00", "line-width": 3 } });
   map.addLayer({ id: "draw-point", type: "circle", source: "draw", filter: ["==", ["geometry-type"], "Point"],
                  paint: { "circle-color": "#ff6d00", "circle-radius": 5, "circle-stroke-color": "#000", "circle-stroke-width": 1 } });
+  map.addLayer({ id: "site-fill", type: "fill", source: "site", filter: ["==", ["geometry-type"], "Polygon"],
+                 paint: { "fill-color": "#ff6d00", "fill-opacity": 0.2 } });
   map.addLayer({ id: "site-line", type: "line", source: "site",
                  paint: { "line-color": "#000", "line-width": 2, "line-dasharray": [2, 1] } });
   map.addLayer({ id: "site-point", type: "circle", source: "site", filter: ["==", ["geometry-type"], "Point"],
@@ -137,7 +140,7 @@ function addDrawLayers(map) {
 // ---- files and typed coordinates ----------------------------------------------------------
 function useFile(map, file) {
   newSite(map);
-  setSite({ file, label: `文件 ${file.name}（研判后在地图上显示）` });
+  setSite({ how: "file", file, label: `文件 ${file.name}（研判后在地图上显示）` });
 }
 
 function showCoordError(message) {
@@ -166,7 +169,7 @@ function useTypedCoordinates(map) {
   newSite(map, { keepCoords: true });
   showCoordError("");
   const kind = KIND_NAMES[parsed.geometry.type];
-  setSite({ geometry: parsed.geometry, crs: parsed.crs, axisOrder: parsed.axis_order,
+  setSite({ how: "typed", geometry: parsed.geometry, crs: parsed.crs, axisOrder: parsed.axis_order,
             label: `输入坐标（${kind}，${parsed.count} 个点，${$("#coord-crs").selectedOptions[0].text}）` });
   // Lon/lat in CGCS2000 can be shown at once; other systems once the server has converted them.
   if (parsed.crs === "EPSG:4490") {
@@ -222,7 +225,9 @@ async function screen(map) {
     const result = await getJSON("/screenings", screeningRequest(screeningFields(officer)));
     if (serial !== site.serial) return; // a new site was started meanwhile: this one is filed, not shown
     showResult(map, result);
-    if (!site.geometry && result.site?.geometry) fitTo(map, result.site.geometry);
+    $("#result").scrollIntoView({ block: "nearest" });
+    // Files and typed coordinates are seen on the map only now, as the server converted them.
+    if (site.how !== "draw" && result.site?.geometry) fitTo(map, result.site.geometry);
   } catch (err) {
     if (serial === site.serial) showError(site.file ? `${site.file.name}：${err.message}` : err.message);
   } finally {
