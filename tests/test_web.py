@@ -555,3 +555,29 @@ def test_region_picker_zooms_to_a_county_and_scopes_the_summaries(page, live_ser
     page.save_screenshot(str(ARTIFACTS / "summary-region.png"))
     page.find_element(By.ID, "tab-map").click()
     assert severe_console_messages(page) == []
+
+
+def test_a_basemap_gets_a_toggle_that_hides_it(page):
+    """With a basemap in the style (REDLINE_BASEMAP_URL) the layer list offers 底图; a stand-in
+    layer here, since CI has no internet for real tiles."""
+    page.execute_script(
+        "redline.map.addLayer({id: 'basemap', type: 'background', "
+        "paint: {'background-color': '#dde'}}, redline.map.getStyle().layers[1].id);"
+        "buildBasemapToggle(redline.map);"
+    )
+    toggle = page.find_element(By.ID, "toggle-basemap")
+    assert "底图" in page.find_element(By.CSS_SELECTOR, "label[for=toggle-basemap]").text
+    toggle.click()
+    assert (
+        page.execute_script("return redline.map.getLayoutProperty('basemap', 'visibility')")
+        == "none"
+    )
+    toggle.click()
+    assert (
+        page.execute_script("return redline.map.getLayoutProperty('basemap', 'visibility')")
+        == "visible"
+    )
+    page.execute_script(
+        "redline.map.removeLayer('basemap'); document.getElementById('toggle-basemap')"
+        ".closest('li').remove();"
+    )
