@@ -40,8 +40,10 @@ class Settings(BaseSettings):
     tile_cache_mb: int = 64
     tile_max_age_s: int = 3600
     # A raster XYZ template ({z}/{x}/{y}, e.g. Tianditu with a key) drawn under the layers;
-    # none keeps the map page offline.
+    # none keeps the map page offline. The page offers a toggle only when one is set, and
+    # shows the attribution the provider asks for (e.g. "© 天地图").
     basemap_url: str | None = None
+    basemap_attribution: str | None = None
     # Reads of layers, tiles, OGC, exports and summaries need no key (QGIS works as is);
     # false requires a viewer key for them.
     open_reads: bool = True

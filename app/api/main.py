@@ -24,6 +24,7 @@ from app.api.routes import (
     keys,
     layers,
     ogc,
+    places,
     rasters,
     regions,
     screenings,
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(jobs.router)
     app.include_router(summaries.router)
     app.include_router(regions.router)
+    app.include_router(places.router)
     app.include_router(rasters.router)
     app.include_router(tiles.router)
     app.include_router(exports.router)

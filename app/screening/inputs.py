@@ -10,6 +10,7 @@ from app.screening.site import LAND_TXT, build_site, features_from_json, geometr
 
 # Bounds on free text, so that one request cannot bloat every listing that repeats it.
 MAX_NAME_CHARS = 200
+MAX_OFFICER_CHARS = 50
 MAX_WKT_CHARS = 1024 * 1024
 
 
@@ -31,6 +32,9 @@ class ScreeningBody(BaseModel):
     buffer_m: float = 0.0
     project_category: str | None = Field(None, max_length=100)
     project_name: str | None = Field(None, max_length=MAX_NAME_CHARS)
+    officer: str | None = Field(
+        None, max_length=MAX_OFFICER_CHARS, description="经办人 (the officer's name), optional"
+    )
 
 
 def request_from_body(body: ScreeningBody, actor: str | None) -> ScreeningRequest:
@@ -39,8 +43,19 @@ def request_from_body(body: ScreeningBody, actor: str | None) -> ScreeningReques
     site = build_site(geoms, body.crs, None, fmt, body.axis_order, parcels)
     inputs = body.model_dump(exclude_none=True)
     return ScreeningRequest(
-        site, body.project_name, body.project_category, body.buffer_m, actor, inputs
+        site,
+        body.project_name,
+        body.project_category,
+        body.buffer_m,
+        actor,
+        inputs,
+        officer=_officer(body.officer),
     )
+
+
+def _officer(name: str | None) -> str | None:
+    """The officer's name as typed, without surrounding spaces; blank is no name."""
+    return (name or "").strip() or None
 
 
 def request_from_file(
@@ -52,6 +67,7 @@ def request_from_file(
     name: str | None,
     axis_order: str,
     actor: str | None,
+    officer: str | None = None,
 ) -> ScreeningRequest:
     """A screening request from an uploaded file (vector file or land-approval TXT)."""
     geoms, found_crs, fmt, parcels = geometries_from_file(path, encoding)
@@ -65,7 +81,14 @@ def request_from_file(
         "buffer_m": buffer_m,
         "project_category": category,
         "project_name": name,
+        "officer": _officer(officer),
     }
     return ScreeningRequest(
-        site, name or (names[0] if names else None), category, buffer_m, actor, inputs
+        site,
+        name or (names[0] if names else None),
+        category,
+        buffer_m,
+        actor,
+        inputs,
+        officer=_officer(officer),
     )

@@ -58,6 +58,7 @@ class Project(BaseModel):
     name: str | None
     category: str | None
     buffer_m: float
+    officer: str | None = Field(None, description="经办人: the officer who screened the site")
 
 
 class Centroid(BaseModel):

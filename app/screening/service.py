@@ -48,6 +48,7 @@ class ScreeningRequest:
     buffer_m: float = 0.0
     actor: str | None = None
     inputs: dict | None = None
+    officer: str | None = None
 
 
 def _outside_figures(spec: LayerSpec, found: list[dict[str, Any]]) -> dict[str, Any]:
@@ -183,7 +184,10 @@ def screen_site(session: Session, req: ScreeningRequest) -> ScreeningResult:
         created_at=dt.datetime.now(dt.UTC).isoformat(),
         verdict=screened.verdict,
         project=Project(
-            name=req.project_name, category=req.project_category, buffer_m=req.buffer_m
+            name=req.project_name,
+            category=req.project_category,
+            buffer_m=req.buffer_m,
+            officer=req.officer,
         ),
         site=SiteFigures(
             **site.figures(),
@@ -217,6 +221,7 @@ def screen_site(session: Session, req: ScreeningRequest) -> ScreeningResult:
             project_category=req.project_category,
             buffer_m=req.buffer_m,
             verdict=result.verdict,
+            officer=req.officer,
             inputs=req.inputs or {},
             result=result.as_json(),
             layer_versions=result.layer_versions,
@@ -244,8 +249,12 @@ def list_screenings(
     limit: int = 50,
     offset: int = 0,
     created_by: str | None = None,
+    officer: str | None = None,
 ) -> list[Screening]:
-    """Filed screenings matching the filters (and filed by CREATED_BY if given), newest first."""
+    """Filed screenings matching the filters (and filed by CREATED_BY if given), newest first.
+
+    OFFICER is the 经办人 named on the screening (exact match), not the key that filed it.
+    """
     q = select(Screening).order_by(Screening.created_at.desc())
     if created_by is not None:
         q = q.where(Screening.created_by == created_by)
@@ -257,4 +266,6 @@ def list_screenings(
         q = q.where(Screening.project_name.ilike(f"%{project}%"))
     if since:
         q = q.where(Screening.created_at >= since)
+    if officer:
+        q = q.where(Screening.officer == officer)
     return list(session.scalars(q.limit(limit).offset(offset)))

@@ -216,6 +216,8 @@ class Screening(Base):
     result: Mapped[dict[str, Any]] = mapped_column(JSONB)
     layer_versions: Mapped[dict[str, Any]] = mapped_column(JSONB)
     geom = mapped_column(Geometry(srid=SRID, spatial_index=True), nullable=False)
+    # 经办人: the officer named on the screening (the map page asks once), not the key owner.
+    officer: Mapped[str | None] = mapped_column(Text, index=True)
 
 
 class Job(Base):

@@ -41,6 +41,7 @@ class ScreeningListItem(BaseModel):
     county: str | None
     township: str | None
     links: ScreeningLinks
+    officer: str | None = Field(None, description="经办人 named on the screening")
 
     @classmethod
     def of(cls, r: Screening) -> "ScreeningListItem":
@@ -57,6 +58,7 @@ class ScreeningListItem(BaseModel):
             links=ScreeningLinks(
                 self=f"/screenings/{r.id}", report=f"/screenings/{r.id}/report.html"
             ),
+            officer=r.officer,
         )
 
 

@@ -24,6 +24,7 @@ from app.screening import batch
 from app.screening.batch_jobs import SYNC_SITES, submit_batch
 from app.screening.inputs import (
     MAX_NAME_CHARS,
+    MAX_OFFICER_CHARS,
     ScreeningBody,
     request_from_body,
     request_from_file,
@@ -66,6 +67,7 @@ _MULTIPART_DOC = {
                         "project_category": {"type": "string"},
                         "project_name": {"type": "string", "maxLength": MAX_NAME_CHARS},
                         "axis_order": {"type": "string"},
+                        "officer": {"type": "string", "maxLength": MAX_OFFICER_CHARS},
                     },
                 }
             },
@@ -112,10 +114,14 @@ def _visible(session: Session, screening_id: str, caller: Principal) -> Screenin
     return row
 
 
+# Form fields with their own bound; every other text field takes at most 100 characters.
+_FIELD_LIMITS = {"project_name": MAX_NAME_CHARS, "officer": MAX_OFFICER_CHARS}
+
+
 def _bounded(form: dict) -> None:
-    """Refuse text form fields longer than their bound (project names 200, others 100)."""
+    """Refuse text form fields longer than their bound (project names 200, officer 50)."""
     for name, value in form.items():
-        limit = MAX_NAME_CHARS if name == "project_name" else 100
+        limit = _FIELD_LIMITS.get(name, 100)
         if isinstance(value, str) and len(value) > limit:
             raise InvalidInput(f"Form field {name} has {len(value)} characters; at most {limit}.")
 
@@ -149,6 +155,7 @@ async def create_screening(
                 field.get("project_name") or None,
                 field.get("axis_order") or "auto",
                 officer.name,
+                field.get("officer"),
             )
             return _filed(session, officer.name, await run_in_threadpool(screen_site, session, req))
     try:
@@ -227,13 +234,19 @@ def list_all(
     category: str | None = None,
     project: Annotated[str | None, Query(description="part of the project name")] = None,
     since: dt.datetime | None = None,
+    officer_name: Annotated[
+        str | None,
+        Query(alias="officer", max_length=MAX_OFFICER_CHARS, description="经办人, exact name"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
     officer: Principal = Officer,
 ) -> list[ScreeningListItem]:
     """Filed screenings, newest first (an officer's own; an admin's list has everyone's)."""
     owner = None if officer.sees_all else officer.name
-    rows = list_screenings(session, verdict, category, project, since, limit, offset, owner)
+    rows = list_screenings(
+        session, verdict, category, project, since, limit, offset, owner, officer_name
+    )
     return [ScreeningListItem.of(r) for r in rows]
 
 

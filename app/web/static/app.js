@@ -1,9 +1,8 @@
-// Redline map page: layers from our own vector tiles, screening by drawing or dropping a file,
-// township summaries. Talks only to this server (works offline); MapLibre comes from npm.
+// Redline map page: layers from our own vector tiles, township summaries, and the start-up
+// that wires screen.js (screening) and places.js (place search) to the map. Talks only to this
+// server (works offline unless a basemap is configured); MapLibre comes from npm.
 "use strict";
 
-const LABELS = { prohibited: "禁止", restricted: "限制", attention: "关注", clear: "无冲突" };
-const RELATIONS = { inside: "位于其内", overlaps: "部分重叠", nearby: "邻近", outside: "位于其外" };
 const SKIP_CLICK = new Set(["draw", "site"]);
 const redline = (window.redline = { ready: false, lastResult: null, errors: [] });
 
@@ -77,24 +76,27 @@ function styleLayersOf(map, source) {
   return map.getStyle().layers.filter((l) => l.source === source).map((l) => l.id);
 }
 
+function toggleItem(id, text, onChange) {
+  const li = document.createElement("li");
+  const box = Object.assign(document.createElement("input"), { type: "checkbox", checked: true, id });
+  box.addEventListener("change", () => onChange(box.checked));
+  const label = Object.assign(document.createElement("label"), { htmlFor: id, textContent: ` ${text}` });
+  li.append(box, label);
+  return li;
+}
+
+// A configured basemap (REDLINE_BASEMAP_URL) gets a toggle; without one there is none.
+function buildBasemapToggle(map) {
+  if (!map.getLayer("basemap")) return;
+  $("#layer-list").prepend(toggleItem("toggle-basemap", "底图", (on) =>
+    map.setLayoutProperty("basemap", "visibility", on ? "visible" : "none")));
+}
+
 function buildLayerList(map, layers) {
-  const list = $("#layer-list");
   for (const layer of layers) {
-    const li = document.createElement("li");
-    const box = document.createElement("input");
-    box.type = "checkbox";
-    box.checked = true;
-    box.id = `toggle-${layer.id}`;
-    box.addEventListener("change", () => {
-      for (const id of styleLayersOf(map, layer.id)) {
-        map.setLayoutProperty(id, "visibility", box.checked ? "visible" : "none");
-      }
-    });
-    const label = document.createElement("label");
-    label.htmlFor = box.id;
-    label.textContent = ` ${layer.title_zh}（${layer.feature_count}）`;
-    li.append(box, label);
-    list.append(li);
+    $("#layer-list").append(toggleItem(`toggle-${layer.id}`, `${layer.title_zh}（${layer.feature_count}）`, (on) => {
+      for (const id of styleLayersOf(map, layer.id)) map.setLayoutProperty(id, "visibility", on ? "visible" : "none");
+    }));
   }
 }
 
@@ -127,149 +129,6 @@ function popupFor(map, event) {
     .map(([k, v]) => `<tr><th>${k}</th><td>${v}</td></tr>`).join("");
   new maplibregl.Popup({ maxWidth: "360px" }).setLngLat(event.lngLat)
     .setHTML(`<strong>${f.source}</strong><table>${rows}</table>`).addTo(map);
-}
-
-// ---- drawing ----------------------------------------------------------------------------
-const draw = { mode: null, coords: [], geometry: null };
-
-function drawGeometry() {
-  if (!draw.coords.length) return null;
-  if (draw.mode === "Point") return { type: "Point", coordinates: draw.coords[0] };
-  if (draw.mode === "LineString") return { type: "LineString", coordinates: draw.coords };
-  return { type: "Polygon", coordinates: [[...draw.coords, draw.coords[0]]] };
-}
-
-function renderDraw(map) {
-  const geometry = draw.geometry || drawGeometry();
-  const features = geometry ? [{ type: "Feature", geometry, properties: {} }] : [];
-  const vertices = draw.geometry ? [] : draw.coords.map((c) => ({
-    type: "Feature", geometry: { type: "Point", coordinates: c }, properties: {} }));
-  map.getSource("draw").setData({ type: "FeatureCollection", features: [...features, ...vertices] });
-  $("#screen-button").disabled = !draw.geometry;
-}
-
-function startDraw(map, mode) {
-  draw.mode = mode;
-  draw.coords = [];
-  draw.geometry = null;
-  map.doubleClickZoom.disable();
-  map.getCanvas().style.cursor = "crosshair";
-  document.querySelectorAll("[data-draw]").forEach((b) => b.classList.toggle("on", b.dataset.draw === mode));
-  renderDraw(map);
-}
-
-function finishDraw(map) {
-  const needed = { Point: 1, LineString: 2, Polygon: 3 }[draw.mode];
-  if (!draw.mode || draw.coords.length < needed) return;
-  draw.geometry = drawGeometry();
-  draw.mode = null;
-  map.getCanvas().style.cursor = "";
-  map.doubleClickZoom.enable();
-  document.querySelectorAll("[data-draw]").forEach((b) => b.classList.remove("on"));
-  renderDraw(map);
-}
-
-function addDrawLayers(map) {
-  map.addSource("draw", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
-  map.addSource("site", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
-  map.addLayer({ id: "draw-fill", type: "fill", source: "draw", filter: ["==", ["geometry-type"], "Polygon"],
-                 paint: { "fill-color": "#ff6d00", "fill-opacity": 0.25 } });
-  map.addLayer({ id: "draw-line", type: "line", source: "draw",
-                 paint: { "line-color": "#ff6d00", "line-width": 3 } });
-  map.addLayer({ id: "draw-point", type: "circle", source: "draw", filter: ["==", ["geometry-type"], "Point"],
-                 paint: { "circle-color": "#ff6d00", "circle-radius": 5, "circle-stroke-color": "#000", "circle-stroke-width": 1 } });
-  map.addLayer({ id: "site-line", type: "line", source: "site",
-                 paint: { "line-color": "#000", "line-width": 2, "line-dasharray": [2, 1] } });
-}
-
-// ---- screening --------------------------------------------------------------------------
-function showResult(map, result) {
-  redline.lastResult = result;
-  $("#result").hidden = false;
-  const verdict = $("#verdict");
-  // verdict_label carries 不完整 when a finding layer's data does not cover the whole site.
-  verdict.textContent = result.verdict_label || LABELS[result.verdict];
-  verdict.className = `verdict ${result.verdict}${result.complete === false ? " incomplete" : ""}`;
-  verdict.dataset.verdict = result.verdict;
-  verdict.dataset.complete = String(result.complete !== false);
-  const warnings = $("#warnings");
-  warnings.innerHTML = "";
-  for (const w of result.warnings || []) warnings.append(Object.assign(document.createElement("li"), { textContent: w }));
-  warnings.hidden = !warnings.children.length;
-  $("#report-link").href = `/screenings/${result.id}/report.html`;
-  $("#pdf-link").href = `/screenings/${result.id}/report.pdf`;
-  const ctx = result.context || {};
-  $("#context").textContent = [ctx.county, (ctx.townships || []).join("、"), ctx.zone_type]
-    .filter(Boolean).join(" · ");
-  const body = $("#findings tbody");
-  body.innerHTML = "";
-  for (const f of result.findings) {
-    const tr = document.createElement("tr");
-    const ha = f.overlap_area_m2 ? (f.overlap_area_m2 / 1e4).toFixed(4) : "";
-    const dist = f.distance_m == null ? "" : f.distance_m.toFixed(1);
-    tr.innerHTML = `<td>${f.layer_title}</td><td>${f.name ?? ""}</td><td>${RELATIONS[f.relation]}</td>` +
-      `<td class="num">${ha}</td><td class="num">${dist}</td><td><span class="verdict ${f.verdict}">${LABELS[f.verdict]}</span></td>`;
-    tr.title = f.rules.map((r) => `${r.message}（${r.basis}）`).join("\n");
-    body.append(tr);
-  }
-  highlightOverlaps(map, result.findings);
-  if (result.site && result.site.geometry) {
-    map.getSource("site").setData({ type: "Feature", geometry: result.site.geometry, properties: {} });
-  }
-}
-
-function highlightOverlaps(map, findings) {
-  for (const layer of map.getStyle().layers.filter((l) => l.id.startsWith("hl-"))) map.removeLayer(layer.id);
-  const byLayer = {};
-  for (const f of findings) {
-    if (f.feature_id && (f.relation === "inside" || f.relation === "overlaps")) {
-      (byLayer[f.layer] = byLayer[f.layer] || []).push(f.feature_id);
-    }
-  }
-  for (const [layer, ids] of Object.entries(byLayer)) {
-    if (!map.getSource(layer)) continue;
-    map.addLayer({ id: `hl-${layer}`, type: "line", source: layer, "source-layer": layer,
-                   filter: ["in", ["get", "fid"], ["literal", ids]],
-                   paint: { "line-color": "#00e5ff", "line-width": 4 } });
-  }
-}
-
-function screeningFields() {
-  return {
-    project_name: $("#project-name").value || null,
-    project_category: $("#project-category").value || null,
-    buffer_m: Number($("#buffer").value || 0),
-  };
-}
-
-async function screenDrawn(map) {
-  showError("");
-  const body = { geometry: draw.geometry, ...screeningFields() };
-  try {
-    showResult(map, await getJSON("/screenings", { method: "POST",
-      headers: { "content-type": "application/json" }, body: JSON.stringify(body) }));
-  } catch (err) { showError(err.message); }
-}
-
-async function screenFile(map, file) {
-  showError("");
-  const form = new FormData();
-  form.append("file", file);
-  const fields = screeningFields();
-  for (const [k, v] of Object.entries(fields)) if (v !== null) form.append(k, String(v));
-  if ($("#file-crs").value) form.append("crs", $("#file-crs").value);
-  try {
-    const result = await getJSON("/screenings", { method: "POST", body: form });
-    showResult(map, result);
-    if (result.site && result.site.geometry) fitTo(map, result.site.geometry);
-  } catch (err) { showError(`${file.name}: ${err.message}`); }
-}
-
-function fitTo(map, geometry) {
-  const coords = JSON.stringify(geometry.coordinates).match(/-?\d+(\.\d+)?/g).map(Number);
-  const xs = coords.filter((_, i) => i % 2 === 0), ys = coords.filter((_, i) => i % 2 === 1);
-  map.fitBounds([[Math.min(...xs), Math.min(...ys)], [Math.max(...xs), Math.max(...ys)]],
-                { padding: 80, maxZoom: 15 });
 }
 
 // ---- summaries --------------------------------------------------------------------------
@@ -329,12 +188,21 @@ function unionBbox(boxes) {
           Math.max(...valid.map((b) => b[2])), Math.max(...valid.map((b) => b[3]))];
 }
 
-// /regions when this server has it (asked through the OpenAPI document, so no 404 in the
-// console); otherwise none, and the extent comes from the collections.
-async function loadRegions() {
-  const api = await getJSON("/openapi.json").catch(() => ({ paths: {} }));
-  if (!api.paths || !api.paths["/regions"]) return [];
+// Optional routes are asked for only when the OpenAPI document lists them (no 404 in the
+// console): /regions (else the extent comes from the collections), /screenings/industries.
+const serves = (api, path) => Boolean(api.paths && api.paths[path]);
+
+async function loadRegions(api) {
+  if (!serves(api, "/regions")) return [];
   return (await getJSON("/regions").catch(() => ({ regions: [] }))).regions || [];
+}
+
+// GB/T 4754 codes offered while typing the industry code; a plain field when not served.
+async function loadIndustries(api) {
+  if (!serves(api, "/screenings/industries")) return;
+  const { industries = [] } = await getJSON("/screenings/industries").catch(() => ({}));
+  const list = $("#industry-list");
+  for (const i of industries) list.append(new Option(`${i.code} ${i.name}`, i.code));
 }
 
 async function dataExtent(regionList) {
@@ -387,15 +255,19 @@ function buildRegionPicker(map, onChange) {
 
 // ---- start ------------------------------------------------------------------------------
 async function main() {
-  const [layers, categories, style, rasters, regionList] = await Promise.all([
+  const api = await getJSON("/openapi.json").catch(() => ({ paths: {} }));
+  const [layers, categories, style, rasters, regionList, pageConfig] = await Promise.all([
     getJSON("/layers"), getJSON("/screenings/categories"), getJSON("/tiles/style.json"),
-    getJSON("/rasters").catch(() => []), loadRegions(),
+    getJSON("/rasters").catch(() => []), loadRegions(api), getJSON("/web/config.json").catch(() => ({})),
+    loadIndustries(api),
   ]);
+  if (style.sources.basemap && pageConfig.basemap_attribution) {
+    style.sources.basemap.attribution = pageConfig.basemap_attribution;
+  }
   regions.list = regionList.filter((r) => ["province", "city", "county"].includes(r.level));
   regions.byCode = new Map(regions.list.map((r) => [r.code, r]));
   regions.extent = await dataExtent(regions.list);
   const loaded = layers.filter((l) => l.active_version);
-  for (const c of categories.categories) $("#project-category").append(new Option(c.id, c.id));
   // Tiles carry the key too, for servers whose reads are closed (REDLINE_OPEN_READS=false).
   const transformRequest = (url) =>
     (new URL(url, location.href).origin === location.origin ? { url, headers: withKey() } : { url });
@@ -409,30 +281,14 @@ async function main() {
   map.addControl(new maplibregl.ScaleControl({ unit: "metric" }));
   map.on("load", async () => {
     addDrawLayers(map);
+    setupScreening(map, categories.categories);
+    setupPlaceSearch(map);
     buildLayerList(map, loaded);
+    buildBasemapToggle(map);
     buildLegend(await Promise.all(loaded.map((l) => getJSON(`/layers/${l.id}`))));
     map.once("idle", () => { redline.ready = true; });
   });
   map.on("error", (e) => redline.errors.push(String(e.error && e.error.message)));
-  map.on("click", (e) => {
-    if (draw.mode) {
-      draw.coords.push([e.lngLat.lng, e.lngLat.lat]);
-      if (draw.mode === "Point") finishDraw(map); else renderDraw(map);
-    } else popupFor(map, e);
-  });
-  map.on("dblclick", (e) => { if (draw.mode) { e.preventDefault(); finishDraw(map); } });
-  document.querySelectorAll("[data-draw]").forEach((b) => b.addEventListener("click", () => startDraw(map, b.dataset.draw)));
-  $("#draw-finish").addEventListener("click", () => finishDraw(map));
-  $("#draw-clear").addEventListener("click", () => { startDraw(map, null); draw.mode = null; renderDraw(map); });
-  $("#screen-form").addEventListener("submit", (e) => { e.preventDefault(); screenDrawn(map); });
-  const container = map.getContainer();
-  container.addEventListener("dragover", (e) => { e.preventDefault(); document.body.classList.add("drop-target"); });
-  container.addEventListener("dragleave", () => document.body.classList.remove("drop-target"));
-  container.addEventListener("drop", (e) => {
-    e.preventDefault();
-    document.body.classList.remove("drop-target");
-    if (e.dataTransfer.files.length) screenFile(map, e.dataTransfer.files[0]);
-  });
   const polygonLayers = loaded.filter((l) => l.geometry_type === "polygon" && l.id !== "admin_county");
   for (const l of polygonLayers) $("#summary-layer").append(new Option(l.title_zh, l.id));
   $("#summary-layer").value = polygonLayers.some((l) => l.id === "redline") ? "redline" : polygonLayers[0]?.id;
