@@ -5,7 +5,7 @@ import shapely
 from shapely.geometry import mapping
 from sqlalchemy import text
 
-from app.catalog import Rule
+from app.catalog import Rule, project_categories
 from app.screening.rules import apply_rules, overall
 from app.store.db import get_engine
 from tests.factories import GEOD
@@ -34,6 +34,55 @@ def test_industry_inside_redline_is_prohibited_with_its_legal_basis(client):
     rule = finding(result, "redline")["rules"][0]
     assert rule["verdict"] == "prohibited" and "三条控制线" in rule["basis"]
     assert "米仓山—光雾山水源涵养生态保护红线" in rule["message"]
+
+
+def test_no_category_gives_the_strictest_verdict_with_a_warning(client):
+    lon, lat = inside_point("redline", name="米仓山—光雾山水源涵养生态保护红线")
+    result = screen(client, geometry={"type": "Point", "coordinates": [lon, lat]})
+    assert result["verdict"] == "prohibited" and result["verdict_label"] == "禁止"
+    assert result["warnings"][0].startswith("类别未指定，按最严格类别研判：禁止（化工")
+    verdicts = {v["category"]: v for v in result["by_category"]}
+    assert list(verdicts) == [c["id"] for c in project_categories().categories]
+    assert verdicts["化工"]["verdict"] == "prohibited"
+    assert verdicts["化工"]["verdict_label"] == "禁止"
+    assert "redline-development" in verdicts["化工"]["rule_ids"]
+    assert verdicts["生态修复"]["verdict"] == "restricted"
+    assert verdicts["生态修复"]["rule_ids"] == ["redline-other"]
+    assert verdicts["线性基础设施"]["rule_ids"] == ["redline-major-infrastructure"]
+    # The finding reports its most severe hit first, and the others the categories met.
+    red = finding(result, "redline")
+    assert red["verdict"] == "prohibited"
+    assert [r["rule_id"] for r in red["rules"]] == [
+        "redline-development",
+        "redline-major-infrastructure",
+        "redline-other",
+    ]
+    assert result["project"]["category"] is None
+    assert len(result["project"]["categories"]) == len(verdicts)
+    # Each category alone gives the verdict listed beside it.
+    for category in ("化工", "生态修复", "线性基础设施"):
+        alone = screen(
+            client,
+            geometry={"type": "Point", "coordinates": [lon, lat]},
+            project_category=category,
+        )
+        assert alone["verdict"] == verdicts[category]["verdict"], category
+        assert alone.get("by_category") is None and not alone["warnings"]
+
+
+def test_no_category_in_an_ordinary_unit_counts_its_access_list(client):
+    lon, lat = _ordinary_point()
+    result = screen(client, geometry={"type": "Point", "coordinates": [lon, lat]})
+    unit = result["context"]["control_units"][0]
+    assert unit["unit_class"] == "一般管控单元"
+    assert result["verdict"] == overall([v["verdict"] for v in result["by_category"]])
+    assert result["verdict"] != "clear"
+    # The general unit's 准入清单 restricts livestock farming: judged so without a category.
+    livestock = next(v for v in result["by_category"] if v["category"] == "畜禽养殖")
+    assert livestock["verdict"] == "restricted"
+    assert "cu-access-general-livestock" in livestock["rule_ids"]
+    assert next(v for v in result["by_category"] if v["category"] == "农业")["verdict"] == "clear"
+    assert result["warnings"][0].startswith("类别未指定，按最严格类别研判：")
 
 
 def test_linear_infrastructure_in_redline_needs_unavoidability_assessment(client):
@@ -86,7 +135,8 @@ def test_eco_function_township_restricts_industry(client):
     assert f["verdict"] == "restricted" and "主体功能" in f["rules"][0]["message"]
 
 
-def test_a_site_far_from_every_constraint_is_clear(client):
+def _ordinary_point() -> tuple[float, float]:
+    """A point in an ordinary control unit more than 1.5 km from any constraint."""
     # Chosen by PostGIS, independently of the screening code: a point in an ordinary
     # control unit more than 1.5 km from any redline, protected area or water source.
     sql = text("""
@@ -99,7 +149,11 @@ def test_a_site_far_from_every_constraint_is_clear(client):
           WHERE v.layer_id IN ('redline', 'protected_area', 'water_source', 'farmland')
             AND ST_DWithin(a.geom::geography, cand.p::geography, 1500)) LIMIT 1""")
     with get_engine().connect() as conn:
-        lon, lat = conn.execute(sql).one()
+        return conn.execute(sql).one()
+
+
+def test_a_site_far_from_every_constraint_is_clear(client):
+    lon, lat = _ordinary_point()
     result = screen(
         client, geometry={"type": "Point", "coordinates": [lon, lat]}, project_category="农业"
     )

@@ -31,6 +31,14 @@ class ScreeningBody(BaseModel):
     buffer_m: float = 0.0
     project_category: str | None = Field(None, max_length=100)
     project_name: str | None = Field(None, max_length=MAX_NAME_CHARS)
+    industry_code: str | None = Field(
+        None, max_length=10, description="GB/T 4754-2017 code: C, C26, C261 or C2614"
+    )
+    eia_item: str | None = Field(
+        None,
+        max_length=10,
+        description="item number of the 建设项目环境影响评价分类管理名录（2021年版）, e.g. 44",
+    )
 
 
 def request_from_body(body: ScreeningBody, actor: str | None) -> ScreeningRequest:
@@ -40,7 +48,14 @@ def request_from_body(body: ScreeningBody, actor: str | None) -> ScreeningReques
     )
     inputs = body.model_dump(exclude_none=True)
     return ScreeningRequest(
-        site, body.project_name, body.project_category, body.buffer_m, actor, inputs
+        site,
+        body.project_name,
+        body.project_category,
+        body.buffer_m,
+        actor,
+        inputs,
+        industry_code=body.industry_code,
+        eia_item=body.eia_item,
     )
 
 
@@ -53,6 +68,8 @@ def request_from_file(
     name: str | None,
     axis_order: str,
     actor: str | None,
+    industry_code: str | None = None,
+    eia_item: str | None = None,
 ) -> ScreeningRequest:
     """A screening request from an uploaded file (vector file or land-approval TXT)."""
     geoms, found_crs, fmt, names = geometries_from_file(path, encoding)
@@ -64,7 +81,16 @@ def request_from_file(
         "buffer_m": buffer_m,
         "project_category": category,
         "project_name": name,
+        "industry_code": industry_code,
+        "eia_item": eia_item,
     }
     return ScreeningRequest(
-        site, name or (names[0] if names else None), category, buffer_m, actor, inputs
+        site,
+        name or (names[0] if names else None),
+        category,
+        buffer_m,
+        actor,
+        inputs,
+        industry_code=industry_code,
+        eia_item=eia_item,
     )

@@ -53,6 +53,14 @@ class Project(BaseModel):
     name: str | None
     category: str | None
     buffer_m: float
+    industry_code: str | None = None
+    industry_name: str | None = None
+    eia_item: str | None = None
+    eia_item_name: str | None = None
+    categories: list[str] = Field(
+        default_factory=list,
+        description="the rule categories the project was judged as (all when unspecified)",
+    )
 
 
 class Centroid(BaseModel):
@@ -81,6 +89,17 @@ class SiteFigures(BaseModel):
     geometry: dict[str, Any] = Field(description="GeoJSON geometry, EPSG:4490 (lon, lat)")
 
 
+class AccessCondition(BaseModel):
+    """One condition of a unit's 准入清单 and whether it applies to the project."""
+
+    effect: Literal["prohibited", "restricted"]
+    industries: list[str]
+    text: str
+    applies: bool | None = Field(
+        None, description="None when the project gives no industry code (judged by category)"
+    )
+
+
 class ControlUnit(BaseModel):
     """An environmental control unit the site touches, with its access list."""
 
@@ -89,6 +108,16 @@ class ControlUnit(BaseModel):
     unit_class: Any
     overlap_share: float | None
     access_list: dict[str, Any]
+    conditions: list[AccessCondition] = Field(default_factory=list)
+
+
+class CategoryVerdict(BaseModel):
+    """The verdict the site would get for one project category."""
+
+    category: str
+    verdict: Verdict
+    verdict_label: str
+    rule_ids: list[str]
 
 
 class Context(BaseModel):
@@ -145,6 +174,10 @@ class ScreeningResult(BaseModel):
     )
     verdict_label: str | None = Field(
         default=None, description='the verdict in Chinese, e.g. "限制" or "限制（不完整）"'
+    )
+    by_category: list[CategoryVerdict] | None = Field(
+        default=None,
+        description="per category, when the project was judged as several (unspecified: all)",
     )
 
     def as_json(self) -> dict[str, Any]:

@@ -141,6 +141,45 @@ def apply_rules(
     return sorted(hits, key=lambda h: -SEVERITY[h.verdict])
 
 
+def apply_rules_by_category(
+    rules: list[Rule],
+    finding: dict,
+    categories: Iterable[str],
+    groups: dict[str, list[str]],
+    plan: Mapping[str, str] | None = None,
+) -> dict[str, list[RuleHit]]:
+    """For each category, the rules this finding meets (as apply_rules), each rendered once.
+
+    A message that names {category} is rendered per category; others are shared.
+    """
+    plan = plan or plan_context(None)
+    rendered: dict[tuple[int, str | None], RuleHit] = {}
+    out = {}
+    for category in categories:
+        hits = []
+        for index, rule in enumerate(rules):
+            if not matches(rule, finding, category, groups):
+                continue
+            key = (index, category if "{category" in rule.message else None)
+            if key not in rendered:
+                message = render(rule.message, finding, category, plan)
+                rendered[key] = RuleHit(
+                    rule.id or "", rule.verdict, message, rule.basis.format_map(plan)
+                )
+            hits.append(rendered[key])
+        out[category] = sorted(hits, key=lambda h: -SEVERITY[h.verdict])
+    return out
+
+
+def merge_hits(per_category: Iterable[list[RuleHit]]) -> list[RuleHit]:
+    """The distinct hits over every category, most severe first (the finding's rules)."""
+    seen: dict[tuple[str, str], RuleHit] = {}
+    for hits in per_category:
+        for hit in hits:
+            seen.setdefault((hit.rule_id, hit.message), hit)
+    return sorted(seen.values(), key=lambda h: -SEVERITY[h.verdict])
+
+
 def has_outside_rule(rules: Iterable[Rule]) -> bool:
     """Whether a rule is about the site lying outside every feature of the layer."""
     return any("outside" in (rule.relation or []) for rule in rules)
