@@ -239,3 +239,19 @@ def test_industries_are_listed_for_a_viewer(client_as):
         anonymous.get("/screenings/industries").status_code
         == anonymous.get("/screenings/categories").status_code
     )
+
+
+def test_cli_screen_takes_an_industry_code(reference):
+    from typer.testing import CliRunner
+
+    from app.cli import app
+    from tests.test_screening_rules import inside_point
+
+    lon, lat = inside_point("control_unit", unit_class="优先保护单元")
+    args = ["screen", "--wkt", f"POINT({lon} {lat})", "--format", "json"]
+    result = CliRunner().invoke(app, [*args, "--industry", "C2614"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output[result.output.index("{") :])
+    assert body["project"]["industry_code"] == "C2614" and body["verdict"] == "prohibited"
+    bad = CliRunner().invoke(app, [*args, "--industry", "C99"])
+    assert bad.exit_code != 0 and "/screenings/industries" in bad.output
