@@ -207,3 +207,24 @@ def test_rule_engine_is_data_driven():
     assert apply_rules(rules, {**near, "distance_m": 150.0}, "化工", groups) == []
     assert overall(["attention", "prohibited", "restricted"]) == "prohibited"
     assert overall([]) == "clear"
+
+
+def test_rules_by_category_agree_with_each_category_alone():
+    from app.catalog import catalog
+    from app.screening.rules import apply_rules_by_category
+
+    groups = project_categories().groups
+    names = project_categories().names
+    attributes = {"category": "自然保护区", "grade": "二级", "unit_class": "优先保护单元"}
+    for spec in catalog().values():
+        for relation, distance in (("inside", 0.0), ("nearby", 400.0), ("outside", 900.0)):
+            figures = {
+                "relation": relation,
+                "distance_m": distance,
+                "name": "某地",
+                "attributes": {**attributes, "zone_type": "重点生态功能区"},
+            }
+            together = apply_rules_by_category(spec.rules, figures, names, groups)
+            for category in names:
+                alone = apply_rules(spec.rules, figures, category, groups)
+                assert together[category] == alone, (spec.id, relation, category)
