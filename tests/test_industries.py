@@ -255,3 +255,19 @@ def test_cli_screen_takes_an_industry_code(reference):
     assert body["project"]["industry_code"] == "C2614" and body["verdict"] == "prohibited"
     bad = CliRunner().invoke(app, [*args, "--industry", "C99"])
     assert bad.exit_code != 0 and "/screenings/industries" in bad.output
+
+
+def test_disagreeing_category_and_industry_are_judged_side_by_side(client, reference):
+    from tests.test_screening_rules import inside_point
+
+    lon, lat = inside_point("control_unit", unit_class="重点管控单元")
+    result = _point(client, lon, lat, project_category="居住", industry_code="C2614")
+    assert [v["category"] for v in result["by_category"]] == ["化工", "居住"]
+    assert result["project"]["categories"] == ["化工", "居住"]
+    assert any("不一致" in w and "C2614" in w for w in result["warnings"])
+    assert not any(w.startswith("类别未指定") for w in result["warnings"])
+    severity = ["clear", "attention", "restricted", "prohibited"]
+    worst = max((v["verdict"] for v in result["by_category"]), key=severity.index)
+    assert result["verdict"] == worst
+    chem = next(v for v in result["by_category"] if v["category"] == "化工")
+    assert "cu-access-key-chemical" in chem["rule_ids"]
