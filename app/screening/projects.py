@@ -16,10 +16,7 @@ from app.screening.models import LABELS, CategoryVerdict
 from app.screening.rules import SEVERITY, RuleHit, overall
 
 UNSPECIFIED = "类别未指定，按最严格类别研判"
-HOW_TO_FIND = (
-    "行业代码和环评名录项目类别见 GET /screenings/industries "
-    "(codes and EIA items: GET /screenings/industries)"
-)
+LISTED_AT = "GET /screenings/industries"
 
 
 @dataclass(frozen=True)
@@ -42,8 +39,9 @@ def _industry(code: str) -> tuple[str, Industry]:
     found = industry_catalog().industries.lookup(normalized)
     if found is None:
         raise InvalidInput(
-            f"未知的国民经济行业代码 {code!r}（GB/T 4754-2017，如 C26、C2614）。{HOW_TO_FIND}. "
-            f"Unknown industry_code {code!r}: send a GB/T 4754-2017 code such as C26 or C2614."
+            f"未知的国民经济行业代码“{code}”，请填写 GB/T 4754-2017 代码（如 C26、C2614），"
+            f"可用代码见 {LISTED_AT}。Unknown industry_code {code!r}: send a GB/T 4754-2017 "
+            f"code such as C26 or C2614 (listed at {LISTED_AT})."
         )
     return normalized, found
 
@@ -53,9 +51,10 @@ def _eia_item(item_id: str) -> EiaItem:
     item = industry_catalog().eia_items.get(item_id.strip())
     if item is None:
         raise InvalidInput(
-            f"未知的环评名录项目类别 {item_id!r}（《建设项目环境影响评价分类管理名录（2021年版）》"
-            f"的项目类别编号，如 44）。{HOW_TO_FIND}. Unknown eia_item {item_id!r}: send the "
-            "item number of the 2021 EIA catalog, e.g. 44."
+            f"未知的环评名录项目类别“{item_id}”，请填写《建设项目环境影响评价分类管理名录"
+            f"（2021年版）》的项目类别编号（如 44），可用编号见 {LISTED_AT}。Unknown eia_item "
+            f"{item_id!r}: send an item number of the 2021 EIA catalog such as 44 (listed at "
+            f"{LISTED_AT})."
         )
     return item
 
