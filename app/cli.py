@@ -278,6 +278,12 @@ def screen(
     category: Annotated[str | None, typer.Option(help="project category, e.g. 化工")] = None,
     name: Annotated[str | None, typer.Option(help="project name")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table | json | html")] = "table",
+    industry: Annotated[
+        str | None, typer.Option(help="GB/T 4754-2017 industry code, e.g. C2614")
+    ] = None,
+    eia_item: Annotated[
+        str | None, typer.Option(help="item number of the 2021 EIA catalog, e.g. 44")
+    ] = None,
     user: Actor = None,
 ) -> None:
     """Screen a project site against every active layer; the screening is filed."""
@@ -294,7 +300,16 @@ def screen(
         with session_scope() as session:
             if file is not None:
                 req = request_from_file(
-                    file, crs, None, buffer, category, name, "auto", user or os_user()
+                    file,
+                    crs,
+                    None,
+                    buffer,
+                    category,
+                    name,
+                    "auto",
+                    user or os_user(),
+                    industry_code=industry,
+                    eia_item=eia_item,
                 )
             else:
                 body = ScreeningBody(
@@ -303,6 +318,8 @@ def screen(
                     buffer_m=buffer,
                     project_category=category,
                     project_name=name,
+                    industry_code=industry,
+                    eia_item=eia_item,
                 )
                 req = request_from_body(body, user or os_user())
             result = screen_site(session, req).as_json()

@@ -49,7 +49,8 @@ def least_role(method: str, path: str) -> str | None:
     if method == "post" and path.endswith("/versions"):
         return "editor"
     if path.startswith("/jobs") or (
-        path.startswith("/screenings") and path != "/screenings/categories"
+        path.startswith("/screenings")
+        and path not in ("/screenings/categories", "/screenings/industries")
     ):
         return "officer"
     return "read"

@@ -5,7 +5,7 @@ import shapely
 from shapely.geometry import mapping
 from sqlalchemy import text
 
-from app.catalog import Rule
+from app.catalog import Rule, project_categories
 from app.screening.rules import apply_rules, overall
 from app.store.db import get_engine
 from tests.factories import GEOD
@@ -34,6 +34,55 @@ def test_industry_inside_redline_is_prohibited_with_its_legal_basis(client):
     rule = finding(result, "redline")["rules"][0]
     assert rule["verdict"] == "prohibited" and "三条控制线" in rule["basis"]
     assert "米仓山—光雾山水源涵养生态保护红线" in rule["message"]
+
+
+def test_no_category_gives_the_strictest_verdict_with_a_warning(client):
+    lon, lat = inside_point("redline", name="米仓山—光雾山水源涵养生态保护红线")
+    result = screen(client, geometry={"type": "Point", "coordinates": [lon, lat]})
+    assert result["verdict"] == "prohibited" and result["verdict_label"] == "禁止"
+    assert result["warnings"][0].startswith("类别未指定，按最严格类别研判：禁止（化工")
+    verdicts = {v["category"]: v for v in result["by_category"]}
+    assert list(verdicts) == [c["id"] for c in project_categories().categories]
+    assert verdicts["化工"]["verdict"] == "prohibited"
+    assert verdicts["化工"]["verdict_label"] == "禁止"
+    assert "redline-development" in verdicts["化工"]["rule_ids"]
+    assert verdicts["生态修复"]["verdict"] == "restricted"
+    assert "redline-other" in verdicts["生态修复"]["rule_ids"]
+    assert "redline-development" not in verdicts["生态修复"]["rule_ids"]
+    assert "redline-major-infrastructure" in verdicts["线性基础设施"]["rule_ids"]
+    # The finding reports its most severe hit first, and the others the categories met.
+    red = finding(result, "redline")
+    assert red["verdict"] == "prohibited"
+    ids = [r["rule_id"] for r in red["rules"]]
+    assert ids[0] == "redline-development"
+    assert {"redline-major-infrastructure", "redline-other"} <= set(ids)
+    assert result["project"]["category"] is None
+    assert len(result["project"]["categories"]) == len(verdicts)
+    # Each category alone gives the verdict listed beside it.
+    for category in ("化工", "生态修复", "线性基础设施"):
+        alone = screen(
+            client,
+            geometry={"type": "Point", "coordinates": [lon, lat]},
+            project_category=category,
+        )
+        assert alone["verdict"] == verdicts[category]["verdict"], category
+        assert alone.get("by_category") is None
+        assert not any(w.startswith("类别未指定") for w in alone["warnings"])
+
+
+def test_no_category_in_an_ordinary_unit_counts_its_access_list(client):
+    lon, lat = _ordinary_point()
+    result = screen(client, geometry={"type": "Point", "coordinates": [lon, lat]})
+    unit = result["context"]["control_units"][0]
+    assert unit["unit_class"] == "一般管控单元"
+    assert result["verdict"] == overall([v["verdict"] for v in result["by_category"]])
+    assert result["verdict"] != "clear"
+    # The general unit's 准入清单 restricts livestock farming: judged so without a category.
+    livestock = next(v for v in result["by_category"] if v["category"] == "畜禽养殖")
+    assert livestock["verdict"] == "restricted"
+    assert "cu-access-general-livestock" in livestock["rule_ids"]
+    assert next(v for v in result["by_category"] if v["category"] == "农业")["verdict"] == "clear"
+    assert result["warnings"][0].startswith("类别未指定，按最严格类别研判：")
 
 
 def test_linear_infrastructure_in_redline_needs_unavoidability_assessment(client):
@@ -86,7 +135,8 @@ def test_eco_function_township_restricts_industry(client):
     assert f["verdict"] == "restricted" and "主体功能" in f["rules"][0]["message"]
 
 
-def test_a_site_far_from_every_constraint_is_clear(client):
+def _ordinary_point() -> tuple[float, float]:
+    """A point in an ordinary control unit more than 1.5 km from any constraint."""
     # Chosen by PostGIS, independently of the screening code: a point in an ordinary
     # control unit more than 1.5 km from any redline, protected area or water source.
     sql = text("""
@@ -99,7 +149,11 @@ def test_a_site_far_from_every_constraint_is_clear(client):
           WHERE v.layer_id IN ('redline', 'protected_area', 'water_source', 'farmland')
             AND ST_DWithin(a.geom::geography, cand.p::geography, 1500)) LIMIT 1""")
     with get_engine().connect() as conn:
-        lon, lat = conn.execute(sql).one()
+        return conn.execute(sql).one()
+
+
+def test_a_site_far_from_every_constraint_is_clear(client):
+    lon, lat = _ordinary_point()
     result = screen(
         client, geometry={"type": "Point", "coordinates": [lon, lat]}, project_category="农业"
     )
@@ -153,3 +207,24 @@ def test_rule_engine_is_data_driven():
     assert apply_rules(rules, {**near, "distance_m": 150.0}, "化工", groups) == []
     assert overall(["attention", "prohibited", "restricted"]) == "prohibited"
     assert overall([]) == "clear"
+
+
+def test_rules_by_category_agree_with_each_category_alone():
+    from app.catalog import catalog
+    from app.screening.rules import apply_rules_by_category
+
+    groups = project_categories().groups
+    names = project_categories().names
+    attributes = {"category": "自然保护区", "grade": "二级", "unit_class": "优先保护单元"}
+    for spec in catalog().values():
+        for relation, distance in (("inside", 0.0), ("nearby", 400.0), ("outside", 900.0)):
+            figures = {
+                "relation": relation,
+                "distance_m": distance,
+                "name": "某地",
+                "attributes": {**attributes, "zone_type": "重点生态功能区"},
+            }
+            together = apply_rules_by_category(spec.rules, figures, names, groups)
+            for category in names:
+                alone = apply_rules(spec.rules, figures, category, groups)
+                assert together[category] == alone, (spec.id, relation, category)

@@ -7,6 +7,15 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from app.catalog.access import AccessList, AccessLists, ConditionSpec, load_access_lists
+from app.catalog.industries import (
+    EiaItem,
+    Industry,
+    IndustryCatalog,
+    covers,
+    load_industries,
+    normalize_code,
+)
 from app.catalog.plans import PlanSpec, plan_for, plans, region_prefix
 from app.catalog.rule import PLAN_FIELDS, RELATIONS, Relation, Rule, Verdict
 from app.catalog.spec import (
@@ -26,6 +35,16 @@ from app.config import get_settings
 from app.errors import UnknownLayer
 
 __all__ = [
+    "AccessList",
+    "AccessLists",
+    "ConditionSpec",
+    "EiaItem",
+    "Industry",
+    "IndustryCatalog",
+    "access_lists",
+    "covers",
+    "industry_catalog",
+    "normalize_code",
     "DEFAULT_Z",
     "MEASURES",
     "PLAN_FIELDS",
@@ -103,6 +122,19 @@ def project_categories() -> ProjectCategories:
     path = get_settings().catalog_dir / "screening" / "project_categories.yaml"
     with path.open(encoding="utf-8") as fh:
         return ProjectCategories.model_validate(yaml.safe_load(fh))
+
+
+@lru_cache
+def industry_catalog() -> IndustryCatalog:
+    """layers/screening/industries.yaml and eia_catalog.yaml, read and checked once."""
+    return load_industries(get_settings().catalog_dir / "screening", project_categories())
+
+
+@lru_cache
+def access_lists() -> AccessLists:
+    """layers/screening/access_conditions.yaml (the 准入清单), read and checked once."""
+    path = get_settings().catalog_dir / "screening" / "access_conditions.yaml"
+    return load_access_lists(path, industry_catalog(), project_categories().names)
 
 
 @lru_cache

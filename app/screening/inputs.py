@@ -35,6 +35,14 @@ class ScreeningBody(BaseModel):
     officer: str | None = Field(
         None, max_length=MAX_OFFICER_CHARS, description="经办人 (the officer's name), optional"
     )
+    industry_code: str | None = Field(
+        None, max_length=10, description="GB/T 4754-2017 code: C, C26, C261 or C2614"
+    )
+    eia_item: str | None = Field(
+        None,
+        max_length=10,
+        description="item number of the 建设项目环境影响评价分类管理名录（2021年版）, e.g. 44",
+    )
 
 
 def request_from_body(body: ScreeningBody, actor: str | None) -> ScreeningRequest:
@@ -50,6 +58,8 @@ def request_from_body(body: ScreeningBody, actor: str | None) -> ScreeningReques
         actor,
         inputs,
         officer=_officer(body.officer),
+        industry_code=body.industry_code,
+        eia_item=body.eia_item,
     )
 
 
@@ -68,6 +78,8 @@ def request_from_file(
     axis_order: str,
     actor: str | None,
     officer: str | None = None,
+    industry_code: str | None = None,
+    eia_item: str | None = None,
 ) -> ScreeningRequest:
     """A screening request from an uploaded file (vector file or land-approval TXT)."""
     geoms, found_crs, fmt, parcels = geometries_from_file(path, encoding)
@@ -82,6 +94,8 @@ def request_from_file(
         "project_category": category,
         "project_name": name,
         "officer": _officer(officer),
+        "industry_code": industry_code,
+        "eia_item": eia_item,
     }
     return ScreeningRequest(
         site,
@@ -91,4 +105,6 @@ def request_from_file(
         actor,
         inputs,
         officer=_officer(officer),
+        industry_code=industry_code,
+        eia_item=eia_item,
     )

@@ -59,6 +59,14 @@ class Project(BaseModel):
     category: str | None
     buffer_m: float
     officer: str | None = Field(None, description="经办人: the officer who screened the site")
+    industry_code: str | None = None
+    industry_name: str | None = None
+    eia_item: str | None = None
+    eia_item_name: str | None = None
+    categories: list[str] = Field(
+        default_factory=list,
+        description="the rule categories the project was judged as (all when unspecified)",
+    )
 
 
 class Centroid(BaseModel):
@@ -87,6 +95,17 @@ class SiteFigures(BaseModel):
     geometry: dict[str, Any] = Field(description="GeoJSON geometry, EPSG:4490 (lon, lat)")
 
 
+class AccessCondition(BaseModel):
+    """One condition of a unit's 准入清单 and whether it applies to the project."""
+
+    effect: Literal["prohibited", "restricted"]
+    industries: list[str]
+    text: str
+    applies: bool | None = Field(
+        None, description="None when the project gives no industry code (judged by category)"
+    )
+
+
 class ControlUnit(BaseModel):
     """An environmental control unit the site touches, with its access list."""
 
@@ -95,6 +114,16 @@ class ControlUnit(BaseModel):
     unit_class: Any
     overlap_share: float | None
     access_list: dict[str, Any]
+    conditions: list[AccessCondition] = Field(default_factory=list)
+
+
+class CategoryVerdict(BaseModel):
+    """The verdict the site would get for one project category."""
+
+    category: str
+    verdict: Verdict
+    verdict_label: str
+    rule_ids: list[str]
 
 
 class UnitShare(BaseModel):
@@ -191,6 +220,10 @@ class ScreeningResult(BaseModel):
     )
     parcels: list[ParcelResult] | None = Field(
         default=None, description="per parcel of a multi-parcel input (报盘 TXT, several features)"
+    )
+    by_category: list[CategoryVerdict] | None = Field(
+        default=None,
+        description="per category, when the project was judged as several (unspecified: all)",
     )
 
     def as_json(self) -> dict[str, Any]:

@@ -44,16 +44,20 @@ def expand_categories(names: list[str], groups: dict[str, list[str]]) -> set[str
     return out
 
 
-def matches(rule: Rule, finding: dict, category: str | None, groups: dict[str, list[str]]) -> bool:
-    """Whether every condition of the rule holds for this finding and project category."""
+def matches_finding(rule: Rule, finding: dict) -> bool:
+    """Whether the rule's conditions on the finding (relation, distance, attributes) hold."""
     if rule.relation is not None and finding["relation"] not in rule.relation:
         return False
     if rule.within_m is not None and (finding.get("distance_m") or 0.0) > rule.within_m:
         return False
     attributes = finding.get("attributes") or {}
-    for key, wanted in (rule.where or {}).items():
-        if attributes.get(key) not in _as_list(wanted):
-            return False
+    return all(
+        attributes.get(key) in _as_list(wanted) for key, wanted in (rule.where or {}).items()
+    )
+
+
+def matches_category(rule: Rule, category: str | None, groups: dict[str, list[str]]) -> bool:
+    """Whether the rule's category conditions hold for this project category (None: none)."""
     if rule.categories is not None and (
         category is None or category not in expand_categories(rule.categories, groups)
     ):
@@ -63,6 +67,11 @@ def matches(rule: Rule, finding: dict, category: str | None, groups: dict[str, l
         and rule.except_categories is not None
         and category in expand_categories(rule.except_categories, groups)
     )
+
+
+def matches(rule: Rule, finding: dict, category: str | None, groups: dict[str, list[str]]) -> bool:
+    """Whether every condition of the rule holds for this finding and project category."""
+    return matches_finding(rule, finding) and matches_category(rule, category, groups)
 
 
 def overlap_text(finding: dict) -> str:
@@ -149,6 +158,58 @@ def apply_rules(
         if matches(rule, finding, category, groups)
     ]
     return sorted(hits, key=lambda h: -SEVERITY[h.verdict])
+
+
+def apply_rules_by_category(
+    rules: list[Rule],
+    finding: dict,
+    categories: Iterable[str],
+    groups: dict[str, list[str]],
+    plan: Mapping[str, str] | None = None,
+) -> dict[str, list[RuleHit]]:
+    """For each category, the rules this finding meets (as apply_rules), each rendered once.
+
+    A message that names {category} is rendered per category; others are shared.
+    """
+    plan = plan or plan_context(None)
+    rendered: dict[tuple[int, str | None], RuleHit] = {}
+    # The finding's conditions do not depend on the category: checked once per rule, and
+    # each rule's categories expanded once.
+    met = [
+        (
+            index,
+            rule,
+            None if rule.categories is None else expand_categories(rule.categories, groups),
+            expand_categories(rule.except_categories or [], groups),
+            "{category" in rule.message,
+        )
+        for index, rule in enumerate(rules)
+        if matches_finding(rule, finding)
+    ]
+    out = {}
+    for category in categories:
+        hits = []
+        for index, rule, allowed, excluded, per_category in met:
+            if (allowed is not None and category not in allowed) or category in excluded:
+                continue
+            key = (index, category if per_category else None)
+            if key not in rendered:
+                message = render(rule.message, finding, category, plan)
+                rendered[key] = RuleHit(
+                    rule.id or "", rule.verdict, message, rule.basis.format_map(plan)
+                )
+            hits.append(rendered[key])
+        out[category] = sorted(hits, key=lambda h: -SEVERITY[h.verdict])
+    return out
+
+
+def merge_hits(per_category: Iterable[list[RuleHit]]) -> list[RuleHit]:
+    """The distinct hits over every category, most severe first (the finding's rules)."""
+    seen: dict[tuple[str, str], RuleHit] = {}
+    for hits in per_category:
+        for hit in hits:
+            seen.setdefault((hit.rule_id, hit.message), hit)
+    return sorted(seen.values(), key=lambda h: -SEVERITY[h.verdict])
 
 
 def has_outside_rule(rules: Iterable[Rule]) -> bool:

@@ -3,7 +3,7 @@
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import shapely
@@ -17,10 +17,13 @@ from app.errors import NotFound
 from app.geo.local import geodesic_buffer
 from app.geo.measure import area_m2
 from app.raster.stats import stats_for
+from app.screening import access
 from app.screening import findings as findings_mod
 from app.screening.context import context_of, main_unit
 from app.screening.coverage import coverage_warnings, site_coverage
 from app.screening.models import (
+    AccessCondition,
+    Context,
     Finding,
     ParcelResult,
     Project,
@@ -29,7 +32,21 @@ from app.screening.models import (
     verdict_label,
 )
 from app.screening.parcels import parcel_result
-from app.screening.rules import SEVERITY, apply_rules, has_outside_rule, overall, plan_context
+from app.screening.projects import (
+    ProjectKind,
+    category_verdicts,
+    kind_warnings,
+    resolve_project,
+)
+from app.screening.rules import (
+    SEVERITY,
+    RuleHit,
+    apply_rules_by_category,
+    has_outside_rule,
+    merge_hits,
+    overall,
+    plan_context,
+)
 from app.screening.site import Site, SiteError
 from app.store.layers import active_versions
 from app.store.models import LayerVersion, Screening
@@ -49,6 +66,8 @@ class ScreeningRequest:
     actor: str | None = None
     inputs: dict | None = None
     officer: str | None = None
+    industry_code: str | None = None
+    eia_item: str | None = None
 
 
 def _outside_figures(spec: LayerSpec, found: list[dict[str, Any]]) -> dict[str, Any]:
@@ -68,23 +87,60 @@ def _outside_figures(spec: LayerSpec, found: list[dict[str, Any]]) -> dict[str, 
     }
 
 
-def _evaluate(
-    spec: LayerSpec, found: list[dict[str, Any]], category: str | None, plan: dict[str, str]
-) -> list[Finding]:
-    """The findings of one layer to report: every one for finding layers, else rule hits."""
+def _judge(
+    spec: LayerSpec, figures: dict[str, Any], kind: ProjectKind, plan: dict[str, str]
+) -> dict[str, list[RuleHit]]:
+    """Per category the project is judged as, the rules (and 准入清单 conditions) met."""
     groups = project_categories().groups
-    rules = spec.rules
+    per_category = apply_rules_by_category(spec.rules, figures, kind.categories, groups, plan)
+    if spec.id == access.LAYER:
+        for category, hits in access.condition_hits(figures, kind).items():
+            per_category[category] = sorted(
+                [*per_category[category], *hits], key=lambda h: -SEVERITY[h.verdict]
+            )
+    return per_category
+
+
+def _evaluate(
+    spec: LayerSpec,
+    found: list[dict[str, Any]],
+    kind: ProjectKind,
+    plan: dict[str, str],
+    tally: dict[str, list[RuleHit]],
+) -> list[Finding]:
+    """The findings of one layer to report: every one for finding layers, else rule hits.
+
+    Each finding carries the distinct hits over every category (most severe first); TALLY
+    collects the hits per category, for the verdict of each.
+    """
     out = []
-    for figures in found:
-        hits = apply_rules(rules, figures, category, groups, plan)
-        if spec.screening_role == "finding" or hits:
-            out.append(Finding.of(figures, hits))
-    if has_outside_rule(rules) and not any(f["relation"] == "inside" for f in found):
-        figures = _outside_figures(spec, found)
-        hits = apply_rules(rules, figures, category, groups, plan)
-        if hits:
+    candidates = list(found)
+    if has_outside_rule(spec.rules) and not any(f["relation"] == "inside" for f in found):
+        candidates.append(_outside_figures(spec, found))
+    for index, figures in enumerate(candidates):
+        per_category = _judge(spec, figures, kind, plan)
+        for category, hits in per_category.items():
+            tally.setdefault(category, []).extend(hits)
+        hits = merge_hits(per_category.values())
+        if hits or (spec.screening_role == "finding" and index < len(found)):
             out.append(Finding.of(figures, hits))
     return out
+
+
+def with_conditions(context: Context, kind: ProjectKind) -> Context:
+    """The context with each control unit's 准入清单 conditions, judged for the project."""
+    for unit in context.control_units:
+        judged = access.unit_conditions({"code": unit.code, "unit_class": unit.unit_class}, kind)
+        unit.conditions = [
+            AccessCondition(
+                effect=j.condition.effect,
+                industries=j.condition.industries,
+                text=j.condition.text,
+                applies=j.applies,
+            )
+            for j in judged
+        ]
+    return context
 
 
 @dataclass
@@ -93,6 +149,7 @@ class Screened:
 
     by_layer: dict[str, list[dict[str, Any]]]
     reported: list[Finding]
+    by_category: dict[str, list[RuleHit]] = field(default_factory=dict)
 
     @property
     def verdict(self) -> str:
@@ -112,14 +169,18 @@ def screened_specs(versions: dict[str, LayerVersion]) -> list[LayerSpec]:
 def screen_geometries(
     session: Session,
     geoms: list[shapely.Geometry],
-    category: str | None,
+    category: str | ProjectKind | None,
     versions: dict[str, LayerVersion],
     buffers_m: Sequence[float] | None = None,
 ) -> list[Screened]:
     """Findings, rules and verdicts for many sites, one query per layer.
 
     Each site is searched within its layer's radius plus its buffer (BUFFERS_M, one per
-    site; none by default), but relations and distances are those of the site itself."""
+    site; none by default), but relations and distances are those of the site itself.
+    CATEGORY is a category name, a resolved ProjectKind, or None: judged as every category,
+    the verdict the most severe. The queries run once; only the rules repeat per category.
+    """
+    kind = category if isinstance(category, ProjectKind) else resolve_project(category, None, None)
     areas = [area_m2(g) if shapely.get_dimensions(g) == 2 else 0.0 for g in geoms]
     results = [Screened({}, []) for _ in geoms]
     specs = screened_specs(versions)
@@ -136,13 +197,18 @@ def screen_geometries(
     for screened in results:
         plan = plan_context(main_unit(screened.by_layer, "admin_county"))
         for spec in specs:
-            screened.reported.extend(_evaluate(spec, screened.by_layer[spec.id], category, plan))
+            found = screened.by_layer[spec.id]
+            screened.reported.extend(_evaluate(spec, found, kind, plan, screened.by_category))
         screened.reported.sort(key=lambda f: (-SEVERITY[f.verdict], f.distance_m or 0))
     return results
 
 
 def _screen_site_and_parcels(
-    session: Session, req: ScreeningRequest, versions: dict[str, LayerVersion], complete: bool
+    session: Session,
+    req: ScreeningRequest,
+    kind: ProjectKind,
+    versions: dict[str, LayerVersion],
+    complete: bool,
 ) -> tuple[Screened, list[ParcelResult] | None]:
     """The site's findings and, for a multi-parcel site, each parcel's row.
 
@@ -152,9 +218,7 @@ def _screen_site_and_parcels(
     geoms = [site.geometry]
     if len(site.parcel_geometries) > 1:
         geoms += site.parcel_geometries
-    every = screen_geometries(
-        session, geoms, req.project_category, versions, [req.buffer_m] * len(geoms)
-    )
+    every = screen_geometries(session, geoms, kind, versions, [req.buffer_m] * len(geoms))
     if not site.multi_parcel:
         return every[0], None
     per_parcel = every[1:] or every
@@ -166,7 +230,7 @@ def _screen_site_and_parcels(
 
 def screen_site(session: Session, req: ScreeningRequest) -> ScreeningResult:
     """Screen one site against every active layer and file the result."""
-    project_categories().check(req.project_category)
+    kind = resolve_project(req.project_category, req.industry_code, req.eia_item)
     if not 0 <= req.buffer_m <= MAX_BUFFER_M:
         raise SiteError(f"buffer_m must be between 0 and {MAX_BUFFER_M} metres.")
     site = req.site
@@ -176,7 +240,8 @@ def screen_site(session: Session, req: ScreeningRequest) -> ScreeningResult:
     coverage = site_coverage(session, versions, screened_specs(versions), search)
     complete = all(c.covered for c in coverage if catalog()[c.layer].screening_role == "finding")
     search_area = area_m2(search) if shapely.get_dimensions(search) == 2 else 0.0
-    screened, parcels = _screen_site_and_parcels(session, req, versions, complete)
+    screened, parcels = _screen_site_and_parcels(session, req, kind, versions, complete)
+    by_category = category_verdicts(kind, screened.by_category)
 
     screening_id = uuid.uuid4().hex[:16]
     result = ScreeningResult(
@@ -185,8 +250,13 @@ def screen_site(session: Session, req: ScreeningRequest) -> ScreeningResult:
         verdict=screened.verdict,
         project=Project(
             name=req.project_name,
-            category=req.project_category,
+            category=kind.category,
             buffer_m=req.buffer_m,
+            industry_code=kind.industry_code,
+            industry_name=kind.industry_name,
+            eia_item=kind.eia_item,
+            eia_item_name=kind.eia_item_name,
+            categories=list(kind.categories),
             officer=req.officer,
         ),
         site=SiteFigures(
@@ -197,7 +267,7 @@ def screen_site(session: Session, req: ScreeningRequest) -> ScreeningResult:
             search_area_m2=search_area,
             geometry=mapping(site.geometry),
         ),
-        context=context_of(screened.by_layer, site.kind),
+        context=with_conditions(context_of(screened.by_layer, site.kind), kind),
         findings=screened.reported,
         layer_versions={k: v.version for k, v in sorted(versions.items())},
         layer_version_dates={
@@ -205,20 +275,23 @@ def screen_site(session: Session, req: ScreeningRequest) -> ScreeningResult:
             for k, v in sorted(versions.items())
         },
         rasters=stats_for(active_rasters(session), [search])[0],
-        warnings=site.warnings
+        warnings=kind_warnings(kind, by_category)
+        + site.warnings
         + coverage_warnings(coverage, req.buffer_m)
         + [p.warning for p in parcels or [] if p.warning],
         coverage=coverage,
         complete=complete,
         verdict_label=verdict_label(screened.verdict, complete),
         **({"parcels": parcels} if parcels is not None else {}),
+        # Only when judged as several categories: filed results keep the keys they had.
+        **({"by_category": by_category} if by_category else {}),
     )
     session.add(
         Screening(
             id=screening_id,
             created_by=req.actor,
             project_name=req.project_name,
-            project_category=req.project_category,
+            project_category=kind.category,
             buffer_m=req.buffer_m,
             verdict=result.verdict,
             officer=req.officer,

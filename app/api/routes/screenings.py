@@ -13,12 +13,13 @@ from app.api.auth import Principal, Reader, require
 from app.api.deps import DbSession
 from app.api.metrics import screening_filed
 from app.api.models.files import file_response
+from app.api.models.industries import IndustriesView
 from app.api.models.jobs import JobView
 from app.api.models.screenings import BatchRow, ScreeningListItem, ScreeningRecord
 from app.api.params import MAX_INT, finite_float, load_json
 from app.api.problems import problem_responses
 from app.api.uploads import saved_upload
-from app.catalog import ProjectCategories, project_categories
+from app.catalog import ProjectCategories, industry_catalog, project_categories
 from app.errors import InvalidInput, NotFound
 from app.screening import batch
 from app.screening.batch_jobs import SYNC_SITES, submit_batch
@@ -68,6 +69,14 @@ _MULTIPART_DOC = {
                         "project_name": {"type": "string", "maxLength": MAX_NAME_CHARS},
                         "axis_order": {"type": "string"},
                         "officer": {"type": "string", "maxLength": MAX_OFFICER_CHARS},
+                        "industry_code": {
+                            "type": "string",
+                            "description": "GB/T 4754-2017 code, e.g. C26 or C2614",
+                        },
+                        "eia_item": {
+                            "type": "string",
+                            "description": "item number of the 2021 EIA catalog, e.g. 44",
+                        },
                     },
                 }
             },
@@ -156,6 +165,8 @@ async def create_screening(
                 field.get("axis_order") or "auto",
                 officer.name,
                 field.get("officer"),
+                industry_code=field.get("industry_code") or None,
+                eia_item=field.get("eia_item") or None,
             )
             return _filed(session, officer.name, await run_in_threadpool(screen_site, session, req))
     try:
@@ -223,6 +234,12 @@ async def create_batch(
 def categories() -> ProjectCategories:
     """Project categories an officer can pick, and the groups rules refer to."""
     return project_categories()
+
+
+@router.get("/industries", response_model=IndustriesView)
+def industries() -> IndustriesView:
+    """Industry codes (GB/T 4754-2017) and EIA catalog items, each with its rule category."""
+    return IndustriesView.of(industry_catalog())
 
 
 @router.get("", response_model=list[ScreeningListItem], responses=problem_responses(422))
