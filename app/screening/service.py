@@ -22,6 +22,7 @@ from app.screening.models import (
     Context,
     ControlUnit,
     Finding,
+    LayerCoverage,
     Project,
     ScreeningResult,
     SiteFigures,
@@ -188,10 +189,26 @@ def screen_site(session: Session, req: ScreeningRequest) -> ScreeningResult:
     search = geodesic_buffer(site.geometry, req.buffer_m) if req.buffer_m > 0 else site.geometry
     # Refuses a site wholly outside the loaded counties before anything else is read.
     coverage = site_coverage(session, versions, screened_specs(versions), search)
+    screened = screen_geometries(session, [search], req.project_category, versions)[0]
+    rasters = stats_for(active_rasters(session), [search])[0]
+    result = build_result(req, screened, versions, search, coverage, rasters)
+    session.add(Screening(**screening_values(req, result), result=result.as_json()))
+    session.flush()
+    return result
+
+
+def build_result(
+    req: ScreeningRequest,
+    screened: Screened,
+    versions: dict[str, LayerVersion],
+    search: shapely.Geometry,
+    coverage: list[LayerCoverage],
+    rasters: dict[str, Any],
+) -> ScreeningResult:
+    """The result of one screened site, as filed and answered (also for each batch row)."""
+    site = req.site
     complete = all(c.covered for c in coverage if catalog()[c.layer].screening_role == "finding")
     search_area = area_m2(search) if shapely.get_dimensions(search) == 2 else 0.0
-    screened = screen_geometries(session, [search], req.project_category, versions)[0]
-
     screening_id = uuid.uuid4().hex[:16]
     result = ScreeningResult(
         id=screening_id,
@@ -215,28 +232,28 @@ def screen_site(session: Session, req: ScreeningRequest) -> ScreeningResult:
             k: v.activated_at.isoformat() if v.activated_at else None
             for k, v in sorted(versions.items())
         },
-        rasters=stats_for(active_rasters(session), [search])[0],
+        rasters=rasters,
         warnings=site.warnings + coverage_warnings(coverage, req.buffer_m),
         coverage=coverage,
         complete=complete,
         verdict_label=verdict_label(screened.verdict, complete),
     )
-    session.add(
-        Screening(
-            id=screening_id,
-            created_by=req.actor,
-            project_name=req.project_name,
-            project_category=req.project_category,
-            buffer_m=req.buffer_m,
-            verdict=result.verdict,
-            inputs=req.inputs or {},
-            result=result.as_json(),
-            layer_versions=result.layer_versions,
-            geom=from_shape(site.geometry, srid=4490),
-        )
-    )
-    session.flush()
     return result
+
+
+def screening_values(req: ScreeningRequest, result: ScreeningResult) -> dict[str, Any]:
+    """The columns of a filed screening but its result JSON (one row of a bulk insert too)."""
+    return dict(
+        id=result.id,
+        created_by=req.actor,
+        project_name=req.project_name,
+        project_category=req.project_category,
+        buffer_m=req.buffer_m,
+        verdict=result.verdict,
+        inputs=req.inputs or {},
+        layer_versions=result.layer_versions,
+        geom=from_shape(req.site.geometry, srid=4490),
+    )
 
 
 def get_screening(session: Session, screening_id: str) -> Screening:
