@@ -119,7 +119,9 @@ def test_non_finite_buffer_is_422(api, value):
         "/screenings/batch", files={"file": ("sites.csv", csv)}, data={"buffer_m": value}
     )
     assert "finite" in assert_problem(resp)["detail"]
-    resp = api.post("/screenings", files={"file": ("site.csv", csv)}, data={"buffer_m": value})
+    resp = api.post(
+        "/screenings", files={"file": ("site.csv", csv)}, data={"buffer_m": value}
+    )
     assert "finite" in assert_problem(resp)["detail"]
 
 

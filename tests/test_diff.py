@@ -43,18 +43,12 @@ def diff(client, **params) -> dict:
 def versions(client, tmp_path_factory) -> tuple[int, int]:
     tmp = tmp_path_factory.mktemp("diff")
     v1 = upload(
-        client,
-        tmp,
-        [SQUARE, SQUARE_B, PARCEL_D, PARCEL_E],
-        ["地块A", "地块B", "地块D", "地块E"],
-        ["一级", "一级", "一级", "二级"],
+        client, tmp, [SQUARE, SQUARE_B, PARCEL_D, PARCEL_E],
+        ["地块A", "地块B", "地块D", "地块E"], ["一级", "一级", "一级", "二级"],
     )
     v2 = upload(
-        client,
-        tmp,
-        [SQUARE_BIG, NEW_C, PARCEL_D, PARCEL_E],
-        ["地块A", "地块C", "地块D", "地块E"],
-        ["一级", "二级", "二级", "二级"],
+        client, tmp, [SQUARE_BIG, NEW_C, PARCEL_D, PARCEL_E],
+        ["地块A", "地块C", "地块D", "地块E"], ["一级", "二级", "二级", "二级"],
     )
     return v1, v2
 

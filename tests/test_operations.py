@@ -75,14 +75,11 @@ def test_metrics_have_latency_errors_pool_screenings_and_jobs(api):
     assert resp.status_code == 200
     assert resp.headers["content-type"].startswith("text/plain")
     text = resp.text
-    assert (
-        _value(text, 'redline_http_request_duration_seconds_count{method="GET",route="/layers"}')
-        >= 1
-    )
-    errors = (
-        'redline_http_errors_total{method="GET",route="/screenings/{screening_id}",'
+    assert _value(
+        text, 'redline_http_request_duration_seconds_count{method="GET",route="/layers"}'
+    ) >= 1
+    errors = 'redline_http_errors_total{method="GET",route="/screenings/{screening_id}",' \
         'status_class="4xx"}'
-    )
     assert _value(text, errors) >= 1
     for gauge in ("checked_out", "size", "overflow"):
         _value(text, f"redline_db_pool_{gauge}")

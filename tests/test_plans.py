@@ -20,15 +20,8 @@ DAZHOU_PLAN = "美丽达州建设规划纲要（2024—2035年）"
 
 @pytest.mark.parametrize(
     ("code", "plan"),
-    [
-        ("511902", "511900"),
-        ("511900", "511900"),
-        ("511781", "511700"),
-        ("500237", "500237"),
-        ("440300", None),
-        ("440305", None),
-        ("500101", None),
-    ],
+    [("511902", "511900"), ("511900", "511900"), ("511781", "511700"), ("500237", "500237"),
+     ("440300", None), ("440305", None), ("500101", None)],
 )
 def test_plan_lookup_walks_up_the_code_hierarchy(code: str, plan: str | None) -> None:
     found = plan_for(code)
@@ -37,11 +30,7 @@ def test_plan_lookup_walks_up_the_code_hierarchy(code: str, plan: str | None) ->
 
 def test_codes_and_prefixes() -> None:
     assert [parent_code(c) for c in ("511902", "511900", "510000", "500237")] == [
-        "511900",
-        "510000",
-        None,
-        "500000",
-    ]
+        "511900", "510000", None, "500000"]
     assert [region_prefix(c) for c in ("511900", "510000", "500237")] == ["5119", "51", "500237"]
 
 
@@ -137,10 +126,8 @@ def test_a_bazhong_site_cites_the_bazhong_plan(client, reference) -> None:
     result = screen(
         client, geometry={"type": "Point", "coordinates": [lon, lat]}, project_category="化工"
     )
-    bases = {
-        layer: [r["basis"] for r in finding(result, layer)["rules"]]
-        for layer in ("township", "control_unit", "farmland")
-    }
+    bases = {layer: [r["basis"] for r in finding(result, layer)["rules"]]
+             for layer in ("township", "control_unit", "farmland")}
     assert any(BAZHONG_PLAN in b for b in bases["township"])
     assert any(BAZHONG_PLAN in b for b in bases["farmland"])
     assert any(b.startswith("巴中市“三线一单”") for b in bases["control_unit"])
@@ -151,18 +138,10 @@ def _fired(layer: str, finding: dict, category: str, county: dict | None) -> lis
     return apply_rules(rules, finding, category, project_categories().groups, plan_context(county))
 
 
-TOWNSHIP = {
-    "relation": "inside",
-    "name": "某镇",
-    "distance_m": 0.0,
-    "attributes": {"name": "某镇", "zone_type": "重点生态功能区"},
-}
-UNIT = {
-    "relation": "inside",
-    "name": "某单元",
-    "distance_m": 0.0,
-    "attributes": {"name": "某单元", "code": "X", "unit_class": "优先保护单元"},
-}
+TOWNSHIP = {"relation": "inside", "name": "某镇", "distance_m": 0.0,
+            "attributes": {"name": "某镇", "zone_type": "重点生态功能区"}}
+UNIT = {"relation": "inside", "name": "某单元", "distance_m": 0.0,
+        "attributes": {"name": "某单元", "code": "X", "unit_class": "优先保护单元"}}
 FARMLAND = {"relation": "nearby", "name": "农田", "distance_m": 200.0, "attributes": {}}
 
 
@@ -173,24 +152,13 @@ def _bases(county: dict | None) -> list[str]:
         *_fired("farmland", FARMLAND, "化工", county),
     ]
     assert {h.rule_id for h in hits} >= {
-        "mfz-eco-industrial",
-        "cu-priority-development",
-        "farmland-polluting-nearby",
-    }
+        "mfz-eco-industrial", "cu-priority-development", "farmland-polluting-nearby"}
     return [h.basis for h in hits]
 
 
 def test_a_dazhou_site_cites_the_dazhou_plan() -> None:
-    county = {
-        "name": "万源市",
-        "attributes": {
-            "code": "511781",
-            "name": "万源市",
-            "city": "达州市",
-            "city_code": "511700",
-            "province_code": "510000",
-        },
-    }
+    county = {"name": "万源市", "attributes": {"code": "511781", "name": "万源市", "city": "达州市",
+                                              "city_code": "511700", "province_code": "510000"}}
     bases = _bases(county)
     assert sum(DAZHOU_PLAN in b for b in bases) == 2
     assert "达州市“三线一单”生态环境分区管控：生态环境准入清单" in bases
@@ -199,13 +167,8 @@ def test_a_dazhou_site_cites_the_dazhou_plan() -> None:
 
 @pytest.mark.parametrize(
     "county",
-    [
-        None,
-        {
-            "name": "南山区",
-            "attributes": {"code": "440305", "city": "深圳市", "city_code": "440300"},
-        },
-    ],
+    [None, {"name": "南山区", "attributes": {"code": "440305", "city": "深圳市",
+                                            "city_code": "440300"}}],
 )
 def test_a_site_without_a_plan_says_so(county: dict | None) -> None:
     bases = _bases(county)

@@ -23,37 +23,20 @@ from app.io.attributes import validate_record
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "layers" / "data"
 PLANS = ROOT / "layers" / "plans"
-LAYERS = [
-    "admin_county",
-    "township",
-    "protected_area",
-    "redline",
-    "water_source",
-    "control_unit",
-    "river",
-]
+LAYERS = ["admin_county", "township", "protected_area", "redline", "water_source",
+          "control_unit", "river"]
 GEOD = Geod(ellps="GRS80")
 EDGE_M = 50.0  # synthetic layers may not stray further than this outside their counties
 
 # Official totals (public figures: the seeds state no area). Amap's generalised boundaries
 # come within a fraction of a percent.
 REGIONS = {
-    "dazhou": {
-        "code": "511700",
-        "level": "city",
-        "province_code": "510000",
-        "km2": 16591.0,
-        "counties": {"511702", "511703", "511722", "511723", "511724", "511725", "511781"},
-        "max_bytes": 15_000_000,
-    },
-    "wushan": {
-        "code": "500237",
-        "level": "county",
-        "province_code": "500000",
-        "km2": 2958.0,
-        "counties": {"500237"},
-        "max_bytes": 5_000_000,
-    },
+    "dazhou": {"code": "511700", "level": "city", "province_code": "510000", "km2": 16591.0,
+               "counties": {"511702", "511703", "511722", "511723", "511724", "511725",
+                            "511781"},
+               "max_bytes": 15_000_000},
+    "wushan": {"code": "500237", "level": "county", "province_code": "500000", "km2": 2958.0,
+               "counties": {"500237"}, "max_bytes": 5_000_000},
 }
 CASES = [(r, layer) for r in REGIONS for layer in LAYERS]
 

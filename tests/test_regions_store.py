@@ -122,26 +122,19 @@ def test_an_unknown_region_or_a_bad_code_is_refused(client, reference, tmp_path)
 def test_three_regions_load_side_by_side(regions: Session, baseline: dict):
     s = regions
     counties = count(
-        s,
-        "SELECT count(*) FROM feature f JOIN layer l ON l.active_version_id = f.version_id "
-        "WHERE l.id = 'admin_county'",
+        s, "SELECT count(*) FROM feature f JOIN layer l ON l.active_version_id = f.version_id "
+        "WHERE l.id = 'admin_county'"
     )
     assert counties == 5 + 7 + 1
-    townships = dict(
-        s.execute(
-            text(
-                "SELECT left(f.county_code, 4), count(*) FROM feature f JOIN layer l "
-                "ON l.active_version_id = f.version_id WHERE l.id = 'township' GROUP BY 1"
-            )
-        ).all()
-    )
+    townships = dict(s.execute(text(
+        "SELECT left(f.county_code, 4), count(*) FROM feature f JOIN layer l "
+        "ON l.active_version_id = f.version_id WHERE l.id = 'township' GROUP BY 1"
+    )).all())
     assert townships == {"5119": 139, "5117": 92, "5002": 26}
-    coverage = s.scalar(
-        text(
-            "SELECT v.coverage_codes FROM layer_version v JOIN layer l "
-            "ON l.active_version_id = v.id WHERE l.id = 'redline'"
-        )
-    )
+    coverage = s.scalar(text(
+        "SELECT v.coverage_codes FROM layer_version v JOIN layer l "
+        "ON l.active_version_id = v.id WHERE l.id = 'redline'"
+    ))
     assert coverage == ["500237", "511700", "511900"]
     # Bazhong's redline came through two copies untouched, and so did its summary's areas
     # (Dazhou's redline may reach up to the 50 m edge tolerance into 通江县: 1.2 m²).
@@ -196,15 +189,9 @@ def test_a_dazhou_import_leaves_bazhong_unchanged(scratch: Session, baseline: di
     assert active(scratch, "redline", "5119") == baseline["redline"]
     assert active(scratch, "redline", "5117") != dazhou_before
     assert county_rows(scratch, "5119") == summary_before
-    origins = dict(
-        scratch.execute(
-            text(
-                "SELECT left(f.county_code, 4), max(f.origin_version) FROM feature f "
-                "WHERE f.version_id = :v GROUP BY 1"
-            ),
-            {"v": version.id},
-        ).all()
-    )
+    origins = dict(scratch.execute(text(
+        "SELECT left(f.county_code, 4), max(f.origin_version) FROM feature f "
+        "WHERE f.version_id = :v GROUP BY 1"), {"v": version.id}).all())
     assert origins["5117"] == version.version and origins["5119"] < version.version
 
 

@@ -14,20 +14,9 @@ PLAN_FIELDS: frozenset[str] = frozenset({"plan_title", "plan_short_title", "city
 # Filled from the finding itself; a message may also use the layer's attributes.
 FINDING_FIELDS: frozenset[str] = frozenset(
     {
-        "layer",
-        "layer_title",
-        "feature_id",
-        "name",
-        "relation",
-        "category",
-        "overlap_text",
-        "overlap_area_m2",
-        "overlap_area_ha",
-        "overlap_area_mu",
-        "overlap_pct",
-        "overlap_share",
-        "overlap_length_m",
-        "distance_m",
+        "layer", "layer_title", "feature_id", "name", "relation", "category", "overlap_text",
+        "overlap_area_m2", "overlap_area_ha", "overlap_area_mu", "overlap_pct", "overlap_share",
+        "overlap_length_m", "distance_m",
     }
 )
 

@@ -92,13 +92,11 @@ def _load_region(
 def _already_loaded(session: Session, layer_id: str, region: str, source: str) -> bool:
     """Whether this region's reference file was imported once (active or superseded since)."""
     found = session.scalar(
-        select(LayerVersion.id)
-        .where(
+        select(LayerVersion.id).where(
             LayerVersion.layer_id == layer_id,
             LayerVersion.region_code == region,
             LayerVersion.source_name == source,
             LayerVersion.status.in_(("active", "superseded")),
-        )
-        .limit(1)
+        ).limit(1)
     )
     return found is not None
