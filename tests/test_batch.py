@@ -414,3 +414,31 @@ def test_the_job_path_files_rows_too(client):
     }
     one = client.get(out[7]["report_url"].removesuffix("/report.pdf")).json()
     assert one["project"]["name"] == "工地7" and one["verdict"] == "prohibited"
+
+
+def test_the_cli_batch_files_rows_and_writes_chinese_headers(client, tmp_path):
+    from typer.testing import CliRunner
+
+    from app.cli import app
+
+    lon, lat, _ = near_ba_river(685.9)
+    sites = tmp_path / "sites.csv"
+    sites.write_bytes(
+        project_csv(
+            [("化工厂", "化工", None, None, lon, lat), ("坏行", "造船", None, None, lon, lat)]
+        )
+    )
+    out = tmp_path / "rows.csv"
+    result = CliRunner().invoke(app, ["batch", str(sites), "--out", str(out), "--user", "张三"])
+    assert result.exit_code == 0, result.output
+    assert "1 sites screened and filed, 1 not" in result.output
+    assert "第 2 行：项目类别「造船」无法识别" in result.output
+    lines = out.read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0].startswith("序号,项目名称,项目类别") and ",禁止," in lines[1]
+    with session_scope() as session:
+        filed = session.scalars(
+            select(Screening).where(Screening.inputs["file"].astext == "sites.csv")
+        ).all()
+    assert [(s.created_by, s.project_name, s.verdict) for s in filed] == [
+        ("张三", "化工厂", "prohibited")
+    ]

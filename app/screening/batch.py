@@ -191,7 +191,7 @@ def screen_batch(
     with session_scope() as session:
         versions = active_versions(session)
         partial = _partial(session, versions)
-    done = 0
+    done = len(rows)  # the rows refused already count as done
     for (group_category, group_buffer), members in groups.items():
         for start in range(0, len(members), CHUNK):
             idx = members[start : start + CHUNK]
