@@ -26,7 +26,7 @@ from app.screening.batch_input import (
 from app.screening.batch_output import FORMATS, write_rows
 from app.screening.coverage import site_coverage
 from app.screening.filing import file_screenings
-from app.screening.models import LABELS, LayerCoverage, ScreeningResult
+from app.screening.models import LABELS, ScreeningResult
 from app.screening.service import (
     MAX_BUFFER_M,
     Screened,
@@ -147,15 +147,72 @@ def _row(cells: dict[str, Any], screened: Screened, result: ScreeningResult) -> 
     return row
 
 
-def _inputs(source: dict[str, Any], cells: dict[str, Any], crs: str) -> dict[str, Any]:
+def _inputs(source: dict[str, Any], cells: dict[str, Any], sites: BatchSites) -> dict[str, Any]:
     """What a batch row's filed screening records as given: the batch, file, row and project."""
     return {
         **source,
         "row": cells["row"],
-        "crs": crs,
+        "crs": sites.source_crs,
         **{k: cells[k] for k in ("project_name", "project_category", "industry_code", "eia_item")},
         "buffer_m": cells["buffer_m"],
     }
+
+
+def _request(
+    sites: BatchSites, i: int, cells: dict[str, Any], project: RowProject, filed_as: dict[str, Any]
+) -> ScreeningRequest:
+    """The screening request a batch row stands for (its project as resolved by row_project)."""
+    geom = sites.geometries[i]
+    site = Site(geom, sites.source_crs, sites.source_format, len(shapely.get_parts(geom)))
+    return ScreeningRequest(
+        site,
+        sites.row(i).name,
+        project.category,
+        cells["buffer_m"],
+        filed_as.get("actor"),
+        _inputs(filed_as.get("source", {}), cells, sites),
+    )
+
+
+def _screen_chunk(
+    session: Session,
+    sites: BatchSites,
+    idx: list[int],
+    project: dict[int, RowProject],
+    buffer_m: float,
+    versions: dict[str, LayerVersion],
+    partial: bool,
+    filed_as: dict[str, Any],
+) -> dict[int, dict[str, Any]]:
+    """Screen rows of one (category, buffer) together and file their screenings: the rows."""
+    rows: dict[int, dict[str, Any]] = {}
+    searches = [_search(sites.geometries[i], buffer_m) for i in idx]
+    category = project[idx[0]].category
+    filed: list[tuple[ScreeningRequest, ScreeningResult]] = []
+    for i, search, s in zip(
+        idx, searches, screen_geometries(session, searches, category, versions), strict=True
+    ):
+        cells = _project_cells(i, sites, project[i], buffer_m)
+        if "admin_county" in versions and not s.by_layer.get("admin_county"):
+            rows[i] = _error_row(cells, OUTSIDE_DATA)
+            continue
+        try:
+            coverage = (
+                site_coverage(session, versions, screened_specs(versions), search)
+                if partial
+                else []
+            )
+        except SiteError:
+            rows[i] = _error_row(cells, OUTSIDE_DATA)
+            continue
+        req = _request(sites, i, cells, project[i], filed_as)
+        # Raster statistics are left out: the report does not show them, and sampling them
+        # site by site would cost a batch a third of its time.
+        result = build_result(req, s, versions, search, coverage, {})
+        filed.append((req, result))
+        rows[i] = _row(cells, s, result)
+    file_screenings(session, filed)
+    return rows
 
 
 def screen_batch(
@@ -191,47 +248,17 @@ def screen_batch(
     with session_scope() as session:
         versions = active_versions(session)
         partial = _partial(session, versions)
+    filed_as = {"actor": actor, "source": source or {}}
     done = len(rows)  # the rows refused already count as done
-    for (group_category, group_buffer), members in groups.items():
+    for (_, group_buffer), members in groups.items():
         for start in range(0, len(members), CHUNK):
             idx = members[start : start + CHUNK]
-            cells = {i: _project_cells(i, sites, projects[i], group_buffer) for i in idx}
-            searches = [_search(sites.geometries[i], group_buffer) for i in idx]
             with session_scope() as session:
-                screened = screen_geometries(session, searches, group_category, versions)
-                filed: list[tuple[ScreeningRequest, ScreeningResult]] = []
-                for k, i in enumerate(idx):
-                    s = screened[k]
-                    if "admin_county" in versions and not s.by_layer.get("admin_county"):
-                        rows[i] = _error_row(cells[i], OUTSIDE_DATA)
-                        continue
-                    coverage: list[LayerCoverage] = []
-                    if partial:
-                        try:
-                            coverage = site_coverage(
-                                session, versions, screened_specs(versions), searches[k]
-                            )
-                        except SiteError:
-                            rows[i] = _error_row(cells[i], OUTSIDE_DATA)
-                            continue
-                    geom = sites.geometries[i]
-                    site = Site(
-                        geom, sites.source_crs, sites.source_format, len(shapely.get_parts(geom))
+                rows.update(
+                    _screen_chunk(
+                        session, sites, idx, projects, group_buffer, versions, partial, filed_as
                     )
-                    req = ScreeningRequest(
-                        site,
-                        cells[i]["project_name"],
-                        group_category,
-                        group_buffer,
-                        actor,
-                        _inputs(source or {}, cells[i], sites.source_crs),
-                    )
-                    # Raster statistics are left out (the report does not show them, and
-                    # sampling them per site would cost a batch a third of its time).
-                    result = build_result(req, s, versions, searches[k], coverage, {})
-                    filed.append((req, result))
-                    rows[i] = _row(cells[i], s, result)
-                file_screenings(session, filed)
+                )
             done += len(idx)
             progress(done)
     _audit(actor, source or {}, rows.values())
