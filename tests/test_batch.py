@@ -442,3 +442,24 @@ def test_the_cli_batch_files_rows_and_writes_chinese_headers(client, tmp_path):
     assert [(s.created_by, s.project_name, s.verdict) for s in filed] == [
         ("张三", "化工厂", "prohibited")
     ]
+
+
+def test_rows_are_filed_with_one_insert_per_chunk(reference):
+    from sqlalchemy import event
+
+    from app.store.db import get_engine
+
+    statements: list[tuple[str, bool]] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("INSERT INTO SCREENING"):
+            statements.append((statement, executemany))
+
+    sites = batch.BatchSites([Point(106.75 + i / 1000, 31.85) for i in range(5)], list("abcde"), {})
+    event.listen(get_engine(), "before_cursor_execute", seen)
+    try:
+        rows = batch.screen_batch(sites, "居住", 0)
+    finally:
+        event.remove(get_engine(), "before_cursor_execute", seen)
+    assert all(r["screening_id"] for r in rows)
+    assert len(statements) == 1 and statements[0][1] is True

@@ -67,5 +67,16 @@ def write_rows(rows: list[dict], fmt: str, path: Path) -> Path:
     elif fmt == "csv":
         table(rows).to_csv(path, index=False, encoding="utf-8-sig")
     else:
-        table(rows).to_excel(path, index=False, sheet_name=SHEET, engine="openpyxl")
+        with pd.ExcelWriter(path, engine="openpyxl") as writer:
+            table(rows).to_excel(writer, index=False, sheet_name=SHEET)
+            _readable(writer.sheets[SHEET])
     return path
+
+
+def _readable(sheet: Any) -> None:
+    """Keep the header row in view and widen columns to their header (CJK counts double)."""
+    sheet.freeze_panes = "B2"
+    for cells in sheet.iter_cols(max_row=1):
+        header = str(cells[0].value or "")
+        width = sum(2 if ord(ch) > 0x2E80 else 1 for ch in header)
+        sheet.column_dimensions[cells[0].column_letter].width = max(8, width + 2)
