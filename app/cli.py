@@ -338,6 +338,44 @@ def screen(
         _print_screening(result)
 
 
+@app.command()
+def batch(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV/GeoJSON/GPKG/zip")],
+    out: Annotated[Path, typer.Option(help="where to write the rows (.json, .csv or .xlsx)")],
+    category: Annotated[str | None, typer.Option(help="category of rows without one")] = None,
+    buffer: Annotated[float, typer.Option(help="buffer of rows without one, metres")] = 0.0,
+    crs: Annotated[str | None, typer.Option(help="EPSG:xxxx | GCJ02 | BD09")] = None,
+    encoding: Annotated[str | None, typer.Option(help="CSV text encoding, e.g. gbk")] = None,
+    user: Actor = None,
+) -> None:
+    """Screen every site of a file (rows may give 项目名称, 项目类别, 行业代码, 缓冲距离（米）);
+    each row is filed as a screening, and the rows are written with Chinese headers."""
+    from app.screening.batch import FORMATS, read_sites, screen_batch, write_rows
+
+    fmt = out.suffix.lstrip(".").lower()
+    try:
+        if fmt not in FORMATS:
+            raise InvalidInput(f"--out must end in .{', .'.join(FORMATS)}.")
+        sites = read_sites(file, crs, encoding)
+        with _progress() as bar:
+            task = bar.add_task("screening", total=len(sites.labels))
+            rows = screen_batch(
+                sites,
+                category,
+                buffer,
+                lambda done: bar.update(task, completed=done),
+                user or os_user(),
+                {"file": file.name},
+            )
+        write_rows(rows, fmt, out)
+    except RedlineError as exc:
+        _fail(exc)
+    errors = [r["problem"] for r in rows if r["verdict"] == "error"]
+    done = f"{len(rows) - len(errors)} sites screened and filed, {len(errors)} not: {out}"
+    for line in [done, *errors[:20]]:
+        console.print(line, soft_wrap=True)
+
+
 def _print_screening(r: dict) -> None:
     from app.geo.measure import area_units
     from app.screening.report import LABELS, RELATIONS

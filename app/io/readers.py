@@ -42,15 +42,19 @@ def without_paths(error: object) -> str:
     return _FOLDERS.sub("", str(error))
 
 
-def read_vector(path: Path, encoding: str | None = None) -> SourceData:
-    """Read any supported file; raise UnreadableFile with what to do next."""
+def read_vector(path: Path, encoding: str | None = None, per_row: bool = False) -> SourceData:
+    """Read any supported file; raise UnreadableFile with what to do next.
+
+    With per_row, a CSV row whose coordinates are missing or unreadable gets geometry None
+    (a batch reports that row and screens the others) instead of failing the file.
+    """
     if not path.exists() or path.stat().st_size == 0:
         raise UnreadableFile(f"The file {path.name!r} is empty. Upload a file with features.")
     suffix = path.suffix.lower()
     if suffix == ".zip":
         return _read_zip(path, encoding)
     if suffix == ".csv":
-        return _read_csv(path, encoding)
+        return _read_csv(path, encoding, per_row)
     if suffix not in VECTOR_SUFFIXES:
         raise UnreadableFile(
             f"Unsupported file type {suffix!r}. Use GeoJSON, zipped Shapefile, GeoPackage, "
@@ -164,7 +168,7 @@ def _kml_attributes(record: dict) -> dict:
     return {k: v for k, v in record.items() if k not in noise}
 
 
-def _read_csv(path: Path, encoding: str | None) -> SourceData:
+def _read_csv(path: Path, encoding: str | None, per_row: bool = False) -> SourceData:
     frame = _read_csv_text(path, encoding)
     if frame.empty:
         raise InvalidInput("The CSV has a header but no rows.")
@@ -174,7 +178,10 @@ def _read_csv(path: Path, encoding: str | None) -> SourceData:
     lat_col = next((lowered[c] for c in LAT_COLUMNS if c in lowered), None)
     if wkt_col is not None:
         try:
-            geoms = shapely.from_wkt(frame[wkt_col].astype(str).to_numpy(), on_invalid="raise")
+            text = frame[wkt_col].astype(str).to_numpy()
+            if per_row:  # a missing or unreadable cell: None, that row's problem
+                text = np.array([v if isinstance(v, str) else None for v in frame[wkt_col]])
+            geoms = shapely.from_wkt(text, on_invalid="ignore" if per_row else "raise")
         except shapely.errors.GEOSException as exc:
             raise InvalidInput(f"Column {wkt_col!r} holds text that is not WKT: {exc}") from exc
         attrs = frame.drop(columns=[wkt_col])
@@ -182,10 +189,11 @@ def _read_csv(path: Path, encoding: str | None) -> SourceData:
         lon = pd.to_numeric(frame[lon_col], errors="coerce")
         lat = pd.to_numeric(frame[lat_col], errors="coerce")
         bad = frame.index[lon.isna() | lat.isna()]
-        if len(bad):
+        if len(bad) and not per_row:
             rows = ", ".join(str(i + 2) for i in bad[:10])
             raise InvalidInput(f"Non-numeric {lon_col}/{lat_col} on CSV line(s) {rows}.")
         geoms = shapely.points(lon.to_numpy(), lat.to_numpy())
+        geoms[(lon.isna() | lat.isna()).to_numpy()] = None
         attrs = frame.drop(columns=[lon_col, lat_col])
     else:
         raise InvalidInput(

@@ -1,79 +1,51 @@
-"""Batch screening: many sites from one file → one summary row per site (JSON, CSV, XLSX)."""
+"""Batch screening: many sites from one file → one row per site, each filed as a screening.
 
-import json
+Rows give their own project (name, category, industry code) and buffer; the rows of one
+(category, buffer) are screened together, one query per layer per chunk of CHUNK sites.
+"""
+
+from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
-import pandas as pd
 import shapely
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.catalog import catalog, project_categories
-from app.config import get_settings
 from app.errors import InvalidInput
-from app.geo import crs as crs_mod
 from app.geo.local import geodesic_buffer
-from app.geo.normalize import normalize_geometries
-from app.io.readers import read_vector
-from app.screening.coverage import coverage_warnings, site_coverage
-from app.screening.models import LayerCoverage, verdict_label
-from app.screening.report import LABELS
-from app.screening.service import MAX_BUFFER_M, Screened, screen_geometries, screened_specs
-from app.screening.site import SiteError
+from app.screening.batch_input import (
+    MAX_SITES,
+    BatchSites,
+    RowProblem,
+    read_sites,
+    resolve_row,
+)
+from app.screening.batch_output import FORMATS, write_rows
+from app.screening.coverage import site_coverage
+from app.screening.filing import file_screenings
+from app.screening.models import LABELS, ScreeningResult
+from app.screening.projects import ProjectKind
+from app.screening.service import (
+    MAX_BUFFER_M,
+    Screened,
+    ScreeningRequest,
+    build_result,
+    screen_geometries,
+    screened_specs,
+)
+from app.screening.site import Site, SiteError
+from app.store import audit
 from app.store.db import session_scope
 from app.store.layers import active_versions
 from app.store.models import Feature, LayerVersion
 from app.store.regions import region_prefix
 
-MAX_SITES = 100_000
+__all__ = ["FORMATS", "MAX_SITES", "BatchSites", "read_sites", "screen_batch", "write_rows"]
+
 CHUNK = 500
-FORMATS = {
-    "json": "application/json",
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
-_LABEL_COLUMNS = ("id", "site_id", "name", "project_name", "名称", "项目名称", "编号")
-
-
-@dataclass
-class BatchSites:
-    """Sites read from one file, in file order, with why a row cannot be screened."""
-
-    geometries: list[shapely.Geometry | None]  # None where the row could not be used
-    labels: list[str]
-    problems: dict[int, str]
-
-
-def read_sites(path: Path, crs: str | None, encoding: str | None) -> BatchSites:
-    """Read a CSV (lon/lat or WKT), GeoJSON, GeoPackage or zipped Shapefile of sites."""
-    data = read_vector(path, encoding)
-    n = len(data.geometries)
-    if n > MAX_SITES:
-        raise InvalidInput(f"The file has {n} sites; a batch takes at most {MAX_SITES}.")
-    found = crs_mod.from_pyproj(data.crs).label if data.crs is not None else None
-    source = crs_mod.parse_crs(crs or found or "EPSG:4490")
-    keys = list(data.records[0].keys()) if data.records else []
-    label_col = next((k for k in keys if str(k).strip().lower() in _LABEL_COLUMNS), None)
-    labels = [
-        str(r.get(label_col)) if label_col else str(i + 1) for i, r in enumerate(data.records)
-    ]
-    problems: dict[int, str] = {}
-    geoms: list[shapely.Geometry | None] = [None] * n
-    usable = [i for i, g in enumerate(data.geometries) if g is not None and not g.is_empty]
-    for i in set(range(n)) - set(usable):
-        problems[i] = "empty geometry"
-    checked = normalize_geometries(
-        [data.geometries[i] for i in usable], source, get_settings().coverage_bbox
-    )
-    for j in checked.out_of_range:
-        problems[usable[j]] = "coordinates outside China: wrong crs or swapped lon/lat?"
-    for j, note in checked.unrepairable.items():
-        problems[usable[j]] = note
-    for i, g in zip(usable, checked.geometries, strict=True):
-        geoms[i] = g
-    return BatchSites(geoms, labels, problems)
+OUTSIDE_DATA = "项目用地不在已加载数据覆盖的区县范围内"
 
 
 def _partial(session: Session, versions: dict[str, LayerVersion]) -> bool:
@@ -96,48 +68,155 @@ def _partial(session: Session, versions: dict[str, LayerVersion]) -> bool:
     )
 
 
-def _row(
-    label: str,
-    screened: Screened | None,
-    problem: str | None,
-    coverage: list[LayerCoverage],
-    buffer_m: float,
-) -> dict:
-    """One summary row: verdict, place, per finding layer overlap/distance, coverage."""
-    row: dict = {"site": label}
-    if screened is None or problem:
-        return {**row, "verdict": "error", "verdict_zh": "无法研判", "problem": problem}
-    ctx = screened.by_layer
-    findings = {k for k, spec in catalog().items() if spec.screening_role == "finding"}
-    complete = all(c.covered for c in coverage if c.layer in findings)
-    township = next(iter(ctx.get("township", [])), None)
-    county = next(iter(ctx.get("admin_county", [])), None)
-    row.update(
-        {
-            "verdict": screened.verdict,
-            "verdict_zh": LABELS[screened.verdict],
-            "verdict_label": verdict_label(screened.verdict, complete),
-            "complete": complete,
-            "county": county["name"] if county else None,
-            "township": township["name"] if township else None,
-            "zone_type": township["attributes"].get("zone_type") if township else None,
-            "hit_layers": ";".join(
-                sorted({f.layer for f in screened.reported if f.relation in ("inside", "overlaps")})
-            ),
-        }
+def _search(geom: shapely.Geometry, buffer_m: float) -> shapely.Geometry:
+    """What the service is asked to screen for a site with this buffer."""
+    return geodesic_buffer(geom, buffer_m) if buffer_m else geom
+
+
+def _project_cells(
+    i: int, sites: BatchSites, project: ProjectKind | None, buffer_m: float | None
+) -> dict[str, Any]:
+    """The row's number, label and project as screened (or as given, for a row in error)."""
+    given = sites.row(i)
+    return {
+        "row": i + 1,
+        "site": sites.labels[i],
+        "project_name": given.name,
+        "project_category": project.category if project else given.category,
+        "industry_code": project.industry_code if project else given.industry_code,
+        "eia_item": project.eia_item if project else given.eia_item,
+        "buffer_m": buffer_m,
+    }
+
+
+def _error_row(cells: dict[str, Any], reason: str) -> dict[str, Any]:
+    """A row that could not be screened: 无法研判, and why (第 n 行：…)."""
+    return {
+        **cells,
+        "verdict": "error",
+        "verdict_zh": "无法研判",
+        "verdict_label": "无法研判",
+        "screening_id": None,
+        "report_url": None,
+        "problem": f"第 {cells['row']} 行：{reason}",
+    }
+
+
+def _main_conflict(result: ScreeningResult) -> str | None:
+    """The most severe finding with a rule hit: its layer and feature."""
+    top = next((f for f in result.findings if f.rules and f.verdict != "clear"), None)
+    if top is None:
+        return None
+    return (
+        top.layer_title
+        if top.name in (None, top.layer_title)
+        else f"{top.layer_title}「{top.name}」"
     )
+
+
+def _row(cells: dict[str, Any], screened: Screened, result: ScreeningResult) -> dict[str, Any]:
+    """One screened row: verdict, place, per finding layer overlap/distance, its filed id."""
+    ctx = result.context
+    row = {
+        **cells,
+        "verdict": result.verdict,
+        "verdict_zh": LABELS[result.verdict],
+        "verdict_label": result.verdict_label,
+        "main_conflict": _main_conflict(result),
+        "complete": result.complete,
+        "county": ctx.county,
+        "township": ctx.township,
+        "zone_type": ctx.zone_type,
+        "hit_layers": ";".join(
+            sorted({f.layer for f in result.findings if f.relation in ("inside", "overlaps")})
+        ),
+    }
     for layer_id, spec in catalog().items():
         if spec.screening_role != "finding":
             continue
-        found = ctx.get(layer_id, [])
+        found = screened.by_layer.get(layer_id, [])
         touching = [f for f in found if f["relation"] in ("inside", "overlaps")]
         row[f"{layer_id}_overlap_m2"] = round(sum(f["overlap_area_m2"] or 0 for f in touching), 2)
         nearest = min((f["distance_m"] for f in found), default=None)
         row[f"{layer_id}_distance_m"] = round(nearest, 1) if nearest is not None else None
-    row["rules"] = "；".join(r.message for f in screened.reported for r in f.rules[:1])
-    row["warnings"] = "；".join(coverage_warnings(coverage, buffer_m)) or None
+    row["rules"] = "；".join(r.message for f in result.findings for r in f.rules[:1])
+    row["warnings"] = "；".join(result.warnings) or None
+    row["screening_id"] = result.id
+    row["report_url"] = f"/screenings/{result.id}/report.pdf"
     row["problem"] = None
     return row
+
+
+def _inputs(source: dict[str, Any], cells: dict[str, Any], sites: BatchSites) -> dict[str, Any]:
+    """What a batch row's filed screening records as given: the batch, file, row and project."""
+    return {
+        **source,
+        "row": cells["row"],
+        "crs": sites.source_crs,
+        **{k: cells[k] for k in ("project_name", "project_category", "industry_code", "eia_item")},
+        "buffer_m": cells["buffer_m"],
+    }
+
+
+def _request(
+    sites: BatchSites, i: int, cells: dict[str, Any], project: ProjectKind, filed_as: dict[str, Any]
+) -> ScreeningRequest:
+    """The screening request a batch row stands for (its project as resolved by row_project)."""
+    geom = sites.geometries[i]
+    site = Site(geom, sites.source_crs, sites.source_format, len(shapely.get_parts(geom)))
+    return ScreeningRequest(
+        site,
+        sites.row(i).name,
+        project.category,
+        cells["buffer_m"],
+        filed_as.get("actor"),
+        _inputs(filed_as.get("source", {}), cells, sites),
+        industry_code=project.industry_code,
+        eia_item=project.eia_item,
+    )
+
+
+def _screen_chunk(
+    session: Session,
+    sites: BatchSites,
+    idx: list[int],
+    project: dict[int, ProjectKind],
+    buffer_m: float,
+    versions: dict[str, LayerVersion],
+    partial: bool,
+    filed_as: dict[str, Any],
+) -> dict[int, dict[str, Any]]:
+    """Screen rows of one (category, buffer) together and file their screenings: the rows."""
+    rows: dict[int, dict[str, Any]] = {}
+    # Distances from the site itself: the buffer widens the search; coverage is measured
+    # over the buffered search area.
+    plain = [sites.geometries[i] for i in idx]
+    searches = [_search(g, buffer_m) for g in plain]
+    kind = project[idx[0]]
+    found = screen_geometries(session, plain, kind, versions, [buffer_m] * len(idx))
+    filed: list[tuple[ScreeningRequest, ScreeningResult]] = []
+    for i, search, s in zip(idx, searches, found, strict=True):
+        cells = _project_cells(i, sites, project[i], buffer_m)
+        if "admin_county" in versions and not s.by_layer.get("admin_county"):
+            rows[i] = _error_row(cells, OUTSIDE_DATA)
+            continue
+        try:
+            coverage = (
+                site_coverage(session, versions, screened_specs(versions), search)
+                if partial
+                else []
+            )
+        except SiteError:
+            rows[i] = _error_row(cells, OUTSIDE_DATA)
+            continue
+        req = _request(sites, i, cells, project[i], filed_as)
+        # Raster statistics are left out: the report does not show them, and sampling them
+        # site by site would cost a batch a third of its time.
+        result = build_result(req, kind, s, versions, search, coverage, {})
+        filed.append((req, result))
+        rows[i] = _row(cells, s, result)
+    file_screenings(session, filed)
+    return rows
 
 
 def screen_batch(
@@ -145,55 +224,62 @@ def screen_batch(
     category: str | None,
     buffer_m: float,
     progress: Callable[[int], None] = lambda done: None,
+    actor: str | None = None,
+    source: dict[str, Any] | None = None,
 ) -> list[dict]:
-    """Screen every usable site in chunks (one query per layer per chunk)."""
+    """Screen and file every usable site; CATEGORY and BUFFER_M fill the rows' empty cells.
+
+    Each chunk's screenings are committed before the next chunk starts, so every row's
+    screening id exists once this returns. SOURCE (batch id, file name) goes in their inputs.
+    """
     project_categories().check(category)
     if not 0 <= buffer_m <= MAX_BUFFER_M:
         raise InvalidInput(f"buffer_m must be between 0 and {MAX_BUFFER_M} metres.")
-    rows: list[dict] = []
     n = len(sites.geometries)
+    rows: dict[int, dict[str, Any]] = {}
+    groups: dict[tuple[ProjectKind, float], list[int]] = defaultdict(list)
+    projects: dict[int, ProjectKind] = {}
+    for i in range(n):
+        if i in sites.problems:
+            rows[i] = _error_row(_project_cells(i, sites, None, None), sites.problems[i])
+            continue
+        try:
+            projects[i], row_buffer = resolve_row(sites.row(i), category, buffer_m)
+        except RowProblem as exc:
+            rows[i] = _error_row(_project_cells(i, sites, None, None), str(exc))
+            continue
+        groups[(projects[i], row_buffer)].append(i)
     with session_scope() as session:
         versions = active_versions(session)
         partial = _partial(session, versions)
-    specs = screened_specs(versions)
-    for start in range(0, n, CHUNK):
-        idx = [i for i in range(start, min(start + CHUNK, n)) if sites.geometries[i] is not None]
-        search = [
-            geodesic_buffer(sites.geometries[i], buffer_m) if buffer_m else sites.geometries[i]
-            for i in idx
-        ]
-        coverage: dict[int, list[LayerCoverage]] = {}
-        with session_scope() as session:
-            # Distances from the site itself; the buffer widens the search, and coverage
-            # is measured over the buffered search area.
-            plain = [sites.geometries[i] for i in idx]
-            found = screen_geometries(session, plain, category, versions, [buffer_m] * len(idx))
-            screened = dict(zip(idx, found, strict=True))
-            for i, geom in zip(idx, search, strict=True) if partial else ():
-                if screened[i].by_layer.get("admin_county"):
-                    try:
-                        coverage[i] = site_coverage(session, versions, specs, geom)
-                    except SiteError:
-                        continue  # the site is refused below as outside the loaded data
-        for i in range(start, min(start + CHUNK, n)):
-            s = screened.get(i)
-            problem = sites.problems.get(i)
-            if s is not None and "admin_county" in versions and not s.by_layer.get("admin_county"):
-                problem = "outside the area covered by the loaded data"
-            rows.append(_row(sites.labels[i], s, problem, coverage.get(i, []), buffer_m))
-        progress(min(start + CHUNK, n))
-    return rows
+    filed_as = {"actor": actor, "source": source or {}}
+    done = len(rows)  # the rows refused already count as done
+    for (_, group_buffer), members in groups.items():
+        for start in range(0, len(members), CHUNK):
+            idx = members[start : start + CHUNK]
+            with session_scope() as session:
+                rows.update(
+                    _screen_chunk(
+                        session, sites, idx, projects, group_buffer, versions, partial, filed_as
+                    )
+                )
+            done += len(idx)
+            progress(done)
+    _audit(actor, source or {}, rows.values())
+    return [rows[i] for i in range(n)]
 
 
-def write_rows(rows: list[dict], fmt: str, path: Path) -> Path:
-    """Write rows as JSON, CSV (UTF-8 with BOM so spreadsheets read Chinese) or XLSX."""
-    if fmt not in FORMATS:
-        raise InvalidInput(f"format must be one of {', '.join(FORMATS)}.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "json":
-        path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
-    elif fmt == "csv":
-        pd.DataFrame(rows).to_csv(path, index=False, encoding="utf-8-sig")
-    else:
-        pd.DataFrame(rows).to_excel(path, index=False, sheet_name="研判结果", engine="openpyxl")
-    return path
+def _audit(actor: str | None, source: dict[str, Any], rows: Any) -> None:
+    """One audit entry for the batch's filed screenings: how many, and their verdicts."""
+    verdicts = Counter(r["verdict"] for r in rows)
+    with session_scope() as session:
+        audit.record(
+            session,
+            actor,
+            "screening-batch-filed",
+            source.get("batch"),
+            filed=sum(v for k, v in verdicts.items() if k != "error"),
+            errors=verdicts.get("error", 0),
+            verdicts=dict(verdicts),
+            file=source.get("file"),
+        )

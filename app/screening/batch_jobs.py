@@ -1,4 +1,7 @@
-"""A batch screening as a job: answered at once when small, run in the background when large."""
+"""A batch screening as a job: answered at once when small, run in the background when large.
+
+Either way every row is filed as a screening (committed) before the job is done.
+"""
 
 from sqlalchemy.orm import Session
 
@@ -34,15 +37,19 @@ def submit_batch(
     job.created_by = actor
     audit.record(session, actor, "screening-batch", job.id, sites=job.total)
     target = get_settings().job_dir / f"{job.id}.{fmt}"
+    source = {"batch": job.id, "file": filename}
     if len(sites.labels) <= SYNC_SITES:
-        batch.write_rows(batch.screen_batch(sites, category, buffer_m), fmt, target)
+        rows = batch.screen_batch(sites, category, buffer_m, actor=actor, source=source)
+        batch.write_rows(rows, fmt, target)
         job.status, job.done, job.result_path = "done", job.total, str(target)
         return job
     session.commit()  # the job row must exist before the worker thread looks for it
     start_in_background(
         job.id,
         lambda progress: str(
-            batch.write_rows(batch.screen_batch(sites, category, buffer_m, progress), fmt, target)
+            batch.write_rows(
+                batch.screen_batch(sites, category, buffer_m, progress, actor, source), fmt, target
+            )
         ),
     )
     return job

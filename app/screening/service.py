@@ -25,6 +25,7 @@ from app.screening.models import (
     AccessCondition,
     Context,
     Finding,
+    LayerCoverage,
     ParcelResult,
     Project,
     ScreeningResult,
@@ -239,10 +240,29 @@ def screen_site(session: Session, req: ScreeningRequest) -> ScreeningResult:
     # Refuses a site wholly outside the loaded counties before anything else is read.
     coverage = site_coverage(session, versions, screened_specs(versions), search)
     complete = all(c.covered for c in coverage if catalog()[c.layer].screening_role == "finding")
-    search_area = area_m2(search) if shapely.get_dimensions(search) == 2 else 0.0
     screened, parcels = _screen_site_and_parcels(session, req, kind, versions, complete)
-    by_category = category_verdicts(kind, screened.by_category)
+    rasters = stats_for(active_rasters(session), [search])[0]
+    result = build_result(req, kind, screened, versions, search, coverage, rasters, parcels)
+    session.add(Screening(**screening_values(req, result), result=result.as_json()))
+    session.flush()
+    return result
 
+
+def build_result(
+    req: ScreeningRequest,
+    kind: ProjectKind,
+    screened: Screened,
+    versions: dict[str, LayerVersion],
+    search: shapely.Geometry,
+    coverage: list[LayerCoverage],
+    rasters: dict[str, Any],
+    parcels: list[ParcelResult] | None = None,
+) -> ScreeningResult:
+    """The result of one screened site, as filed and answered (also for each batch row)."""
+    site = req.site
+    complete = all(c.covered for c in coverage if catalog()[c.layer].screening_role == "finding")
+    search_area = area_m2(search) if shapely.get_dimensions(search) == 2 else 0.0
+    by_category = category_verdicts(kind, screened.by_category)
     screening_id = uuid.uuid4().hex[:16]
     result = ScreeningResult(
         id=screening_id,
@@ -274,7 +294,7 @@ def screen_site(session: Session, req: ScreeningRequest) -> ScreeningResult:
             k: v.activated_at.isoformat() if v.activated_at else None
             for k, v in sorted(versions.items())
         },
-        rasters=stats_for(active_rasters(session), [search])[0],
+        rasters=rasters,
         warnings=kind_warnings(kind, by_category)
         + site.warnings
         + coverage_warnings(coverage, req.buffer_m)
@@ -286,23 +306,23 @@ def screen_site(session: Session, req: ScreeningRequest) -> ScreeningResult:
         # Only when judged as several categories: filed results keep the keys they had.
         **({"by_category": by_category} if by_category else {}),
     )
-    session.add(
-        Screening(
-            id=screening_id,
-            created_by=req.actor,
-            project_name=req.project_name,
-            project_category=kind.category,
-            buffer_m=req.buffer_m,
-            verdict=result.verdict,
-            officer=req.officer,
-            inputs=req.inputs or {},
-            result=result.as_json(),
-            layer_versions=result.layer_versions,
-            geom=from_shape(site.geometry, srid=4490),
-        )
-    )
-    session.flush()
     return result
+
+
+def screening_values(req: ScreeningRequest, result: ScreeningResult) -> dict[str, Any]:
+    """The columns of a filed screening but its result JSON (one row of a bulk insert too)."""
+    return dict(
+        id=result.id,
+        created_by=req.actor,
+        project_name=req.project_name,
+        project_category=result.project.category,
+        buffer_m=req.buffer_m,
+        verdict=result.verdict,
+        officer=req.officer,
+        inputs=req.inputs or {},
+        layer_versions=result.layer_versions,
+        geom=from_shape(req.site.geometry, srid=4490),
+    )
 
 
 def get_screening(session: Session, screening_id: str) -> Screening:

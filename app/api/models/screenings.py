@@ -63,16 +63,31 @@ class ScreeningListItem(BaseModel):
 
 
 class BatchRow(BaseModel):
-    """One site of a batch: verdict, where it lies, and per finding layer the overlap
-    (`<layer>_overlap_m2`) and nearest distance (`<layer>_distance_m`)."""
+    """One site of a batch: its project, verdict, where it lies, per finding layer the overlap
+    (`<layer>_overlap_m2`) and nearest distance (`<layer>_distance_m`), and the screening it
+    was filed as. JSON keeps these keys; CSV and XLSX carry the same columns under Chinese
+    headers (序号, 项目名称, 项目类别, 行业代码, 缓冲距离（米）, 研判结论, 结论说明, …)."""
 
     model_config = ConfigDict(extra="allow")
 
-    site: str = Field(description="the site's label from the file")
+    row: int = Field(description="序号: the row's number in the file (1 = first data row)")
+    site: str = Field(description="the site's label: its project name, id, or row number")
+    project_name: str | None = Field(default=None, description="项目名称 from the row")
+    project_category: str | None = Field(
+        default=None, description="项目类别 screened: the row's, else the request's"
+    )
+    industry_code: str | None = Field(default=None, description="行业代码 (GB/T 4754-2017)")
+    eia_item: str | None = Field(default=None, description="环评类别: 名录 item from the row")
+    buffer_m: float | None = Field(
+        default=None, description="缓冲距离（米）: the row's, else the request's"
+    )
     verdict: str = Field(description="prohibited | restricted | attention | clear | error")
     verdict_zh: str
     verdict_label: str | None = Field(
         default=None, description="verdict_zh, marked （不完整） when complete is false"
+    )
+    main_conflict: str | None = Field(
+        default=None, description="主要冲突: layer and feature of the most severe finding"
     )
     complete: bool | None = Field(
         default=None,
@@ -86,4 +101,12 @@ class BatchRow(BaseModel):
     warnings: str | None = Field(
         default=None, description="data-coverage warnings in Chinese, ；-separated"
     )
-    problem: str | None = Field(description="why the site could not be screened")
+    screening_id: str | None = Field(
+        default=None, description="研判编号: the row's filed screening, at /screenings/{id}"
+    )
+    report_url: str | None = Field(
+        default=None, description="报告链接: /screenings/{id}/report.pdf"
+    )
+    problem: str | None = Field(
+        description="why the row could not be screened, in Chinese (第 n 行：…)"
+    )

@@ -24,7 +24,8 @@ def audit_log(
     action: Annotated[
         str | None,
         Query(
-            description="import, import-raster, screening, screening-batch, export, "
+            description="import, import-raster, screening, screening-batch, "
+            "screening-batch-filed, export, "
             "key-create, key-revoke, auth-failed"
         ),
     ] = None,

@@ -89,12 +89,20 @@ _BATCH_FIELDS = {
     "file": {
         "type": "string",
         "format": "binary",
-        "description": "CSV (lon/lat or WKT), GeoJSON, GeoPackage or zipped Shapefile",
+        "description": "CSV (lon/lat or WKT; UTF-8 or GBK), GeoJSON, GeoPackage or zipped "
+        "Shapefile. Optional per-row columns, headers in Chinese or English: 项目名称/name, "
+        "项目类别/category, 行业代码/industry_code, 环评类别/eia_item, 缓冲距离（米）/buffer_m",
     },
     "crs": {"type": "string"},
     "encoding": {"type": "string"},
-    "project_category": {"type": "string"},
-    "buffer_m": {"type": "number"},
+    "project_category": {
+        "type": "string",
+        "description": "the category of rows whose 项目类别 cell is empty",
+    },
+    "buffer_m": {
+        "type": "number",
+        "description": "the buffer of rows whose 缓冲距离 cell is empty",
+    },
     "format": {"type": "string", "enum": list(batch.FORMATS)},
 }
 _BATCH_DOC = {
@@ -196,8 +204,9 @@ async def create_screening(
 async def create_batch(
     request: Request, session: DbSession, officer: Principal = Officer
 ) -> Response:
-    """Screen up to 100 000 sites: small batches answer at once, larger ones become a job
-    (202 with /jobs/{id} for progress and the result link)."""
+    """Screen up to 100 000 sites, each row filed as a screening (its id and report link in
+    the row): small batches answer at once, larger ones become a job (202 with /jobs/{id}
+    for progress and the result link). A row that cannot be screened says why, in Chinese."""
     form = await request.form()
     upload = form.get("file")
     if upload is None or not hasattr(upload, "read"):
