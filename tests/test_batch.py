@@ -202,7 +202,7 @@ def test_batch_rows_say_whether_the_data_cover_each_site(regions_session, monkey
 
     monkeypatch.setattr(batch, "session_scope", in_test_session)
     sites = batch.BatchSites([Point(106.84, 32.35), Point(107.3784, 31.1593)], ["巴中", "达州"], {})
-    bazhong, dazhou = batch.screen_batch(sites, None, 0)
+    bazhong, dazhou = batch.screen_batch(sites, "居住", 0)
     assert bazhong["complete"] is True and bazhong["warnings"] is None
     assert bazhong["verdict_label"] == bazhong["verdict_zh"]
     assert dazhou["county"] == "达川区" and dazhou["complete"] is False
@@ -263,13 +263,13 @@ def test_a_rows_category_is_honoured_chemical_near_the_river_is_prohibited(clien
     assert chem["river_distance_m"] == pytest.approx(true_distance, abs=1.0)
     assert housing["project_category"] == "居住"
     assert housing["verdict"] != "prohibited" and "岸线一公里" not in (housing["rules"] or "")
-    # LEAD: re-check once h11a's category semantics land: a row without a category must get
-    # the strictest verdict and the warning 类别未指定，按最严格类别研判. Asserted here only that
-    # the batch agrees with a single screening without category (whatever the service says).
+    # A row without a category gets the strictest verdict and says so, like a single site.
     single = client.post(
         "/screenings", json={"geometry": {"type": "Point", "coordinates": [lon, lat]}}
     ).json()
     assert blank["project_category"] is None and blank["verdict"] == single["verdict"]
+    assert blank["verdict"] == "prohibited"
+    assert blank["warnings"].startswith("类别未指定，按最严格类别研判")
     # The request's category fills the empty cells only; a row's own category wins.
     rows, _ = batch_json(client, content, project_category="化工", buffer_m="200")
     assert [r["project_category"] for r in rows] == ["化工", "居住", "化工"]
@@ -290,7 +290,8 @@ def test_each_row_is_filed_as_a_screening_with_its_report(client):
         filed = client.get(f"/screenings/{row['screening_id']}")
         assert filed.status_code == 200, filed.text
         record = filed.json()
-        assert record["project"] == {"name": name, "category": category, "buffer_m": buffer_m}
+        project = {k: record["project"][k] for k in ("name", "category", "buffer_m")}
+        assert project == {"name": name, "category": category, "buffer_m": buffer_m}
         assert record["verdict"] == row["verdict"] and record["verdict_label"] == row["verdict_zh"]
         assert record["site"]["geometry"]["coordinates"] == pytest.approx([lon, lat])
         assert record["inputs"]["batch"] == job_id and record["inputs"]["row"] == row["row"]
@@ -372,7 +373,8 @@ def test_bad_rows_say_why_in_chinese_and_the_others_are_screened(client):
         3: "第 3 行：缓冲距离「一百」不是数字（单位：米）",
         4: "第 4 行：缓冲距离 60000 米超出范围，应在 0 至 50000 米之间",
         5: "第 5 行：坐标缺失或无法识别（经纬度须为数字，WKT 须完整有效）",
-        6: "第 6 行：行业代码「中国」格式不对，应为国民经济行业分类代码，如 C26、C261 或 C2614",
+        6: "第 6 行：未知的国民经济行业代码“中国”，请填写 GB/T 4754-2017 代码（如 C26、C2614），"
+        "可用代码见 GET /screenings/industries。",
     }
     assert rows[1]["project_name"] == "类别错" and rows[1]["screening_id"] is None
     good = [r for r in rows if r["verdict"] != "error"]

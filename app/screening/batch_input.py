@@ -20,7 +20,7 @@ from app.errors import InvalidInput
 from app.geo import crs as crs_mod
 from app.geo.normalize import normalize_geometries
 from app.io.readers import read_vector
-from app.screening.projects import ProjectKind, resolve_project
+from app.screening.projects import ProjectKind, UnknownProject, resolve_project
 from app.screening.service import MAX_BUFFER_M
 
 MAX_SITES = 100_000
@@ -143,7 +143,12 @@ def row_project(
     names = project_categories().names
     if category is not None and category not in names:
         raise InvalidInput(f"项目类别「{category}」无法识别，可填：{'、'.join(names)}")
-    return resolve_project(category, industry_code.upper() if industry_code else None, eia_item)
+    try:
+        return resolve_project(
+            category, industry_code.upper() if industry_code else None, eia_item
+        )
+    except UnknownProject as exc:  # a row's error is read in Chinese, beside the others
+        raise InvalidInput(exc.zh) from None
 
 
 def row_buffer(cell: str | None, default: float) -> float:

@@ -33,15 +33,24 @@ class ProjectKind:
     warnings: tuple[str, ...] = ()
 
 
+class UnknownProject(InvalidInput):
+    """An industry code or 名录 item that is not in the tables (422); ZH is the Chinese part."""
+
+    def __init__(self, zh: str, en: str) -> None:
+        super().__init__(zh + en)
+        self.zh = zh
+
+
 def _industry(code: str) -> tuple[str, Industry]:
     """The code as written in the standard and its most specific known entry, or a 422."""
     normalized = normalize_code(code)
     found = industry_catalog().industries.lookup(normalized)
     if found is None:
-        raise InvalidInput(
+        raise UnknownProject(
             f"未知的国民经济行业代码“{code}”，请填写 GB/T 4754-2017 代码（如 C26、C2614），"
-            f"可用代码见 {LISTED_AT}。Unknown industry_code {code!r}: send a GB/T 4754-2017 "
-            f"code such as C26 or C2614 (listed at {LISTED_AT})."
+            f"可用代码见 {LISTED_AT}。",
+            f"Unknown industry_code {code!r}: send a GB/T 4754-2017 "
+            f"code such as C26 or C2614 (listed at {LISTED_AT}).",
         )
     return normalized, found
 
@@ -50,11 +59,11 @@ def _eia_item(item_id: str) -> EiaItem:
     """The EIA catalog item numbered ITEM_ID, or a 422 saying where the numbers are."""
     item = industry_catalog().eia_items.get(item_id.strip())
     if item is None:
-        raise InvalidInput(
+        raise UnknownProject(
             f"未知的环评名录项目类别“{item_id}”，请填写《建设项目环境影响评价分类管理名录"
-            f"（2021年版）》的项目类别编号（如 44），可用编号见 {LISTED_AT}。Unknown eia_item "
-            f"{item_id!r}: send an item number of the 2021 EIA catalog such as 44 (listed at "
-            f"{LISTED_AT})."
+            f"（2021年版）》的项目类别编号（如 44），可用编号见 {LISTED_AT}。",
+            f"Unknown eia_item {item_id!r}: send an item number of the 2021 EIA catalog such "
+            f"as 44 (listed at {LISTED_AT}).",
         )
     return item
 
