@@ -1,0 +1,258 @@
+"""The report an officer files: an A4 PDF with nothing outside the page, a map in the site's
+Gauss-Krüger zone showing every finding, Beijing time, and the editable 研判意见 (DOCX)."""
+
+import copy
+import datetime as dt
+import io
+import re
+from urllib.parse import unquote
+
+import docx
+import pdfplumber
+import pytest
+import shapely
+from docx.oxml.ns import qn
+
+from app.render.mapframe import (
+    MAX_ASPECT,
+    MIN_ASPECT,
+    gk_frame,
+    length_label,
+    map_extent,
+    near_parts,
+    nice_length,
+)
+from app.screening.opinion import DOCX_MEDIA_TYPE
+from app.screening.report import beijing_time, report_html, report_pdf
+from app.store.db import session_scope
+from app.store.models import Screening
+from tests.report_samples import parcels_txt, point_site, road_length_m, road_site
+
+MM = 72 / 25.4  # PDF points per millimetre
+
+
+@pytest.fixture(scope="module", autouse=True)
+def loaded(reference):
+    return reference
+
+
+@pytest.fixture(scope="module")
+def point(client) -> dict:
+    body = {"geometry": point_site(), "project_category": "化工", "project_name": "光雾山化工厂选址"}
+    resp = client.post("/screenings", json=body)
+    assert resp.status_code == 201, resp.text
+    return resp.json()
+
+
+@pytest.fixture(scope="module")
+def road(client) -> dict:
+    body = {
+        "geometry": road_site(),
+        "project_category": "线性基础设施",
+        "project_name": "巴中南北向二级公路改建工程",
+        "buffer_m": 200,
+    }
+    resp = client.post("/screenings", json=body)
+    assert resp.status_code == 201, resp.text
+    return resp.json()
+
+
+@pytest.fixture(scope="module")
+def parcels(client) -> dict:
+    files = {"file": ("报盘坐标.txt", parcels_txt().encode("gbk"))}
+    resp = client.post("/screenings", files=files, data={"project_category": "工业"})
+    assert resp.status_code == 201, resp.text
+    return resp.json()
+
+
+def assert_inside_pages(pdf: bytes) -> list[dict]:
+    """Every character and image of every page lies inside the page; the images, by page."""
+    images = []
+    with pdfplumber.open(io.BytesIO(pdf)) as doc:
+        assert abs(doc.pages[0].width - 210 * MM) < 1 and abs(doc.pages[0].height - 297 * MM) < 1
+        for number, page in enumerate(doc.pages, start=1):
+            w, h = page.width, page.height
+            for box in [*page.chars, *page.images]:
+                where = f"page {number}: {box.get('text', 'image')!r} at {box['x0']:.1f}"
+                assert -0.5 <= box["x0"] and box["x1"] <= w + 0.5, where
+                assert -0.5 <= box["top"] and box["bottom"] <= h + 0.5, where
+            images += [{**i, "page": number} for i in page.images]
+    return images
+
+
+def pdf_text(pdf: bytes) -> str:
+    with pdfplumber.open(io.BytesIO(pdf)) as doc:
+        return "".join(page.extract_text() or "" for page in doc.pages)
+
+
+def get_pdf(client, screening: dict) -> bytes:
+    resp = client.get(f"/screenings/{screening['id']}/report.pdf")
+    assert resp.status_code == 200 and resp.content.startswith(b"%PDF")
+    return resp.content
+
+
+def test_point_report_fits_the_page_with_map_and_locator(client, point):
+    pdf = get_pdf(client, point)
+    images = assert_inside_pages(pdf)
+    assert len(images) == 2  # the locator map (page 1) and the site map
+    assert images[0]["page"] == 1
+    text = pdf_text(pdf)
+    assert "第 1 页 共" in text and point["id"] in text
+    assert "第 36 带" in text and "CGCS2000" in text
+
+
+def test_fifty_km_road_map_fits_one_page(client, road):
+    assert 48_000 < road_length_m() < 53_000
+    pdf = get_pdf(client, road)
+    images = assert_inside_pages(pdf)
+    site_map = max(images, key=lambda i: i["height"])
+    assert site_map["height"] > 150 * MM  # a tall, portrait map, not a thumbnail
+    assert site_map["height"] > site_map["width"]
+
+
+def test_twenty_parcel_file_report_fits_the_page(client, parcels):
+    assert parcels["site"]["parts"] == 20
+    pdf = get_pdf(client, parcels)
+    assert_inside_pages(pdf)
+
+
+def _with_everything(result: dict) -> dict:
+    """A result with the fields other parts of issue 11 add, long unbreakable values included."""
+    r = copy.deepcopy(result)
+    long_code = "POLYGON((3525331.771,36382769.021,3525331.771,36382769.021))" * 2
+    r["parcels"] = [
+        {
+            "number": f"DK-2026-{k:03d}-{'X' * 40}",
+            "name": f"巴中经济开发区临港产业园第{k}号地块" * 3,
+            "use": long_code if k == 1 else "工业用地",
+            "declared_area_ha": 2.0 + k,
+            "computed_area_ha": 1.0 + k,
+            "difference_ha": -1.0,
+            "difference_pct": -100 / (2.0 + k),
+            "verdict": "restricted",
+            "verdict_label": "限制",
+            "reasons": ["项目用地与永久基本农田重叠。"],
+            "warning": "申报面积与计算面积相差超过 1%" if k % 2 else None,
+        }
+        for k in range(1, 21)
+    ]
+    r["by_category"] = [
+        {"category": "化工", "verdict": "prohibited", "verdict_label": "禁止", "rule_ids": ["a"]},
+        {"category": "居住", "verdict": "restricted", "verdict_label": "限制", "rule_ids": []},
+    ]
+    r["context"]["township_shares"] = [
+        {"code": "1", "name": "甲镇", "county": "巴州区", "share": 0.82,
+         "zone_type": "重点生态功能区", "county_positioning": long_code},  # fmt: skip
+        {"code": "2", "name": "乙镇", "county": "巴州区", "share": 0.18,
+         "zone_type": "城镇化地区", "county_positioning": None},  # fmt: skip
+    ]
+    r["context"]["summary"] = "跨 2 个乡镇，其中 1 个为重点生态功能区，占用地 82%"
+    r["project"]["officer"] = "王晓明"
+    r["project"]["industry_code"] = "C2614"
+    r["project"]["industry_name"] = "有机化学原料制造"
+    r["findings"][0]["within_buffer"] = True
+    return r
+
+
+def test_fields_from_the_other_helpers_render_and_fit(client, point):
+    with session_scope() as session:
+        row = session.get(Screening, point["id"])
+        session.expunge(row)
+        row.result = _with_everything(row.result)
+        html = report_html(session, row)
+        pdf = report_pdf(session, row)
+    for text in ("地块编号", "申报面积（公顷）", "计算面积（公顷）", "DK-2026-020", "王晓明"):
+        assert text in html, text
+    assert "分类别研判结论" in html and "跨 2 个乡镇" in html and "C2614" in html
+    assert "在缓冲范围内" in html
+    assert 'thead { display: table-header-group; }' in html
+    assert_inside_pages(pdf)
+    with pdfplumber.open(io.BytesIO(pdf)) as doc:
+        # The long parcel table runs over pages, its header repeated on each.
+        pages = [p.extract_text() or "" for p in doc.pages]
+    assert sum("申报面积" in p and "DK-2026" in p for p in pages) >= 2
+    assert "经办人：" in pages[-1] and "王晓明" in pages[-1]
+
+
+def test_report_time_is_beijing_time(client, point):
+    created = dt.datetime.fromisoformat(point["created_at"])
+    local = created.astimezone(dt.timezone(dt.timedelta(hours=8)))
+    html = client.get(f"/screenings/{point['id']}/report.html").text
+    html = re.sub(r"data:image/png;base64,[^\"]+", "", html)  # base64 may spell anything
+    assert f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}（北京时间）" in html
+    assert f"{created:%H:%M} UTC" not in html and "UTC" not in html
+    assert beijing_time("2026-12-02T03:23:00+00:00") == "2026年12月2日 11:23（北京时间）"
+    assert beijing_time("2026-12-31T17:05:00") == "2027年1月1日 01:05（北京时间）"
+
+
+def test_docx_opinion_has_verdict_bases_and_chinese_fonts(client, road):
+    resp = client.get(f"/screenings/{road['id']}/report.docx")
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["content-type"] == DOCX_MEDIA_TYPE
+    disposition = resp.headers["content-disposition"]
+    match = re.search(r"filename\*=UTF-8''([^;]+)", disposition)
+    assert match and unquote(match.group(1)) == "巴中南北向二级公路改建工程-研判意见.docx"
+    document = docx.Document(io.BytesIO(resp.content))
+    text = "\n".join(p.text for p in document.paragraphs)
+    assert "研判意见" in text and f"研判结论为：{road['verdict_label']}" in text
+    bases = {h["basis"] for f in road["findings"] for h in f["rules"]}
+    assert bases and all(b in text for b in bases)
+    assert "巴中南北向二级公路改建工程" in text and "线性基础设施" in text
+    assert "经办人" in text and "审核人" in text and "北京时间" in text
+    fonts = document.paragraphs[0].runs[0]._element.rPr.rFonts
+    assert fonts.get(qn("w:eastAsia")) == "宋体"
+    assert all(
+        r._element.rPr.rFonts.get(qn("w:eastAsia")) for p in document.paragraphs for r in p.runs
+    )
+
+
+def test_docx_is_the_callers_own(client_as, point):
+    assert client_as("officer").get(f"/screenings/{point['id']}/report.docx").status_code == 404
+    assert client_as("viewer").get(f"/screenings/{point['id']}/report.docx").status_code == 403
+
+
+def test_map_extent_holds_every_finding_feature_near_the_site():
+    frame = gk_frame(106.76)
+    assert (frame.zone, frame.epsg) == (36, 4545)
+    site = frame.project(shapely.geometry.shape(road_site()))
+    x0, y0, x1, y1 = site.bounds
+    assert 48_000 < y1 - y0 < 52_000  # projected metres: the 50 km road
+    features = [
+        shapely.box(x0 - 30_000, y0 - 30_000, x1 + 30_000, y1 + 30_000),  # a vast zone around
+        shapely.Point(x1 + 4_000, (y0 + y1) / 2).buffer(500),  # 3.5 km east
+        shapely.LineString([(x0 - 800, y0 - 900), (x0 - 800, y0 - 5_000)]),  # south of the end
+        shapely.Point(x0 - 2_000, y1 + 1_500),  # a point north-west of the north end
+    ]
+    extent = map_extent(site, features)
+    box = shapely.box(*extent)
+    assert box.contains(site)
+    for feature in features:
+        assert box.contains(near_parts(site, feature))
+        nearest = shapely.shortest_line(site, feature).coords[-1]
+        assert box.intersects(shapely.Point(nearest))
+    for small in features[1:]:
+        assert box.contains(small) or small.length > 3_000
+    w, h = extent[2] - extent[0], extent[3] - extent[1]
+    assert MIN_ASPECT - 1e-9 <= h / w <= MAX_ASPECT + 1e-9
+    # The vast zone is cut near the site: the map does not zoom out to its 110 km.
+    assert h < 70_000
+
+
+def test_scale_bar_lengths_are_round():
+    assert nice_length(10_000) == 2000 and nice_length(1_500) == 200
+    assert nice_length(60_000) == 10_000
+    assert length_label(2000) == "2 千米" and length_label(500) == "500 米"
+
+
+def test_report_html_still_renders_an_old_result(point):
+    """Screenings filed before issue 11 lack the new fields: the report renders them."""
+    with session_scope() as session:
+        row = session.get(Screening, point["id"])
+        session.expunge(row)
+        r = copy.deepcopy(row.result)
+        for key in ("coverage", "complete", "verdict_label"):
+            r.pop(key, None)
+        row.result = r
+        html = report_html(session, row)
+    assert "研判结论" in html and "禁止" in html
+
