@@ -39,12 +39,19 @@ def main() -> None:
         txt.write_bytes(parcels_txt().encode("gbk"))
         samples = {
             "point": request_from_body(
-                ScreeningBody(geometry=point_site(), project_category="化工",
-                              project_name="光雾山化工厂选址"), "报告示例",
+                ScreeningBody(
+                    geometry=point_site(), project_category="化工", project_name="光雾山化工厂选址"
+                ),
+                "报告示例",
             ),  # fmt: skip
             "road": request_from_body(
-                ScreeningBody(geometry=road_site(), project_category="线性基础设施",
-                              project_name="巴中南北向二级公路改建工程", buffer_m=200), "报告示例",
+                ScreeningBody(
+                    geometry=road_site(),
+                    project_category="线性基础设施",
+                    project_name="巴中南北向二级公路改建工程",
+                    buffer_m=200,
+                ),
+                "报告示例",
             ),  # fmt: skip
             "parcels": request_from_file(
                 txt, None, None, 0.0, "工业", "临港产业园报盘地块", "auto", "报告示例"

@@ -38,7 +38,7 @@ def loaded(reference):
 
 @pytest.fixture(scope="module")
 def point(client) -> dict:
-    body = {"geometry": point_site(), "project_category": "化工", "project_name": "光雾山化工厂选址"}
+    body = {"geometry": point_site(), "project_category": "化工", "project_name": "光雾山化工厂"}
     resp = client.post("/screenings", json=body)
     assert resp.status_code == 201, resp.text
     return resp.json()
@@ -66,7 +66,8 @@ def parcels(client) -> dict:
 
 
 def assert_inside_pages(pdf: bytes) -> list[dict]:
-    """Every character and image of every page lies inside the page; the images, by page."""
+    """Every character and image of every page lies inside the page, and every image inside
+    the page's margins (15 mm at the sides, 20 mm top, 18 mm bottom); the images, by page."""
     images = []
     with pdfplumber.open(io.BytesIO(pdf)) as doc:
         assert abs(doc.pages[0].width - 210 * MM) < 1 and abs(doc.pages[0].height - 297 * MM) < 1
@@ -74,9 +75,13 @@ def assert_inside_pages(pdf: bytes) -> list[dict]:
             w, h = page.width, page.height
             for box in [*page.chars, *page.images]:
                 where = f"page {number}: {box.get('text', 'image')!r} at {box['x0']:.1f}"
-                assert -0.5 <= box["x0"] and box["x1"] <= w + 0.5, where
-                assert -0.5 <= box["top"] and box["bottom"] <= h + 0.5, where
-            images += [{**i, "page": number} for i in page.images]
+                assert box["x0"] >= -0.5 and box["x1"] <= w + 0.5, where
+                assert box["top"] >= -0.5 and box["bottom"] <= h + 0.5, where
+            for image in page.images:
+                where = f"page {number}: image {image['x0']:.1f}, {image['top']:.1f}"
+                assert image["x0"] >= 14 * MM and image["x1"] <= w - 14 * MM, where
+                assert image["top"] >= 19 * MM and image["bottom"] <= h - 17 * MM, where
+                images.append({**image, "page": number})
     return images
 
 
@@ -141,10 +146,22 @@ def _with_everything(result: dict) -> dict:
         {"category": "居住", "verdict": "restricted", "verdict_label": "限制", "rule_ids": []},
     ]
     r["context"]["township_shares"] = [
-        {"code": "1", "name": "甲镇", "county": "巴州区", "share": 0.82,
-         "zone_type": "重点生态功能区", "county_positioning": long_code},  # fmt: skip
-        {"code": "2", "name": "乙镇", "county": "巴州区", "share": 0.18,
-         "zone_type": "城镇化地区", "county_positioning": None},  # fmt: skip
+        {
+            "code": "1",
+            "name": "甲镇",
+            "county": "巴州区",
+            "share": 0.82,
+            "zone_type": "重点生态功能区",
+            "county_positioning": long_code,
+        },  # fmt: skip
+        {
+            "code": "2",
+            "name": "乙镇",
+            "county": "巴州区",
+            "share": 0.18,
+            "zone_type": "城镇化地区",
+            "county_positioning": None,
+        },  # fmt: skip
     ]
     r["context"]["summary"] = "跨 2 个乡镇，其中 1 个为重点生态功能区，占用地 82%"
     r["project"]["officer"] = "王晓明"
@@ -165,7 +182,7 @@ def test_fields_from_the_other_helpers_render_and_fit(client, point):
         assert text in html, text
     assert "分类别研判结论" in html and "跨 2 个乡镇" in html and "C2614" in html
     assert "在缓冲范围内" in html
-    assert 'thead { display: table-header-group; }' in html
+    assert "thead { display: table-header-group; }" in html
     assert_inside_pages(pdf)
     with pdfplumber.open(io.BytesIO(pdf)) as doc:
         # The long parcel table runs over pages, its header repeated on each.
@@ -238,6 +255,19 @@ def test_map_extent_holds_every_finding_feature_near_the_site():
     assert h < 70_000
 
 
+def test_point_map_widens_to_its_findings():
+    """A point's map is 1.5 km across unless findings lie farther: then it shows them."""
+    site = shapely.Point(382_000, 3_525_000)
+    alone = shapely.box(*map_extent(site, []))
+    assert alone.contains(site) and 1_500 <= alone.bounds[2] - alone.bounds[0] < 3_000
+    reserve = shapely.Point(385_000, 3_525_500).buffer(400)  # 2.6 km east
+    river = shapely.LineString([(370_000, 3_527_000), (395_000, 3_527_500)])  # 2 km north
+    box = shapely.box(*map_extent(site, [reserve, river]))
+    assert box.contains(reserve)
+    assert box.contains(shapely.Point(shapely.shortest_line(site, river).coords[-1]))
+    assert box.bounds[2] - box.bounds[0] < 12_000  # the 25 km river is cut near the site
+
+
 def test_scale_bar_lengths_are_round():
     assert nice_length(10_000) == 2000 and nice_length(1_500) == 200
     assert nice_length(60_000) == 10_000
@@ -255,4 +285,3 @@ def test_report_html_still_renders_an_old_result(point):
         row.result = r
         html = report_html(session, row)
     assert "研判结论" in html and "禁止" in html
-

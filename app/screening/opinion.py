@@ -94,11 +94,12 @@ def _site_text(r: dict[str, Any]) -> str:
         size = "为点状选址"
     c = site["centroid"]
     gk = c.get("gauss_kruger") or {}
-    text = (
-        f"项目位于{where}，{size}，中心点坐标为东经 {c['lon']}°、北纬 {c['lat']}°（CGCS2000）"
-    )
+    text = f"项目位于{where}，{size}，中心点坐标为东经 {c['lon']}°、北纬 {c['lat']}°（CGCS2000）"
     if gk:
-        text += f"，高斯-克吕格 3° 带第 {gk.get('zone')} 带坐标 X={gk.get('x_northing')}、Y={gk.get('y_easting')}"
+        text += (
+            f"，高斯-克吕格 3° 带第 {gk.get('zone')} 带坐标 "
+            f"X={gk.get('x_northing')}、Y={gk.get('y_easting')}"
+        )
     source = site.get("source_format") or "坐标数据"
     text += f"。选址坐标来源：{source}（{site.get('source_crs') or '—'}）。"
     if context.get("summary"):
@@ -137,7 +138,8 @@ def _conditions(r: dict[str, Any]) -> list[str]:
             if c.get("applies") is False:
                 continue
             effect = "禁止准入" if c.get("effect") == "prohibited" else "限制准入"
-            text = f"执行{unit.get('name') or unit.get('code')}准入清单（{effect}）：{c.get('text')}"
+            unit_name = unit.get("name") or unit.get("code")
+            text = f"执行{unit_name}准入清单（{effect}）：{c.get('text')}"
             out.append(text.rstrip("。") + "。")
     if r["verdict"] == "prohibited":
         out.append("建议调整选址，避让上述禁止类管控区域后重新研判。")
@@ -151,7 +153,8 @@ def _versions_table(doc: DocumentType, session: Session, r: dict[str, Any]) -> N
     rows = version_rows(session, r)
     table = doc.add_table(rows=1, cols=3)
     table.style = "Table Grid"
-    for cell, text in zip(table.rows[0].cells, ("图层", "版本", "启用时间（北京时间）"), strict=True):
+    header = ("图层", "版本", "启用时间（北京时间）")
+    for cell, text in zip(table.rows[0].cells, header, strict=True):
         _fonts(cell.paragraphs[0].add_run(text), HEADING_FONT, 10.5)
     for v in rows:
         cells = table.add_row().cells
@@ -173,13 +176,14 @@ def opinion_docx(session: Session, row: Screening) -> bytes:
     r = row.result
     doc = Document()
     _setup(doc)
-    _para(doc, "建设项目选址生态环境研判意见", TITLE_FONT, 20, True, False, WD_ALIGN_PARAGRAPH.CENTER)
+    centre = WD_ALIGN_PARAGRAPH.CENTER
+    _para(doc, "建设项目选址生态环境研判意见", TITLE_FONT, 20, True, False, centre)
     _para(
         doc,
         f"研判编号：{r['id']}　研判时间：{beijing_time(r['created_at'])}",
         size=10.5,
         indent=False,
-        align=WD_ALIGN_PARAGRAPH.CENTER,
+        align=centre,
     )
     _heading(doc, 1, "项目基本情况")
     _para(doc, _project_text(r["project"]))
@@ -193,7 +197,8 @@ def opinion_docx(session: Session, row: Screening) -> bytes:
         f"该项目选址的研判结论为：{label}。",
     )
     for c in r.get("by_category") or []:
-        _para(doc, f"按{c['category']}类项目研判：{c.get('verdict_label') or LABELS[c['verdict']]}。")
+        label = c.get("verdict_label") or LABELS[c["verdict"]]
+        _para(doc, f"按{c['category']}类项目研判：{label}。")
     _heading(doc, 4, "主要理由")
     reasons = _reasons(r) or ["项目用地及研判范围内未发现禁止、限制或关注类管控要素。"]
     for i, text in enumerate(reasons, start=1):

@@ -297,9 +297,7 @@ def _attachment(ascii_name: str, name: str) -> str:
         **problem_responses(404, 422),
     },
 )
-def report_as_docx(
-    screening_id: str, session: DbSession, officer: Principal = Officer
-) -> Response:
+def report_as_docx(screening_id: str, session: DbSession, officer: Principal = Officer) -> Response:
     """An editable 研判意见 (Word) drafted from the findings, for the officer to sign."""
     row = _visible(session, screening_id, officer)
     project = (row.result.get("project") or {}).get("name") or screening_id
