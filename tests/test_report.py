@@ -216,6 +216,13 @@ def test_docx_opinion_has_verdict_bases_and_chinese_fonts(client, road):
     assert bases and all(b in text for b in bases)
     assert "巴中南北向二级公路改建工程" in text and "线性基础设施" in text
     assert "经办人" in text and "审核人" in text and "北京时间" in text
+    # The road's many farmland plots make one reason with their total, not one line each.
+    farmland = [f for f in road["findings"] if f["layer"] == "farmland" and f["rules"]]
+    assert len(farmland) >= 2
+    total_ha = sum(f["overlap_area_m2"] for f in farmland) / 1e4
+    merged = [p.text for p in document.paragraphs if "永久基本农田" in p.text and "处" in p.text]
+    assert len(merged) == 1 and f"{len(farmland)} 处" in merged[0]
+    assert f"合计重叠 {total_ha:.4f} 公顷" in merged[0]
     fonts = document.paragraphs[0].runs[0]._element.rPr.rFonts
     assert fonts.get(qn("w:eastAsia")) == "宋体"
     assert all(

@@ -108,17 +108,40 @@ def _site_text(r: dict[str, Any]) -> str:
 
 
 def _reasons(r: dict[str, Any]) -> list[str]:
-    """Each rule a finding meets, with its legal basis, most severe first, once each."""
-    out: list[str] = []
+    """Each rule the findings meet, with its legal basis, most severe first; a rule met by
+    several features of one layer (ten farmland plots) is one reason with their total."""
+    groups: dict[tuple[str, str], list[tuple[dict[str, Any], dict[str, Any]]]] = {}
     for f in r.get("findings") or []:
         for hit in f.get("rules") or []:
-            message = hit["message"].rstrip("。")
-            text = f"{message}。依据：{hit['basis']}。" if hit.get("basis") else f"{message}。"
-            if f.get("within_buffer"):
-                text = text.replace("依据：", "该要素位于研判缓冲范围内。依据：", 1)
-            if text not in out:
-                out.append(text)
+            groups.setdefault((f["layer"], hit["rule_id"]), []).append((f, hit))
+    out: list[str] = []
+    for members in groups.values():
+        hit = members[0][1]
+        text = hit["message"].rstrip("。") + "。" if len(members) == 1 else _merged(members)
+        if any(m.get("within_buffer") for m, _ in members):
+            text += "该要素位于研判缓冲范围内。"
+        if hit.get("basis"):
+            text += f"依据：{hit['basis']}。"
+        if text not in out:
+            out.append(text)
     return out
+
+
+def _merged(members: list[tuple[dict[str, Any], dict[str, Any]]]) -> str:
+    """One sentence for a rule met by several features: how many, their total overlap or the
+    nearest distance, then the rule's own requirement (its message after the first sentence)."""
+    f, hit = members[0]
+    area = sum(m.get("overlap_area_m2") or 0 for m, _ in members)
+    share = sum(m.get("overlap_share") or 0 for m, _ in members)
+    text = f"项目用地涉及{f['layer_title']} {len(members)} 处"
+    if area:
+        units = area_units(area)
+        text += f"，合计重叠 {units['ha']:.4f} 公顷（{units['mu']:.2f} 亩，占用地 {share:.2%}）"
+    else:
+        nearest = min(m.get("distance_m") or 0 for m, _ in members)
+        text += f"，最近距离 {nearest:.1f} 米"
+    rest = "。".join(s for s in hit["message"].split("。")[1:] if s)
+    return f"{text}。" + (f"{rest}。" if rest else "")
 
 
 def _duties(message: str) -> list[str]:
