@@ -180,7 +180,7 @@ def test_fields_from_the_other_helpers_render_and_fit(client, point):
         pdf = report_pdf(session, row)
     for text in ("地块编号", "申报面积（公顷）", "计算面积（公顷）", "DK-2026-020", "王晓明"):
         assert text in html, text
-    assert "分类别研判结论" in html and "跨 2 个乡镇" in html and "C2614" in html
+    assert "按各类别分别研判" in html and "跨 2 个乡镇" in html and "C2614" in html
     assert "在缓冲范围内" in html
     assert "thead { display: table-header-group; }" in html
     assert_inside_pages(pdf)
