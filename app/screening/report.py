@@ -52,6 +52,46 @@ def percent(share: float | None) -> str:
 
 
 @dataclass(frozen=True)
+class KeyRow:
+    """One line of page 1's key figures: a layer's findings of one verdict, summed."""
+
+    layer_title: str
+    names: str
+    count: int
+    figure: str
+    verdict: str
+
+
+def key_rows(findings: list[dict[str, Any]], limit: int = 6) -> list[KeyRow]:
+    """Findings with a feature grouped by layer and verdict (most severe first, as filed):
+    how many, their names, the total overlap or the nearest distance."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for f in findings:
+        if f.get("feature_id") is not None:
+            groups.setdefault((f["layer"], f["verdict"]), []).append(f)
+    rows = []
+    for members in list(groups.values())[:limit]:
+        named = [f["name"] for f in members if f.get("name")]
+        names = "、".join(dict.fromkeys(named[:2])) or "—"
+        if len(members) > 1:
+            names += f" 等 {len(members)} 处" if named else f"（{len(members)} 处）"
+        area = sum(f.get("overlap_area_m2") or 0 for f in members)
+        length = sum(f.get("overlap_length_m") or 0 for f in members)
+        share = sum(f.get("overlap_share") or 0 for f in members)
+        if area:
+            figure = f"重叠 {area / 1e4:.4f} 公顷（占用地 {percent(share)}）"
+        elif length:
+            figure = f"重叠 {length:.1f} 米"
+        elif all(f.get("distance_m") for f in members):
+            figure = f"最近 {min(f['distance_m'] for f in members):.1f} 米"
+        else:
+            figure = "位于其内" if members[0]["relation"] == "inside" else "相交"
+        rows.append(KeyRow(members[0]["layer_title"], names, len(members), figure,
+                           members[0]["verdict"]))  # fmt: skip
+    return rows
+
+
+@dataclass(frozen=True)
 class VersionRow:
     """One data version a screening used, as the report lists it."""
 
@@ -128,6 +168,7 @@ def report_html(session: Session, row: Screening) -> str:
             relations=RELATIONS,
             kinds=KINDS,
             versions=version_rows(session, r),
+            key=key_rows(r.get("findings") or []),
             map_png=_b64(maps.map_png),
             locator_png=_b64(maps.locator_png),
             frame=maps.frame,
