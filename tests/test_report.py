@@ -22,9 +22,10 @@ from app.render.mapframe import (
     near_parts,
     nice_length,
 )
-from app.screening.opinion import DOCX_MEDIA_TYPE
-from app.screening.report import beijing_time, report_html, report_pdf
+from app.screening.opinion import DOCX_MEDIA_TYPE, opinion_docx
+from app.screening.report import beijing_time, key_rows, percent, report_html, report_pdf
 from app.store.db import session_scope
+from app.store.keys import create_key
 from app.store.models import Screening
 from tests.report_samples import parcels_txt, point_site, road_length_m, road_site
 
@@ -178,6 +179,10 @@ def test_fields_from_the_other_helpers_render_and_fit(client, point):
         row.result = _with_everything(row.result)
         html = report_html(session, row)
         pdf = report_pdf(session, row)
+        opinion = docx.Document(io.BytesIO(opinion_docx(session, row)))
+    drafted = "\n".join(p.text for p in opinion.paragraphs)
+    assert "经办人：王晓明" in drafted and "C2614 有机化学原料制造" in drafted
+    assert "按化工类项目研判：禁止" in drafted and "跨 2 个乡镇" in drafted
     for text in ("地块编号", "申报面积（公顷）", "计算面积（公顷）", "DK-2026-020", "王晓明"):
         assert text in html, text
     assert "按各类别分别研判" in html and "跨 2 个乡镇" in html and "C2614" in html
@@ -232,7 +237,11 @@ def test_docx_opinion_has_verdict_bases_and_chinese_fonts(client, road):
 
 def test_docx_is_the_callers_own(client_as, point):
     assert client_as("officer").get(f"/screenings/{point['id']}/report.docx").status_code == 404
-    assert client_as("viewer").get(f"/screenings/{point['id']}/report.docx").status_code == 403
+    with session_scope() as session:
+        viewer = create_key(session, "report-viewer", "viewer", "tests").secret
+    headers = {"Authorization": f"Bearer {viewer}"}
+    url = f"/screenings/{point['id']}/report.docx"
+    assert client_as(None).get(url, headers=headers).status_code == 403
 
 
 def test_map_extent_holds_every_finding_feature_near_the_site():
@@ -273,6 +282,28 @@ def test_point_map_widens_to_its_findings():
     assert box.contains(reserve)
     assert box.contains(shapely.Point(shapely.shortest_line(site, river).coords[-1]))
     assert box.bounds[2] - box.bounds[0] < 12_000  # the 25 km river is cut near the site
+
+
+def test_key_figures_group_findings_by_layer_and_verdict():
+    def f(layer, verdict, name=None, area=None, share=None, distance=0.0):
+        relation = "overlaps" if area else "nearby"
+        return {"layer": layer, "layer_title": layer, "feature_id": 1, "name": name,
+                "relation": relation, "verdict": verdict, "overlap_area_m2": area,
+                "overlap_share": share, "distance_m": distance}  # fmt: skip
+
+    rows = key_rows(
+        [
+            f("农田", "restricted", area=10_000, share=0.1),
+            f("农田", "restricted", area=30_000, share=0.3),
+            f("河流", "attention", "巴河", distance=812.0),
+            f("河流", "attention", "恩阳河", distance=300.0),
+            {**f("县", "clear"), "feature_id": None},  # a whole-layer finding has no feature
+        ]
+    )
+    assert [(r.layer_title, r.count) for r in rows] == [("农田", 2), ("河流", 2)]
+    assert rows[0].figure == "重叠 4.0000 公顷（占用地 40.0%）" and rows[0].names == "共 2 处"
+    assert rows[1].figure == "最近 300.0 米" and rows[1].names == "巴河、恩阳河 等 2 处"
+    assert percent(0.00004) == "不足 0.01%" and percent(0.0004) == "0.04%"
 
 
 def test_scale_bar_lengths_are_round():

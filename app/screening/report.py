@@ -72,9 +72,10 @@ def key_rows(findings: list[dict[str, Any]], limit: int = 6) -> list[KeyRow]:
     rows = []
     for members in list(groups.values())[:limit]:
         named = [f["name"] for f in members if f.get("name")]
-        names = "、".join(dict.fromkeys(named[:2])) or "—"
+        names = "、".join(dict.fromkeys(named[:2]))
         if len(members) > 1:
-            names += f" 等 {len(members)} 处" if named else f"（{len(members)} 处）"
+            names = f"{names} 等 {len(members)} 处" if named else f"共 {len(members)} 处"
+        names = names or "—"
         area = sum(f.get("overlap_area_m2") or 0 for f in members)
         length = sum(f.get("overlap_length_m") or 0 for f in members)
         share = sum(f.get("overlap_share") or 0 for f in members)
