@@ -196,6 +196,18 @@ def test_fields_from_the_other_helpers_render_and_fit(client, point):
     assert "经办人：" in pages[-1] and "王晓明" in pages[-1]
 
 
+def test_without_county_data_the_report_has_no_locator(point):
+    """A screening filed without the county layer still gets its site map, and no locator."""
+    with session_scope() as session:
+        row = session.get(Screening, point["id"])
+        session.expunge(row)
+        r = copy.deepcopy(row.result)
+        del r["layer_versions"]["admin_county"]
+        row.result = r
+        pdf = report_pdf(session, row)
+    assert len(assert_inside_pages(pdf)) == 1
+
+
 def test_report_time_is_beijing_time(client, point):
     created = dt.datetime.fromisoformat(point["created_at"])
     local = created.astimezone(dt.timezone(dt.timedelta(hours=8)))

@@ -26,13 +26,12 @@ _FEATURES = text(
     "AND f.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4490)"
 )
 _BY_ID = text("SELECT ST_AsBinary(geom) AS wkb FROM feature WHERE id = ANY(:ids)")
-# The counties the site touches; failing that, the nearest one.
+# The counties the site touches (none outside the loaded regions: then no locator map).
 _COUNTIES = text(
-    "SELECT f.attributes, ST_AsBinary(f.geom) AS wkb, ST_Intersects(f.geom, s.g) AS touches "
-    "FROM feature f JOIN layer_version v ON v.id = f.version_id, "
-    "(SELECT ST_GeomFromWKB(:site, 4490) AS g) s "
+    "SELECT f.attributes, ST_AsBinary(f.geom) AS wkb "
+    "FROM feature f JOIN layer_version v ON v.id = f.version_id "
     "WHERE v.layer_id = :layer AND v.version = :version "
-    "ORDER BY ST_Intersects(f.geom, s.g) DESC, f.geom <-> s.g LIMIT 8"
+    "AND ST_Intersects(f.geom, ST_GeomFromWKB(:site, 4490)) LIMIT 12"
 )
 
 
@@ -80,12 +79,11 @@ def _locator(
         _COUNTIES,
         {"site": site.wkb, "layer": COUNTY_LAYER, "version": layer_versions[COUNTY_LAYER]},
     ).all()
-    chosen = [r for r in rows if r.touches] or rows[:1]
-    if not chosen:
+    if not rows:
         return None
     counties = [
         (frame.project(shapely.from_wkb(bytes(r.wkb))), str(r.attributes.get("name") or ""))
-        for r in chosen
+        for r in rows
     ]
     projected = frame.project(site)
     box = shapely.total_bounds([projected, *(g for g, _ in counties)])
