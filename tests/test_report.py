@@ -183,6 +183,7 @@ def test_fields_from_the_other_helpers_render_and_fit(client, point):
     drafted = "\n".join(p.text for p in opinion.paragraphs)
     assert "经办人：王晓明" in drafted and "C2614 有机化学原料制造" in drafted
     assert "按化工类项目研判：禁止" in drafted and "跨 2 个乡镇" in drafted
+    assert "核实地块DK-2026-001" in drafted and "核实地块DK-2026-002" not in drafted
     for text in ("地块编号", "申报面积（公顷）", "计算面积（公顷）", "DK-2026-020", "王晓明"):
         assert text in html, text
     assert "按各类别分别研判" in html and "跨 2 个乡镇" in html and "C2614" in html

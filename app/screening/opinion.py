@@ -84,7 +84,7 @@ def _setup(doc: DocumentType) -> None:
 def _site_text(r: dict[str, Any]) -> str:
     site, context = r["site"], r["context"]
     townships = "、".join(t for t in context.get("townships") or [] if t)
-    where = f"{context.get('county') or ''}{townships}" or "巴中市辖区"
+    where = f"{context.get('county') or ''}{townships}" or "所报坐标位置"
     if site["kind"] == "polygon":
         units = area_units(site["area_m2"])
         size = f"用地面积 {units['ha']:.4f} 公顷（{units['mu']:.2f} 亩）"
@@ -92,6 +92,8 @@ def _site_text(r: dict[str, Any]) -> str:
         size = f"线路长约 {site['length_m'] / 1000:.2f} 千米"
     else:
         size = "为点状选址"
+    if (site.get("parts") or 1) > 1:
+        size = f"共 {site['parts']} 个地块（部分），{size}"
     c = site["centroid"]
     gk = c.get("gauss_kruger") or {}
     text = f"项目位于{where}，{size}，中心点坐标为东经 {c['lon']}°、北纬 {c['lat']}°（CGCS2000）"
@@ -164,6 +166,10 @@ def _conditions(r: dict[str, Any]) -> list[str]:
             unit_name = unit.get("name") or unit.get("code")
             text = f"执行{unit_name}准入清单（{effect}）：{c.get('text')}"
             out.append(text.rstrip("。") + "。")
+    for p in r.get("parcels") or []:
+        if p.get("warning"):
+            number = p.get("number") or p.get("name") or ""
+            out.append(f"核实地块{number}的申报面积：{p['warning'].rstrip('。')}。")
     if r["verdict"] == "prohibited":
         out.append("建议调整选址，避让上述禁止类管控区域后重新研判。")
     if not r.get("complete", True):
