@@ -160,7 +160,8 @@ def test_an_officer_sees_only_their_own_screenings_and_jobs(reference, client):
     sid = created.json()["id"]
     batch = as_a.post("/screenings/batch", files={"file": ("s.csv", sites_csv(2))})
     job = batch.headers["X-Redline-Job"]
-    for url in (f"/screenings/{sid}", f"/screenings/{sid}/report.html", f"/jobs/{job}"):
+    reports = (f"/screenings/{sid}/report.html", f"/screenings/{sid}/report.docx")
+    for url in (f"/screenings/{sid}", *reports, f"/jobs/{job}"):
         assert as_a.get(url).status_code == 200, url
         assert as_b.get(url).status_code == 404, url
         assert client.get(url).status_code == 200, url  # the admin sees all

@@ -7,7 +7,7 @@ METHODS = {"get", "post", "put", "patch", "delete"}
 # OGC API - Features answers a parameter it cannot use with 400, not 422 (app/api/ogc_params.py).
 OGC = "/ogc"
 # Every operation of the API this test holds to the rules below.
-EXPECTED_OPERATIONS = 47
+EXPECTED_OPERATIONS = 48
 # Statuses beyond 404 / 422 that a route raises itself.
 OWN_STATUSES = {("get", "/jobs/{job_id}/result"): "409"}
 # Operations open to everyone whatever the settings; every other one takes an API key.

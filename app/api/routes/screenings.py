@@ -1,7 +1,9 @@
 """Site screening: create (JSON or file upload), read, list, reports."""
 
 import datetime as dt
+import re
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
@@ -31,6 +33,7 @@ from app.screening.inputs import (
     request_from_file,
 )
 from app.screening.models import ScreeningResult
+from app.screening.opinion import DOCX_MEDIA_TYPE, opinion_docx
 from app.screening.report import report_html, report_pdf
 from app.screening.service import get_screening, list_screenings, screen_site
 from app.store import audit
@@ -317,4 +320,33 @@ def report_as_pdf(screening_id: str, session: DbSession, officer: Principal = Of
         pdf,
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="screening-{screening_id}.pdf"'},
+    )
+
+
+def _attachment(ascii_name: str, name: str) -> str:
+    """Content-Disposition with an ASCII fallback and the UTF-8 name (RFC 6266 / RFC 5987)."""
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+
+
+@router.get(
+    "/{screening_id}/report.docx",
+    response_class=Response,
+    responses={
+        **file_response(DOCX_MEDIA_TYPE, description="The draft 研判意见 as a Word document"),
+        **problem_responses(404, 422),
+    },
+)
+def report_as_docx(screening_id: str, session: DbSession, officer: Principal = Officer) -> Response:
+    """An editable 研判意见 (Word) drafted from the findings, for the officer to sign."""
+    row = _visible(session, screening_id, officer)
+    project = (row.result.get("project") or {}).get("name") or screening_id
+    project = re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", project)[:80]  # safe on every disk
+    return Response(
+        opinion_docx(session, row),
+        media_type=DOCX_MEDIA_TYPE,
+        headers={
+            "Content-Disposition": _attachment(
+                f"screening-{screening_id}.docx", f"{project}-研判意见.docx"
+            )
+        },
     )
