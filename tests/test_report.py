@@ -237,10 +237,11 @@ def test_docx_opinion_has_verdict_bases_and_chinese_fonts(client, road):
     # The road's many farmland plots make one reason with their total, not one line each.
     farmland = [f for f in road["findings"] if f["layer"] == "farmland" and f["rules"]]
     assert len(farmland) >= 2
-    total_ha = sum(f["overlap_area_m2"] for f in farmland) / 1e4
+    # A line site meets plots along its length: the total is the length through them.
+    total_m = sum(f["overlap_length_m"] or 0 for f in farmland)
     merged = [p.text for p in document.paragraphs if "永久基本农田" in p.text and "处" in p.text]
     assert len(merged) == 1 and f"{len(farmland)} 处" in merged[0]
-    assert f"合计重叠 {total_ha:.4f} 公顷" in merged[0]
+    assert total_m > 0 and f"合计穿越长度 {total_m:.1f} 米" in merged[0]
     fonts = document.paragraphs[0].runs[0]._element.rPr.rFonts
     assert fonts.get(qn("w:eastAsia")) == "宋体"
     assert all(

@@ -134,11 +134,14 @@ def _merged(members: list[tuple[dict[str, Any], dict[str, Any]]]) -> str:
     nearest distance, then the rule's own requirement (its message after the first sentence)."""
     f, hit = members[0]
     area = sum(m.get("overlap_area_m2") or 0 for m, _ in members)
+    length = sum(m.get("overlap_length_m") or 0 for m, _ in members)
     share = sum(m.get("overlap_share") or 0 for m, _ in members)
     text = f"项目用地涉及{f['layer_title']} {len(members)} 处"
     if area:
         units = area_units(area)
         text += f"，合计重叠 {units['ha']:.4f} 公顷（{units['mu']:.2f} 亩，占用地 {share:.2%}）"
+    elif length:  # a line site: how far it runs through them
+        text += f"，合计穿越长度 {length:.1f} 米"
     else:
         nearest = min(m.get("distance_m") or 0 for m, _ in members)
         text += f"，最近距离 {nearest:.1f} 米"
