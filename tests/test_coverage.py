@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.config import get_settings
+from app.screening.coverage import Measured
 from app.screening.report import report_html
 from app.screening.service import ScreeningRequest, screen_site
 from app.screening.site import SiteError, build_site
@@ -147,3 +148,11 @@ def test_multipoint_half_outside_is_half_uncovered(session: Session) -> None:
     site = shapely.MultiPoint([BAZHONG_POINT, CHEMICAL_PLANT])
     river = by_layer(screen(session, site))["river"]
     assert river["covered"] is False and river["uncovered_share"] == 0.5
+
+
+def test_a_seam_between_county_outlines_is_not_a_gap_but_a_missing_piece_is():
+    # A 51 km buffered road crosses county seams leaving ~5.6 m² of 5 km² uncovered.
+    assert Measured(2, 5.6 / 5.1e6, 5.6).covered
+    assert Measured(1, 0.4 / 51_000, 0.4).covered
+    assert not Measured(2, 0.001, 5_100.0).covered  # 0.1 % of the site: data missing
+    assert not Measured(1, 200 / 51_000, 200.0).covered

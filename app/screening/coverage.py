@@ -20,6 +20,9 @@ from app.store.regions import region_prefix
 # Below these the uncovered part is float noise or a sliver between neighbouring counties.
 MIN_UNCOVERED_M2 = 1.0
 MIN_UNCOVERED_M = 1.0
+# Seams between real county outlines (a few cm wide) leave a few m² uncovered under a long
+# buffered road: a share this small is a seam, never a missing county.
+MAX_SEAM_SHARE = 1e-5
 
 # The site cut by the county parts it meets (small, GiST-indexed), then per coverage set the
 # union of its counties' pieces measured (points: counted, a point is covered or not).
@@ -65,8 +68,9 @@ class Measured:
         """Whether the set covers the site, up to a metre (or square metre) of slivers."""
         if self.dim == 0:
             return self.share == 0
-        return self.amount is not None and self.amount < (
-            MIN_UNCOVERED_M2 if self.dim == 2 else MIN_UNCOVERED_M
+        return self.amount is not None and (
+            self.amount < (MIN_UNCOVERED_M2 if self.dim == 2 else MIN_UNCOVERED_M)
+            or self.share < MAX_SEAM_SHARE
         )
 
 
