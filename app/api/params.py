@@ -22,6 +22,7 @@ Offset = Annotated[int, Query(ge=0, le=MAX_INT, description="Items to skip.")]
 VersionNumber = Annotated[int, Query(ge=1, le=MAX_INT)]
 # Negative tile indexes stay valid integers: the tile service answers them with 404.
 TileIndex = Annotated[int, Path(ge=-MAX_INT, le=MAX_INT)]
+RowId = Annotated[int, Path(ge=1, le=MAX_INT, description="A database id.")]
 
 
 def _nul_error(where: str, name: str) -> RequestValidationError:

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Depends
 from app.api.auth import Principal, require
 from app.api.deps import DbSession
 from app.api.models.keys import CreatedKey, KeyView, NewKeyBody
+from app.api.params import RowId
 from app.api.problems import problem_responses
 from app.store import keys as store
 
@@ -28,6 +29,6 @@ def create_key(body: NewKeyBody, session: DbSession, admin: Principal = Admin) -
 
 
 @router.delete("/{key_id}", response_model=KeyView, responses=problem_responses(404, 422))
-def revoke_key(key_id: int, session: DbSession, admin: Principal = Admin) -> KeyView:
+def revoke_key(key_id: RowId, session: DbSession, admin: Principal = Admin) -> KeyView:
     """Revoke a key at once: it gets 401 from now on."""
     return KeyView.of(store.revoke_key(session, str(key_id), admin.name))
