@@ -14,7 +14,7 @@ from pathlib import Path
 import shapely
 from shapely.geometry import Point
 
-from .. import docs, rasters
+from .. import docs, rasters, seedlayers
 from ..control import build_control_units
 from ..counties import load_counties
 from ..directory import (
@@ -142,4 +142,6 @@ def build(out: Path) -> None:
     rasters.append_readme(out / "README.md", raster_stats)
     docs.print_report(stats)
     rasters.print_report(raster_stats)
+    # the seven layers the seeds name, derived from the files just written
+    seedlayers.build(out)
 
