@@ -32,8 +32,11 @@ def main() -> None:
     """Build the region(s) named on the command line (default: all)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("region", nargs="?", default="all", choices=[*REGIONS, "all"])
-    parser.add_argument("--seed-layers", action="store_true",
-                        help="only the seven seed layers of bazhong, from its existing files")
+    parser.add_argument(
+        "--seed-layers",
+        action="store_true",
+        help="only the seven seed layers of bazhong, from its existing files",
+    )
     args = parser.parse_args()
     if args.seed_layers:
         if args.region not in ("bazhong", "all"):

