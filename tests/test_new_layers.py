@@ -12,7 +12,10 @@ import yaml
 from shapely.geometry import mapping, shape
 
 from app.catalog import catalog
+from app.screening.service import ScreeningRequest, screen_site
+from app.screening.site import build_site
 from tests.factories import GEOD
+from tests.region_state import load_all_regions, rolled_back_session
 
 ROOT = Path(__file__).resolve().parent.parent
 REF = ROOT / "layers" / "data" / "bazhong"
@@ -100,8 +103,8 @@ def test_mine_priority_follows_the_one_kilometre_rule():
         m = metric(g)
         name, d = min(((n, m.distance(r)) for n, r in rivers), key=lambda t: t[1])
         if d <= 990:
-            assert props["priority"] and name in props["priority_reason"], props
-        if props["priority_reason"] and "两侧一公里" in props["priority_reason"]:
+            assert props["priority"] and name in props["reason"], props
+        if props["reason"] and "两侧一公里" in props["reason"]:
             assert d <= 1010, (props, d)
     assert any(p["priority"] for p, _ in features("abandoned_mine"))
     assert not all(p["priority"] for p, _ in features("abandoned_mine"))
@@ -144,8 +147,10 @@ def test_chemical_project_inside_outside_and_in_a_general_park(client):
     assert "park-chemical-inside" in rules and "park-chemical-outside" not in rules
     general = screen(client, inside_point("industrial_park", name="巴中经济技术开发区"), "化工")
     rules = hits(general, "industrial_park")
-    assert "park-chemical-general-park" in rules and "park-chemical-outside" in rules
+    assert "park-chemical-general-park" in rules and "park-chemical-outside" not in rules
     assert general["verdict"] in ("restricted", "prohibited")
+    far = screen(client, inside_point("township", name="光雾山镇"), "化工")
+    assert hits(far, "industrial_park")["park-chemical-outside"][0]["verdict"] == "restricted"
     # an industry project in the same park: no chemical rule
     assert not hits(
         screen(client, inside_point("industrial_park", name="巴中经济技术开发区"), "工业"),
@@ -202,19 +207,24 @@ def test_abandoned_mine_rules(client):
     point = mine.representative_point()
     restoration = hits(screen(client, point, "生态修复"), "abandoned_mine")
     hit = restoration["mine-restoration-priority"][0]
-    assert props["priority_reason"] in hit["rules"][0]["message"]
+    assert props["reason"] in hit["rules"][0]["message"]
     assert hits(screen(client, point, "采矿"), "abandoned_mine")["mine-mining"][0]["verdict"] == (
         "restricted"
     )
 
 
-@pytest.mark.usefixtures("loaded")
-def test_dazhou_sites_report_the_new_layers_as_not_covering(client):
+def test_dazhou_sites_report_the_new_layers_as_not_covering(reference):
     """Only Bazhong has data for the new kinds: elsewhere coverage says so, honestly."""
-    county = json.loads((ROOT / "layers/data/dazhou/admin_county.geojson").read_text("utf-8"))
-    point = shape(county["features"][0]["geometry"]).representative_point()
-    result = screen(client, point, "工业")
-    coverage = {c["layer"]: c["covered"] for c in result["coverage"]}
+    with rolled_back_session() as session:
+        load_all_regions(session)
+        county = json.loads((ROOT / "layers/data/dazhou/admin_county.geojson").read_text("utf-8"))
+        point = shape(county["features"][0]["geometry"]).representative_point()
+        site = build_site([point], "EPSG:4490", None, "wkt")
+        result = screen_site(session, ScreeningRequest(site, "达州测试", "化工", 0.0, "tests"))
+    coverage = {c.layer: c.covered for c in result.coverage}
     for layer_id in NEW:
         assert coverage[layer_id] is False, layer_id
-    assert result["complete"] is False
+    assert result.complete is False
+    # the chemical project there is not silently cleared of the park requirement
+    outside = [f for f in result.findings if f.layer == "industrial_park"]
+    assert outside and "请核对当地认定的化工园区名单" in outside[0].rules[0].message

@@ -195,7 +195,7 @@ def eco_corridors(b: Base) -> list[dict]:
             {
                 "props": {
                     "name": f"{name}岸线生态廊道",
-                    "corridor_type": "岸线生态廊道",
+                    "kind": "岸线生态廊道",
                     "river": river,
                     "counties": "、".join(counties),
                     "width_m": CORRIDOR_M,
@@ -220,7 +220,7 @@ def fish_germplasm(b: Base) -> list[dict]:
         "level": "国家级",
         "river": "恩阳河",
         "species": "中华鳖",
-        "fishing_ban": "实行永久禁捕",
+        "no_fishing": "实行永久禁捕",
     }
     counties = [n for n in b.counties if b.counties[n].intersection(whole).area > 1e3]
     props["counties"] = "、".join(counties)
@@ -302,7 +302,7 @@ def sewage_outfalls(b: Base, rng: np.random.Generator) -> list[dict]:
                         "code": f"PWK{b.codes[county]}{r_index:02d}{n:02d}",
                         "name": f"{b.township_at(at)}{river}{n:02d}号排口",
                         "river": river,
-                        "outfall_type": kind,
+                        "kind": kind,
                         "county": county,
                         "township": b.township_at(at),
                     },
@@ -411,7 +411,7 @@ def abandoned_mines(b: Base, rng: np.random.Generator) -> list[dict]:
                     "mineral": mineral,
                     "status": ["未治理", "治理中", "已治理"][int(rng.integers(0, 3))],
                     "priority": reason is not None,
-                    "priority_reason": reason,
+                    "reason": reason,
                 },
                 "geom": _ll(g),
             }
