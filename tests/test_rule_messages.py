@@ -166,3 +166,23 @@ def test_overlap_text_is_a_clause_after_the_feature(figures, expected):
     assert text == expected
     sentence = f"项目用地涉及生态保护红线「某红线」，{text}。"
     assert not DOUBLED.search(sentence)
+
+
+def test_the_summary_notes_sheet_is_in_chinese():
+    """The XLSX 说明 sheet explains the figures in Chinese; API keys stay as they are."""
+    from app.summary.export import note_lines
+    from app.summary.service import NOTES
+
+    lines = note_lines(
+        {
+            "by": "township",
+            "notes": {**NOTES, "rows": "no township data is loaded"},
+            "layer_versions": {"redline": 3, "no_such_layer": 1},
+        }
+    )
+    assert len(lines) == len(NOTES) + 1 + 2
+    for line in lines:
+        assert re.search(r"[\u4e00-\u9fff]", line), line
+        assert not re.search(r"\b(the|of|is|union|plain)\b", line), line
+    assert "数据版本：生态保护红线（redline）第 3 版" in lines
+    assert any("未载入乡镇（街道）数据" in line for line in lines)
