@@ -125,6 +125,8 @@ def test_message_reads_as_finished_chinese(layer_id, rule_id, shape):
         assert "—" not in stripped, text
         assert not DOUBLED.search(text), (DOUBLED.search(text), text)
         assert text.endswith("。"), text
+        if SHAPES[shape]["relation"] in ("inside", "overlaps"):
+            assert "0.0 米" not in text, text  # a site on the feature is not "0 m away"
         assert rule.basis.format_map(PLAN).strip()
 
 
