@@ -130,6 +130,15 @@ def test_message_reads_as_finished_chinese(layer_id, rule_id, shape):
         assert rule.basis.format_map(PLAN).strip()
 
 
+def test_no_message_confuses_the_project_category_with_an_attribute():
+    """{category} is the project's category: on a layer with a `category` attribute (自然保护地)
+    it would print e.g. "距工业「…湿地公园」"."""
+    for layer_id, spec in catalog().items():
+        if spec.attribute("category"):
+            for rule in spec.rules:
+                assert "{category}" not in rule.message, (layer_id, rule.id)
+
+
 def test_the_repeated_word_of_the_issue_is_gone():
     """ "…准保护区保护区 642.5 米": the nearby rule for 准保护区 no longer adds 保护区."""
     spec = catalog()["water_source"]
