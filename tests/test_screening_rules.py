@@ -200,7 +200,7 @@ def test_rule_engine_is_data_driven():
     }
     hits = apply_rules(rules, inside, None, groups)
     assert [h.rule_id for h in hits] == ["a"]
-    assert hits[0].message == "甲 重叠 2.0000 公顷（30.00 亩，占用地 50.00%）"
+    assert hits[0].message == "甲 重叠面积 2.0000 公顷（30.00 亩），占项目用地的 50.00%"
     near = {"relation": "nearby", "attributes": {}, "distance_m": 80.0}
     assert [h.rule_id for h in apply_rules(rules, near, "化工", groups)] == ["b"]
     assert apply_rules(rules, near, "居住", groups) == []

@@ -75,16 +75,24 @@ def matches(rule: Rule, finding: dict, category: str | None, groups: dict[str, l
 
 
 def overlap_text(finding: dict) -> str:
-    """How the site meets the feature, in words an officer files."""
+    """How the site meets the feature, as a clause after "项目用地涉及…「名称」，".
+
+    E.g. "重叠面积 2.0000 公顷（30.00 亩），占项目用地的 50.00%", "穿越长度 120.0 米",
+    "位于其范围内" (a point), "与其边界相接".
+    """
     area = finding.get("overlap_area_m2") or 0.0
     length = finding.get("overlap_length_m") or 0.0
+    inside = finding.get("relation") == "inside"
     if area > 0:
         share = finding.get("overlap_share") or 0.0
         units = area_units(area)
-        return f"重叠 {units['ha']:.4f} 公顷（{units['mu']:.2f} 亩，占用地 {share * 100:.2f}%）"
+        size = f"{units['ha']:.4f} 公顷（{units['mu']:.2f} 亩）"
+        if share >= 0.99995:
+            return f"全部位于其范围内，面积 {size}"
+        return f"重叠面积 {size}，占项目用地的 {share * 100:.2f}%"
     if length > 0:
-        return f"相交长度 {length:.1f} 米"
-    return "位于其范围内" if finding.get("relation") == "inside" else "相接"
+        return f"全线位于其范围内，长度 {length:.1f} 米" if inside else f"穿越长度 {length:.1f} 米"
+    return "位于其范围内" if inside else "与其边界相接"
 
 
 def buffer_text(finding: dict) -> str:

@@ -5,6 +5,7 @@ import io
 import pandas as pd
 
 from app.catalog import get_layer_spec
+from app.errors import NotFound
 
 BY_LABELS = {
     "province": "省（直辖市）",
@@ -13,6 +14,39 @@ BY_LABELS = {
     "township": "乡镇（街道）",
     "village": "村（社区）",
 }
+
+
+# The summary's `notes` (API fields, in English) as the 说明 sheet says them.
+NOTES_ZH = {
+    "area_km2": "面积（平方公里）：单元内该图层全部要素的并集面积，要素相互重叠的部分只计一次。",
+    "listed_sum_km2": "名录面积合计（简单加总）：与单元相交的各要素公布面积的简单加总，"
+    "每个要素全额计入，与规划表格的加总口径一致。",
+    "share": "占比（%）：覆盖面积除以单元自身的椭球面积。",
+    "region": "统计范围：规划所在地区，即代码前缀与该地区代码相同的已载入县级行政区的并集；"
+    "其他地区的数据不计入。",
+    "plan": "规划数：plan 开头的数字取自规划本身，并注明出处；规划未列明的数字留空，"
+    "但仍并列给出数据实测值。",
+    "data": "实测数：不带 plan 的数字由现行图层实测，面积为椭球面积；"
+    "除标明 listed_sum 的简单加总外，地区内重叠部分只计一次。",
+}
+
+
+def note_lines(summary: dict) -> list[str]:
+    """The 说明 sheet: what each figure means, then the data versions, in Chinese."""
+    lines = []
+    for key, text in summary.get("notes", {}).items():
+        if key == "rows":
+            label = BY_LABELS.get(summary.get("by", ""), "统计单元")
+            lines.append(f"统计单元：未载入{label}数据，导入该级单元图层后才有统计行。")
+        else:
+            lines.append(NOTES_ZH.get(key, text))
+    for layer_id, version in summary.get("layer_versions", {}).items():
+        try:
+            title = get_layer_spec(layer_id).title_zh
+        except NotFound:
+            title = layer_id
+        lines.append(f"数据版本：{title}（{layer_id}）第 {version} 版")
+    return lines
 
 
 def summary_frame(summary: dict) -> pd.DataFrame:
@@ -61,11 +95,7 @@ def to_xlsx(summary: dict) -> bytes:
         for i, column in enumerate(frame.columns, start=1):
             width = max(len(str(column)) * 2, 10)
             sheet.column_dimensions[sheet.cell(1, i).column_letter].width = min(width, 40)
-        notes = pd.DataFrame(
-            {
-                "说明": [f"{k}: {v}" for k, v in summary["notes"].items()]
-                + [f"数据版本 {k}: v{v}" for k, v in summary["layer_versions"].items()]
-            }
-        )
+        notes = pd.DataFrame({"说明": note_lines(summary)})
         notes.to_excel(writer, index=False, sheet_name="说明")
+        writer.sheets["说明"].column_dimensions["A"].width = 100
     return buf.getvalue()

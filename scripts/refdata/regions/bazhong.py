@@ -14,7 +14,7 @@ from pathlib import Path
 import shapely
 from shapely.geometry import Point
 
-from .. import docs, rasters
+from .. import docs, rasters, seedlayers
 from ..control import build_control_units
 from ..counties import load_counties
 from ..directory import (
@@ -62,15 +62,31 @@ def township_features(counties: dict, pas: dict, simai: tuple) -> list[dict]:
     """The 139 plan townships, each a synthetic Voronoi cell of its real county."""
     feats = []
     for i, name in enumerate(COUNTIES.values()):
-        polys = build_county_townships(name, counties[name], hosts.get(name, {}), seed=2023 + i,
-                                       anchors={("平昌县", "驷马镇"): simai})
+        polys = build_county_townships(
+            name,
+            counties[name],
+            hosts.get(name, {}),
+            seed=2023 + i,
+            anchors={("平昌县", "驷马镇"): simai},
+        )
         codes = township_codes(name)
         for t in townships(name):
-            feats.append({"props": {
-                "code": codes[t.name], "name": t.name, "county": name, "unit_type": t.unit_type,
-                "zone_type": t.zone_type, "county_positioning": POSITIONING[name],
-                "overlay_energy": True, "overlay_heritage": t.heritage,
-                "county_code": CODE_OF[name]}, "geom": polys[t.name]})
+            feats.append(
+                {
+                    "props": {
+                        "code": codes[t.name],
+                        "name": t.name,
+                        "county": name,
+                        "unit_type": t.unit_type,
+                        "zone_type": t.zone_type,
+                        "county_positioning": POSITIONING[name],
+                        "overlay_energy": True,
+                        "overlay_heritage": t.heritage,
+                        "county_code": CODE_OF[name],
+                    },
+                    "geom": polys[t.name],
+                }
+            )
     feats.sort(key=lambda f: f["props"]["code"])
     return feats
 
@@ -81,16 +97,30 @@ def protected_features(pas: dict) -> list[dict]:
     feats = []
     for name in PLAN_ORDER:
         pa = by_name[name]
-        feats.append({"props": {"name": name, "counties": "、".join(pa.counties),
-                                "category": pa.category, "subtype": pa.subtype, "level": pa.level,
-                                "zone": None, "official_area_km2": pa.km2},
-                      "geom": pas[name]})
+        feats.append(
+            {
+                "props": {
+                    "name": name,
+                    "counties": "、".join(pa.counties),
+                    "category": pa.category,
+                    "subtype": pa.subtype,
+                    "level": pa.level,
+                    "zone": None,
+                    "official_area_km2": pa.km2,
+                },
+                "geom": pas[name],
+            }
+        )
     return feats
 
 
 KEY = "bazhong"
-REGION = {"region_code": "511900", "region_level": "city", "province": "四川省",
-          "province_code": "510000"}
+REGION = {
+    "region_code": "511900",
+    "region_level": "city",
+    "province": "四川省",
+    "province_code": "510000",
+}
 
 
 def build(out: Path) -> None:
@@ -108,19 +138,32 @@ def build(out: Path) -> None:
     ws = build_water_sources(counties, rivers_m)
     ws12 = union(f["geom"] for f in ws if f["props"]["grade"] in ("一级", "二级"))
     priority = union([redline, union(pas.values()), ws12])
-    urban = {n: union(f["geom"] for f in tw if f["props"]["county"] == n
-                      and f["props"]["zone_type"] == URBAN) for n in COUNTIES.values()}
+    urban = {
+        n: union(
+            f["geom"] for f in tw if f["props"]["county"] == n and f["props"]["zone_type"] == URBAN
+        )
+        for n in COUNTIES.values()
+    }
     cu = build_control_units(counties, priority, urban, cluster_cells(counties))
     # urban boundaries and farmland keep clear of every protected layer (all water grades)
     avoid = union([redline, union(pas.values()), union(f["geom"] for f in ws)])
     ub = urban_features(tw, avoid, URBAN)
     fl = build_farmland(counties, tw, union([avoid, *(f["geom"] for f in ub)]))
     layers = {
-        "admin_county": [{"props": {"code": c, "name": n, "city": CITY,
-                                    "city_code": REGION["region_code"],
-                                    "province": REGION["province"],
-                                    "province_code": REGION["province_code"]},
-                          "geom": counties[n]} for c, n in COUNTIES.items()],
+        "admin_county": [
+            {
+                "props": {
+                    "code": c,
+                    "name": n,
+                    "city": CITY,
+                    "city_code": REGION["region_code"],
+                    "province": REGION["province"],
+                    "province_code": REGION["province_code"],
+                },
+                "geom": counties[n],
+            }
+            for c, n in COUNTIES.items()
+        ],
         "township": tw,
         "protected_area": protected_features(pas),
         "redline": rl,
@@ -142,4 +185,5 @@ def build(out: Path) -> None:
     rasters.append_readme(out / "README.md", raster_stats)
     docs.print_report(stats)
     rasters.print_report(raster_stats)
-
+    # the seven layers the seeds name, derived from the files just written
+    seedlayers.build(out)
