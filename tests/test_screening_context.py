@@ -132,7 +132,7 @@ def test_a_feature_within_the_buffer_is_said_to_be(client):
     )
     [hit] = apply_rules([rule], river, None, {})
     metres = round(river["distance_m"], 1)
-    assert hit.message == f"项目距「巴河」{metres} 米，位于项目缓冲区（500 米）内。"
+    assert hit.message == f"项目距「巴河」{metres} 米（在项目 500 米缓冲范围内）。"
     far = {**river, "within_buffer": False}
     assert apply_rules([rule], far, None, {})[0].message.endswith(" 米。")
 

@@ -96,12 +96,12 @@ def overlap_text(finding: dict) -> str:
 
 
 def buffer_text(finding: dict) -> str:
-    """{buffer_text}: "，位于项目缓冲区（500 米）内" for a feature beyond the site but within
-    its buffer, else nothing (the distance itself is always the site's own)."""
+    """{buffer_text}: "（在项目 500 米缓冲范围内）" after a distance, for a feature beyond the
+    site but within its buffer, else nothing (the distance itself is always the site's own)."""
     if not finding.get("within_buffer"):
         return ""
     metres = finding.get("buffer_m")
-    return f"，位于项目缓冲区（{metres:g} 米）内" if metres else "，位于项目缓冲区内"
+    return f"（在项目 {metres:g} 米缓冲范围内）" if metres else "（在项目缓冲范围内）"
 
 
 def plan_context(county: Mapping[str, Any] | None) -> dict[str, str]:
