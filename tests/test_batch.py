@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -131,6 +132,40 @@ def test_batch_bad_input(client):
         "/screenings/batch", files={"file": ("s.csv", sites_csv(3))}, data={"format": "pdf"}
     )
     assert resp.status_code == 422
+
+
+def _starts_chinese(text: str) -> bool:
+    return "\u4e00" <= text[0] <= "\u9fff" or text[0] in "“（"
+
+
+WHOLE_FILE_PROBLEMS = {
+    "no coordinate columns": ({"file": ("s.csv", b"a,b\n1,2\n")}, {}, "lon/lat（经度/纬度）"),
+    "header only": ({"file": ("s.csv", b"name,lon,lat\n")}, {}, "只有表头"),
+    "empty file": ({"file": ("s.csv", b"")}, {}, "是空的"),
+    "unsupported type": ({"file": ("s.doc", b"hello")}, {}, "不支持的文件类型"),
+    "not a zip": ({"file": ("s.zip", b"not a zip")}, {}, "不是可读取的 zip"),
+    "no extension": ({"file": ("sites", b"name,lon,lat\n")}, {}, "扩展名"),
+    "wrong format": ({"file": ("s.csv", sites_csv(3))}, {"format": "pdf"}, "结果格式"),
+    "buffer not a number": ({"file": ("s.csv", sites_csv(3))}, {"buffer_m": "五百"}, "数字"),
+    "buffer out of range": ({"file": ("s.csv", sites_csv(3))}, {"buffer_m": "-5"}, "缓冲距离"),
+    "no file": (None, {"project_category": "化工"}, "没有收到站点文件"),
+    "too many sites": ({"file": ("s.csv", sites_csv(3))}, {}, "最多 2 个"),
+}
+
+
+@pytest.mark.parametrize("case", list(WHOLE_FILE_PROBLEMS))
+def test_whole_file_problems_say_in_chinese_first_what_to_do(client, monkeypatch, case):
+    """Every problem with the whole file: a 422 whose detail is Chinese, then English."""
+    from app.screening import batch_input
+
+    if case == "too many sites":
+        monkeypatch.setattr(batch_input, "MAX_SITES", 2)
+    files, data, chinese = WHOLE_FILE_PROBLEMS[case]
+    resp = client.post("/screenings/batch", files=files, data=data)
+    assert resp.status_code == 422, resp.text
+    detail = resp.json()["detail"]
+    assert _starts_chinese(detail) and chinese in detail, detail
+    assert re.search(r"。[A-Za-z`'(]", detail), detail  # the Chinese sentence, then English
 
 
 def test_jobs_cut_off_by_a_restart_are_marked_failed(database):

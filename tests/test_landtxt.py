@@ -147,7 +147,9 @@ def test_neither_utf8_nor_gbk_is_rejected(tmp_path):
     path = tmp_path / "bad.txt"
     # 0x80 alone is invalid UTF-8 and invalid GB18030 (a lone lead/trail byte).
     path.write_bytes(SAMPLE.encode("utf-8") + b"\x80")
-    with pytest.raises(InvalidInput, match="neither UTF-8 nor GBK"):
+    with pytest.raises(
+        InvalidInput, match="^坐标文件既不是 UTF-8 也不是 GBK 编码.*neither UTF-8 nor GBK"
+    ):
         load_land_file(path)
 
 
@@ -222,7 +224,10 @@ def test_open_ring_is_closed():
 
 def test_ring_with_fewer_than_four_points_is_rejected():
     text = header() + parcel("7", "三点", 3) + points(SQUARE_NE[:2] + SQUARE_NE[-1:])
-    with pytest.raises(InvalidInput, match=r"Parcel 7 \(line 9\) ring 1 has 3 points"):
+    with pytest.raises(
+        InvalidInput,
+        match=r"^地块 7（第 9 行）第 1 圈只有 3 个点.*Parcel 7 \(line 9\) ring 1 has 3 points",
+    ):
         parse_land_file(text)
 
 
@@ -333,7 +338,7 @@ def test_malformed_point_line_reports_its_line_number():
     lines[11] = "J3,1,abc,36400200"  # line 12
     with pytest.raises(InvalidInput) as info:
         parse_land_file("\n".join(lines))
-    assert "Line 12" in str(info.value)
+    assert str(info.value).startswith("第 12 行：") and "Line 12" in str(info.value)
     assert "J3,1,abc,36400200" in str(info.value)
     assert not isinstance(info.value, CrsError)
 
@@ -347,30 +352,43 @@ def test_malformed_point_line_number_counts_blank_lines(tmp_path):
         + "J3,1,3524900.000\n"
         + points(SQUARE_NE[3:], start=4)
     )
-    with pytest.raises(InvalidInput, match=r"^Line 14: a point needs 点号,圈号,X,Y"):
+    with pytest.raises(
+        InvalidInput, match=r"^第 14 行：界址点应为.*Line 14: a point needs 点号,圈号,X,Y"
+    ):
         load_land_file(write(tmp_path, text, "gbk"))
 
 
 def test_point_before_any_parcel_header_reports_its_line_number():
     text = header() + points(SQUARE_NE) + parcel("1", "迟到的表头", 5) + points(SQUARE_NE)
-    with pytest.raises(InvalidInput, match=r"^Line 9: a point comes before any parcel header"):
+    with pytest.raises(
+        InvalidInput,
+        match=r"^第 9 行：界址点出现在地块头行.*Line 9: a point comes before any parcel header",
+    ):
         parse_land_file(text)
 
 
 def test_bad_parcel_area_reports_its_line_number():
     text = header() + parcel("1", "面积", 5, area="两公顷") + points(SQUARE_NE)
-    with pytest.raises(InvalidInput, match=r"^Line 9: parcel area '两公顷' is not a number"):
+    with pytest.raises(
+        InvalidInput,
+        match=r"^第 9 行：地块面积“两公顷”不是数字.*Line 9: parcel area '两公顷' is not a number",
+    ):
         parse_land_file(text)
 
 
 def test_bad_header_line_reports_its_line_number():
     text = SAMPLE.replace("投影类型=高斯克吕格", "投影类型 高斯克吕格")
-    with pytest.raises(InvalidInput, match=r"^Line 4: expected key=value"):
+    with pytest.raises(
+        InvalidInput, match=r"^第 4 行：\[属性描述\] 中应为“键=值”.*Line 4: expected key=value"
+    ):
         parse_land_file(text)
 
 
 def test_text_outside_sections_is_rejected():
-    with pytest.raises(InvalidInput, match=r"^Line 1: text outside"):
+    with pytest.raises(
+        InvalidInput,
+        match=r"^第 1 行：内容.*不在 \[属性描述\] 或 \[地块坐标\] 段内。Line 1: text outside",
+    ):
         parse_land_file("坐标系=2000国家大地坐标系\n" + SAMPLE)
 
 

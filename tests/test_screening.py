@@ -282,6 +282,8 @@ def test_site_outside_china_gives_the_bounds_of_all_its_parts(client):
     gk_as_degrees = mapping(shapely.box(500000, 3500000, 501000, 3501000))
     problem = _site_problem(client, near, gk_as_degrees, crs="EPSG:4490")
     assert problem["detail"] == (
+        "按 EPSG:4490 换算，用地位于经度 106.7400..501000.0000、纬度 31.8400..3501000.0000，"
+        "不在国内：请检查坐标系（crs）是否选对、坐标顺序是否颠倒。"
         "With EPSG:4490 the site lands at lon 106.7400..501000.0000, lat 31.8400..3501000.0000, "
         "outside China. Check the crs parameter and the coordinate order."
     )
@@ -292,7 +294,8 @@ def test_site_outside_the_configured_coverage_box_is_refused(client, monkeypatch
 
     monkeypatch.setattr(get_settings(), "coverage_bbox", (106.0, 31.0, 106.75, 32.0))
     problem = _site_problem(client, mapping(shapely.box(106.74, 31.84, 106.76, 31.86)))
-    assert problem["detail"].startswith("With EPSG:4490 the site lands at lon 106.7400..106.7600")
+    assert problem["detail"].startswith("按 EPSG:4490 换算，用地位于经度 106.7400..106.7600")
+    assert "With EPSG:4490 the site lands at lon 106.7400..106.7600" in problem["detail"]
 
 
 def test_site_part_beyond_repair_is_named_by_its_number(client):
@@ -303,6 +306,7 @@ def test_site_part_beyond_repair_is_named_by_its_number(client):
     }
     problem = _site_problem(client, near, flat)
     assert problem["detail"] == (
+        "第 2 部分图形无效且无法自动修复为面：请修正该部分后重新提交。"
         "Part 2: invalid geometry (Self-intersection[106.81 31.8]) has no polygon part left "
         "after repair."
     )
@@ -340,6 +344,19 @@ def _bad_cases() -> dict[str, tuple[dict, str]]:
     }
 
 
+# Problems whose wording the screening owns (crs and category come from their own modules).
+OWN_WORDING = ("swapped lat/lon", "outside coverage", "empty geometry", "too many vertices")
+OWN_WORDING += ("no geometry", "bad buffer")
+
+
+@pytest.mark.parametrize("case", OWN_WORDING)
+def test_bad_site_problems_say_it_in_chinese_first(client, case):
+    body, _ = _bad_cases()[case]
+    detail = client.post("/screenings", json=body).json()["detail"]
+    assert "\u4e00" <= detail[0] <= "\u9fff", detail
+    assert "。" in detail, detail  # a whole Chinese sentence, then the English
+
+
 @pytest.mark.parametrize("case", list(_bad_cases()))
 def test_bad_sites_are_clear_4xx_problems_and_file_nothing(client, case):
     body, expected_text = _bad_cases()[case]
@@ -360,7 +377,7 @@ def test_malformed_txt_line_is_reported_with_its_line_number(client, tmp_path):
     with path.open("rb") as fh:
         resp = client.post("/screenings", files={"file": (path.name, fh)})
     assert resp.status_code == 422
-    assert "Line 11" in resp.json()["detail"]
+    assert resp.json()["detail"].startswith("第 11 行：") and "Line 11" in resp.json()["detail"]
 
 
 def test_old_datum_txt_is_refused(client, tmp_path):

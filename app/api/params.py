@@ -71,9 +71,14 @@ def finite_float(value: str | None, name: str) -> float:
     try:
         number = float(value) if value not in (None, "") else 0.0
     except ValueError as exc:
-        raise InvalidInput(f"{name} must be a number, not {value!r}.") from exc
+        raise InvalidInput(
+            f"参数 {name} 应为数字，收到的是“{value}”。{name} must be a number, not {value!r}."
+        ) from exc
     if not math.isfinite(number):
-        raise InvalidInput(f"{name} must be a finite number, not {value!r}.")
+        raise InvalidInput(
+            f"参数 {name} 应为有限的数字，收到的是“{value}”。"
+            f"{name} must be a finite number, not {value!r}."
+        )
     return number
 
 

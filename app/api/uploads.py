@@ -22,7 +22,10 @@ async def saved_upload(file: UploadFile) -> AsyncIterator[Path]:
     """Save an upload to a private temporary folder (size-capped); the folder goes after use."""
     name = Path(file.filename or "").name
     if not Path(name).suffix:
-        raise InvalidInput("The uploaded file needs a name with its extension (.geojson, .zip …).")
+        raise InvalidInput(
+            "上传的文件需要带扩展名的文件名（如 .geojson、.zip）：请重命名后再上传。"
+            "The uploaded file needs a name with its extension (.geojson, .zip …)."
+        )
     limit = get_settings().max_upload_mb * 1024 * 1024
     with tempfile.TemporaryDirectory(prefix=f"{PREFIX}{os.getpid()}-") as tmp:
         path = Path(tmp) / name
@@ -31,7 +34,10 @@ async def saved_upload(file: UploadFile) -> AsyncIterator[Path]:
             while chunk := await file.read(1 << 20):
                 size += len(chunk)
                 if size > limit:
-                    raise InvalidInput(f"The upload exceeds {get_settings().max_upload_mb} MB.")
+                    mb = get_settings().max_upload_mb
+                    raise InvalidInput(
+                        f"上传的文件超过 {mb} MB：请拆分文件后分批上传。The upload exceeds {mb} MB."
+                    )
                 out.write(chunk)
         yield path
 

@@ -49,7 +49,10 @@ def read_vector(path: Path, encoding: str | None = None, per_row: bool = False) 
     (a batch reports that row and screens the others) instead of failing the file.
     """
     if not path.exists() or path.stat().st_size == 0:
-        raise UnreadableFile(f"The file {path.name!r} is empty. Upload a file with features.")
+        raise UnreadableFile(
+            f"文件“{path.name}”是空的：请上传含有地块或站点的文件。"
+            f"The file {path.name!r} is empty. Upload a file with features."
+        )
     suffix = path.suffix.lower()
     if suffix == ".zip":
         return _read_zip(path, encoding)
@@ -57,8 +60,9 @@ def read_vector(path: Path, encoding: str | None = None, per_row: bool = False) 
         return _read_csv(path, encoding, per_row)
     if suffix not in VECTOR_SUFFIXES:
         raise UnreadableFile(
-            f"Unsupported file type {suffix!r}. Use GeoJSON, zipped Shapefile, GeoPackage, "
-            "KML/KMZ or CSV."
+            f"不支持的文件类型“{suffix}”：请上传 GeoJSON、Shapefile（压缩为 .zip）、GeoPackage、"
+            f"KML/KMZ 或 CSV 文件。Unsupported file type {suffix!r}. Use GeoJSON, zipped "
+            "Shapefile, GeoPackage, KML/KMZ or CSV."
         )
     if suffix == ".kmz":
         check_archive(path)
@@ -66,6 +70,7 @@ def read_vector(path: Path, encoding: str | None = None, per_row: bool = False) 
         missing = [s for s in (".dbf", ".shx") if not path.with_suffix(s).exists()]
         if missing:
             raise UnreadableFile(
+                f"该 Shapefile 缺少 {'、'.join(missing)} 文件：请把各组成文件打包为一个 .zip 上传。"
                 f"The Shapefile is missing {', '.join(missing)}. Upload all parts as one .zip."
             )
         if encoding is None and not path.with_suffix(".cpg").exists():
@@ -94,6 +99,7 @@ def _read_zip(path: Path, encoding: str | None) -> SourceData:
                 raise zipfile.BadZipFile("CRC check failed")
     except zipfile.BadZipFile as exc:
         raise UnreadableFile(
+            f"“{path.name}”不是可读取的 zip 压缩包（{without_paths(exc)}）：请重新压缩后再上传。"
             f"{path.name!r} is not a readable zip archive ({without_paths(exc)}). "
             "Re-create the zip and upload it again."
         ) from exc
@@ -110,15 +116,19 @@ def _read_zip(path: Path, encoding: str | None) -> SourceData:
                 ]
                 if missing:
                     raise UnreadableFile(
-                        f"The zipped Shapefile lacks {', '.join(missing)}; include every part "
-                        "(.shp, .shx, .dbf, .prj, .cpg)."
+                        f"压缩包中的 Shapefile 缺少 {'、'.join(missing)} 文件：请把 .shp、.shx、"
+                        ".dbf、.prj、.cpg 一并压缩。The zipped Shapefile lacks "
+                        f"{', '.join(missing)}; include every part (.shp, .shx, .dbf, .prj, .cpg)."
                     )
                 if encoding is None and not {stem + ".cpg", stem + ".CPG"} & set(names):
                     dbf = stem + ".dbf" if stem + ".dbf" in names else stem + ".DBF"
                     with zipfile.ZipFile(path) as zf, zf.open(dbf) as member:
                         encoding = dbf_encoding(member.read(DBF_SAMPLE_BYTES))
             return _read_ogr(f"/vsizip/{path}/{inner}", _format_name(suffix), encoding)
-    raise UnreadableFile(f"The zip {path.name!r} holds no .shp, .gpkg, .geojson or .kml file.")
+    raise UnreadableFile(
+        f"压缩包“{path.name}”中没有 .shp、.gpkg、.geojson 或 .kml 文件：请检查压缩的文件。"
+        f"The zip {path.name!r} holds no .shp, .gpkg, .geojson or .kml file."
+    )
 
 
 def _read_ogr(source: str, fmt: str, encoding: str | None) -> SourceData:
@@ -127,7 +137,8 @@ def _read_ogr(source: str, fmt: str, encoding: str | None) -> SourceData:
         warnings: list[str] = []
         if fmt == "GeoPackage" and len(layers) > 1:
             warnings.append(
-                f"the GeoPackage has {len(layers)} layers; read the first, {layers[0][0]!r}"
+                f"GeoPackage 中有 {len(layers)} 个图层，只读取了第一个“{layers[0][0]}”。"
+                f"The GeoPackage has {len(layers)} layers; read the first, {layers[0][0]!r}"
             )
             layers = layers[:1]
         # KML keeps features in folders, each a layer: read them all.
@@ -136,10 +147,14 @@ def _read_ogr(source: str, fmt: str, encoding: str | None) -> SourceData:
             for name, _ in (layers if fmt in ("KML", "KMZ") else layers[:1])
         ]
     except (DataSourceError, DataLayerError, UnicodeDecodeError) as exc:
-        raise UnreadableFile(f"The {fmt} file cannot be read: {without_paths(exc)}") from exc
+        raise UnreadableFile(
+            f"无法读取该 {fmt} 文件（{without_paths(exc)}）：请检查文件是否完整，重新导出后上传。"
+            f"The {fmt} file cannot be read: {without_paths(exc)}"
+        ) from exc
     frames = [f for f in frames if len(f)]
     if not frames:
         raise InvalidInput(
+            "文件中没有任何要素：请确认导出的是正确的图层。"
             "The file contains no features. Check that you exported the right layer."
         )
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
@@ -171,7 +186,9 @@ def _kml_attributes(record: dict) -> dict:
 def _read_csv(path: Path, encoding: str | None, per_row: bool = False) -> SourceData:
     frame = _read_csv_text(path, encoding)
     if frame.empty:
-        raise InvalidInput("The CSV has a header but no rows.")
+        raise InvalidInput(
+            "该 CSV 文件只有表头，没有数据行：请每个站点填写一行。The CSV has a header but no rows."
+        )
     lowered = {str(c).strip().lower(): c for c in frame.columns}
     wkt_col = next((lowered[c] for c in WKT_COLUMNS if c in lowered), None)
     lon_col = next((lowered[c] for c in LON_COLUMNS if c in lowered), None)
@@ -183,22 +200,31 @@ def _read_csv(path: Path, encoding: str | None, per_row: bool = False) -> Source
                 text = np.array([v if isinstance(v, str) else None for v in frame[wkt_col]])
             geoms = shapely.from_wkt(text, on_invalid="ignore" if per_row else "raise")
         except shapely.errors.GEOSException as exc:
-            raise InvalidInput(f"Column {wkt_col!r} holds text that is not WKT: {exc}") from exc
+            raise InvalidInput(
+                f"“{wkt_col}”列中有不是 WKT 的内容（{exc}）：请填写完整的 WKT，"
+                f"如 POINT (106.75 31.85)。Column {wkt_col!r} holds text that is not WKT: {exc}"
+            ) from exc
         attrs = frame.drop(columns=[wkt_col])
     elif lon_col is not None and lat_col is not None:
         lon = pd.to_numeric(frame[lon_col], errors="coerce")
         lat = pd.to_numeric(frame[lat_col], errors="coerce")
         bad = frame.index[lon.isna() | lat.isna()]
         if len(bad) and not per_row:
-            rows = ", ".join(str(i + 2) for i in bad[:10])
-            raise InvalidInput(f"Non-numeric {lon_col}/{lat_col} on CSV line(s) {rows}.")
+            lines = [str(i + 2) for i in bad[:10]]
+            rows = ", ".join(lines)
+            raise InvalidInput(
+                f"第 {'、'.join(lines)} 行的 {lon_col}/{lat_col} 不是数字：经纬度请填写十进制度数，"
+                f"如 106.75。Non-numeric {lon_col}/{lat_col} on CSV line(s) {rows}."
+            )
         geoms = shapely.points(lon.to_numpy(), lat.to_numpy())
         geoms[(lon.isna() | lat.isna()).to_numpy()] = None
         attrs = frame.drop(columns=[lon_col, lat_col])
     else:
+        found = ", ".join(map(str, frame.columns))
         raise InvalidInput(
-            "The CSV needs a WKT column (wkt/geometry) or longitude and latitude columns "
-            f"(lon/lat, 经度/纬度). Columns found: {', '.join(map(str, frame.columns))}."
+            "文件中没有找到坐标列：请提供 lon/lat（经度/纬度）列或 WKT 列（wkt/geometry）。"
+            f"现有列：{found}。The CSV needs a WKT column (wkt/geometry) or longitude and "
+            f"latitude columns (lon/lat, 经度/纬度). Columns found: {found}."
         )
     records = attrs.astype(object).where(attrs.notna(), None).to_dict(orient="records")
     return SourceData(np.asarray(geoms, dtype=object), records, None, "CSV")
@@ -212,8 +238,14 @@ def _read_csv_text(path: Path, encoding: str | None) -> pd.DataFrame:
         except UnicodeDecodeError:
             continue
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise UnreadableFile(f"The CSV cannot be parsed: {exc}") from exc
-    raise UnreadableFile("The CSV is neither UTF-8 nor GBK text; save it as UTF-8 and retry.")
+            raise UnreadableFile(
+                f"无法解析该 CSV 文件（{exc}）：请检查分隔符和引号，另存为标准 CSV 后重试。"
+                f"The CSV cannot be parsed: {exc}"
+            ) from exc
+    raise UnreadableFile(
+        "该 CSV 文件既不是 UTF-8 也不是 GBK 编码：请另存为 UTF-8 编码后重试。"
+        "The CSV is neither UTF-8 nor GBK text; save it as UTF-8 and retry."
+    )
 
 
 def dbf_encoding(sample: bytes) -> str | None:

@@ -234,7 +234,10 @@ def screen_batch(
     """
     project_categories().check(category)
     if not 0 <= buffer_m <= MAX_BUFFER_M:
-        raise InvalidInput(f"buffer_m must be between 0 and {MAX_BUFFER_M} metres.")
+        raise InvalidInput(
+            f"缓冲距离（buffer_m）应在 0 至 {MAX_BUFFER_M} 米之间。"
+            f"buffer_m must be between 0 and {MAX_BUFFER_M} metres."
+        )
     n = len(sites.geometries)
     rows: dict[int, dict[str, Any]] = {}
     groups: dict[tuple[ProjectKind, float], list[int]] = defaultdict(list)

@@ -110,7 +110,10 @@ def read_sites(path: Path, crs: str | None, encoding: str | None) -> BatchSites:
     data = read_vector(path, encoding, per_row=True)
     n = len(data.geometries)
     if n > MAX_SITES:
-        raise InvalidInput(f"The file has {n} sites; a batch takes at most {MAX_SITES}.")
+        raise InvalidInput(
+            f"文件中有 {n} 个站点，一次批量研判最多 {MAX_SITES} 个：请把文件拆分后分批上传。"
+            f"The file has {n} sites; a batch takes at most {MAX_SITES}. Split the file."
+        )
     found = crs_mod.from_pyproj(data.crs).label if data.crs is not None else None
     source = crs_mod.parse_crs(crs or found or "EPSG:4490")
     fields, labels = _row_fields(data.records)
@@ -144,9 +147,7 @@ def row_project(
     if category is not None and category not in names:
         raise InvalidInput(f"项目类别「{category}」无法识别，可填：{'、'.join(names)}")
     try:
-        return resolve_project(
-            category, industry_code.upper() if industry_code else None, eia_item
-        )
+        return resolve_project(category, industry_code.upper() if industry_code else None, eia_item)
     except UnknownProject as exc:  # a row's error is read in Chinese, beside the others
         raise InvalidInput(exc.zh) from None
 

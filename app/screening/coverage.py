@@ -122,6 +122,8 @@ def site_coverage(
     if measured[("",)].share >= 1 - 1e-9:
         c = geom.centroid
         raise SiteError(
+            f"用地（约 {c.x:.5f}, {c.y:.5f}）不在已加载数据（区县图层 admin_county）的覆盖范围内："
+            "请检查坐标和坐标系（手机地图坐标请选 GCJ02/BD09），或先加载该地区的数据。"
             f"The site (around {c.x:.5f}, {c.y:.5f}) is outside the area covered by the loaded "
             "data (the admin_county layer). Check the coordinates and the crs (GCJ02/BD09 for "
             "phone-map coordinates), or load data for that area."

@@ -233,7 +233,10 @@ def screen_site(session: Session, req: ScreeningRequest) -> ScreeningResult:
     """Screen one site against every active layer and file the result."""
     kind = resolve_project(req.project_category, req.industry_code, req.eia_item)
     if not 0 <= req.buffer_m <= MAX_BUFFER_M:
-        raise SiteError(f"buffer_m must be between 0 and {MAX_BUFFER_M} metres.")
+        raise SiteError(
+            f"缓冲距离（buffer_m）应在 0 至 {MAX_BUFFER_M} 米之间。"
+            f"buffer_m must be between 0 and {MAX_BUFFER_M} metres."
+        )
     site = req.site
     versions = active_versions(session)
     search = geodesic_buffer(site.geometry, req.buffer_m) if req.buffer_m > 0 else site.geometry

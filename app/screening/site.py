@@ -36,6 +36,7 @@ class SiteError(InvalidInput):
     title = "The site geometry cannot be screened"
 
 
+_KIND_ZH = {"point": "点", "line": "线", "polygon": "面"}
 # The formats an officer reads in the result (site.source_format), by reader format name.
 FORMAT_LABELS = {"CSV": "CSV 表格"}
 LAND_TXT = "报盘坐标文件（TXT）"
@@ -136,10 +137,16 @@ def features_from_json(body: dict) -> tuple[list[shapely.Geometry], list[ParcelI
         try:
             return [shapely.from_wkt(body["wkt"])], [], "WKT"
         except shapely.errors.GEOSException as exc:
-            raise SiteError(f"wkt is not valid WKT: {exc}") from exc
+            raise SiteError(
+                f"WKT 无法识别（{exc}）：请填写完整的 WKT，如 POINT (106.75 31.85)。"
+                f"wkt is not valid WKT: {exc}"
+            ) from exc
     geo = body.get("geometry")
     if geo is None:
-        raise SiteError("Give the site as `geometry` (GeoJSON) or `wkt`, or upload a file.")
+        raise SiteError(
+            "没有收到用地范围：请用 geometry（GeoJSON）或 wkt 给出用地范围，或上传文件。"
+            "Give the site as `geometry` (GeoJSON) or `wkt`, or upload a file."
+        )
     if isinstance(geo, str):
         geo = json.loads(geo)
     try:
@@ -154,7 +161,10 @@ def features_from_json(body: dict) -> tuple[list[shapely.Geometry], list[ParcelI
             return ([shape(geo["geometry"])] if geo.get("geometry") else []), [], "GeoJSON"
         return [shape(geo)], [], "GeoJSON"
     except (KeyError, TypeError, ValueError, AttributeError, shapely.errors.GEOSException) as exc:
-        raise SiteError(f"geometry is not valid GeoJSON: {exc}") from exc
+        raise SiteError(
+            f"geometry 不是有效的 GeoJSON（{exc}）：请检查 type 与 coordinates。"
+            f"geometry is not valid GeoJSON: {exc}"
+        ) from exc
 
 
 def geometries_from_file(
@@ -197,21 +207,27 @@ def build_site(
     geoms, info = [geoms[i] for i in kept], [info[i] for i in kept]
     if not geoms:
         raise SiteError(
+            "用地范围为空：请绘制或上传至少一个点、线或面。"
             "The site geometry is empty. Draw or upload at least one point, line or polygon."
         )
     dims = {shapely.get_dimensions(g) for g in geoms}
     if len(dims) > 1:
-        raise SiteError("The site mixes points, lines and polygons; screen each kind separately.")
+        raise SiteError(
+            "用地范围混合了点、线、面：请按类型分别研判。"
+            "The site mixes points, lines and polygons; screen each kind separately."
+        )
     vertices = int(sum(shapely.get_num_coordinates(g) for g in geoms))
     if vertices > MAX_VERTICES:
         raise SiteError(
-            f"The site has {vertices} vertices; the limit is {MAX_VERTICES}. "
+            f"用地范围有 {vertices} 个节点，上限为 {MAX_VERTICES} 个：请简化（如按 0.1 米容差）"
+            f"或拆分后研判。The site has {vertices} vertices; the limit is {MAX_VERTICES}. "
             "Simplify it (e.g. to 0.1 m tolerance) or split it."
         )
     source = crs_mod.parse_crs(crs or found_crs or "EPSG:4490")
     geoms = orient_surveyor_axes(geoms, source, axis_order)
     if looks_like_lat_lon(geoms, source):
         raise SiteError(
+            "坐标看起来是“纬度, 经度”的顺序：请经度在前、纬度在后，如 [106.75, 31.85]。"
             "The coordinates look like latitude, longitude. Give longitude first "
             "(GeoJSON and WKT order: lon lat), e.g. [106.75, 31.85]."
         )
@@ -220,14 +236,22 @@ def build_site(
     if checked.out_of_range:
         x0, y0, x1, y1 = checked.box()
         raise SiteError(
+            f"按 {source.label} 换算，用地位于经度 {x0:.4f}..{x1:.4f}、纬度 {y0:.4f}..{y1:.4f}，"
+            "不在国内：请检查坐标系（crs）是否选对、坐标顺序是否颠倒。"
             f"With {source.label} the site lands at lon {x0:.4f}..{x1:.4f}, "
             f"lat {y0:.4f}..{y1:.4f}, outside China. Check the crs parameter and the "
             "coordinate order."
         )
     if checked.unrepairable:
         first = min(checked.unrepairable)
-        raise SiteError(f"Part {first + 1}: {checked.unrepairable[first]}.")
-    warnings = [f"part {i + 1}: {note}" for i, note in sorted(checked.repaired.items())]
+        raise SiteError(
+            f"第 {first + 1} 部分图形无效且无法自动修复为{_KIND_ZH[kind]}：请修正该部分后重新提交。"
+            f"Part {first + 1}: {checked.unrepairable[first]}."
+        )
+    warnings = [
+        f"第 {i + 1} 部分图形无效，已自动修复，请核对。Part {i + 1}: {note}"
+        for i, note in sorted(checked.repaired.items())
+    ]
     fixed = checked.geometries
     merged = (
         shapely.union_all(fixed)

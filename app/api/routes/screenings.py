@@ -213,11 +213,17 @@ async def create_batch(
     form = await request.form()
     upload = form.get("file")
     if upload is None or not hasattr(upload, "read"):
-        raise InvalidInput("A batch needs the sites file in multipart field `file`.")
+        raise InvalidInput(
+            "没有收到站点文件：请在 multipart 字段 file 中上传站点文件。"
+            "A batch needs the sites file in multipart field `file`."
+        )
     _bounded({k: v for k, v in form.items() if k != "file"})
     fmt = str(form.get("format") or "json")
     if fmt not in batch.FORMATS:
-        raise InvalidInput(f"format must be one of {', '.join(batch.FORMATS)}.")
+        raise InvalidInput(
+            f"不支持的结果格式“{fmt}”：format 请填 {'、'.join(batch.FORMATS)} 之一。"
+            f"format must be one of {', '.join(batch.FORMATS)}."
+        )
     category = str(form.get("project_category") or "") or None
     buffer_m = finite_float(str(form.get("buffer_m") or ""), "buffer_m")
     project_categories().check(category)
