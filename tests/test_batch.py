@@ -5,6 +5,7 @@ import json
 import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -166,6 +167,31 @@ def test_whole_file_problems_say_in_chinese_first_what_to_do(client, monkeypatch
     detail = resp.json()["detail"]
     assert _starts_chinese(detail) and chinese in detail, detail
     assert re.search(r"。[A-Za-z`'(]", detail), detail  # the Chinese sentence, then English
+
+
+def test_batch_rows_are_counted_as_filed_screenings(client):
+    """/metrics counts each filed row under its verdict, as a single screening is; a refused
+    row (outside the loaded counties) is not filed and not counted."""
+    from app.api.metrics import REGISTRY
+
+    def counts() -> dict[str, float]:
+        return {
+            v: REGISTRY.get_sample_value("redline_screenings_total", {"verdict": v}) or 0.0
+            for v in ("prohibited", "restricted", "attention", "clear")
+        }
+
+    before = counts()
+    resp = client.post(
+        "/screenings/batch",
+        files={"file": ("s.csv", sites_csv(6))},
+        data={"project_category": "化工", "format": "json"},
+    )
+    assert resp.status_code == 200, resp.text
+    rows = resp.json()
+    filed = Counter(r["verdict"] for r in rows if r["verdict"] != "error")
+    assert sum(filed.values()) == 6 and rows[-1]["verdict"] == "error"
+    after = counts()
+    assert {v: after[v] - before[v] for v in after} == {v: filed.get(v, 0) for v in after}
 
 
 def test_jobs_cut_off_by_a_restart_are_marked_failed(database):

@@ -3,6 +3,9 @@
 Either way every row is filed as a screening (committed) before the job is done.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from app.config import get_settings
@@ -15,6 +18,23 @@ from app.store.models import Job
 SYNC_SITES = 200
 
 
+def _screened(
+    sites: batch.BatchSites,
+    category: str | None,
+    buffer_m: float,
+    progress: Callable[[int], None],
+    actor: str | None,
+    source: dict[str, Any],
+    filed: Callable[[str], None],
+) -> list[dict]:
+    """The batch's rows, each filed screening reported to FILED by its verdict."""
+    rows = batch.screen_batch(sites, category, buffer_m, progress, actor, source)
+    for row in rows:
+        if row["verdict"] != "error":  # a refused row is not filed
+            filed(row["verdict"])
+    return rows
+
+
 def submit_batch(
     session: Session,
     sites: batch.BatchSites,
@@ -23,9 +43,10 @@ def submit_batch(
     buffer_m: float,
     filename: str | None,
     actor: str | None = None,
+    filed: Callable[[str], None] = lambda verdict: None,
 ) -> Job:
     """File a job for the batch, owned by ACTOR and audited; a small one is screened now
-    (the job comes back done)."""
+    (the job comes back done). FILED is told the verdict of every screening filed."""
     params = {
         "file": filename,
         "sites": len(sites.labels),
@@ -39,7 +60,7 @@ def submit_batch(
     target = get_settings().job_dir / f"{job.id}.{fmt}"
     source = {"batch": job.id, "file": filename}
     if len(sites.labels) <= SYNC_SITES:
-        rows = batch.screen_batch(sites, category, buffer_m, actor=actor, source=source)
+        rows = _screened(sites, category, buffer_m, lambda done: None, actor, source, filed)
         batch.write_rows(rows, fmt, target)
         job.status, job.done, job.result_path = "done", job.total, str(target)
         return job
@@ -48,7 +69,7 @@ def submit_batch(
         job.id,
         lambda progress: str(
             batch.write_rows(
-                batch.screen_batch(sites, category, buffer_m, progress, actor, source), fmt, target
+                _screened(sites, category, buffer_m, progress, actor, source, filed), fmt, target
             )
         ),
     )

@@ -232,7 +232,15 @@ async def create_batch(
             batch.read_sites, path, form.get("crs") or None, form.get("encoding") or None
         )
     job = await run_in_threadpool(
-        submit_batch, session, sites, fmt, category, buffer_m, upload.filename, officer.name
+        submit_batch,
+        session,
+        sites,
+        fmt,
+        category,
+        buffer_m,
+        upload.filename,
+        officer.name,
+        screening_filed,
     )
     if job.status == "done":
         return FileResponse(
