@@ -1,5 +1,6 @@
 """Batch screening: one row per site; small batches answer at once, large ones run as jobs."""
 
+import datetime as dt
 import io
 import json
 import re
@@ -395,6 +396,12 @@ def test_csv_and_xlsx_have_chinese_headers(client):
     cells = dict(zip(columns, first.split(","), strict=False))
     assert cells["研判结论"] == "禁止" and cells["项目名称"] == "化工厂"
     assert cells["报告链接"] == f"/screenings/{cells['研判编号']}/report.pdf"
+    # Filed times read in Beijing time (UTC+8, no daylight saving); the API keeps ISO 8601.
+    filed = client.get(f"/screenings/{cells['研判编号']}").json()["created_at"]
+    assert dt.datetime.fromisoformat(filed).utcoffset() is not None
+    beijing = dt.datetime.fromisoformat(filed).astimezone(dt.UTC) + dt.timedelta(hours=8)
+    shown = f"{beijing.year}年{beijing.month}月{beijing.day}日 {beijing:%H:%M}"
+    assert cells["研判时间（北京时间）"] == shown
     xlsx = client.post(
         "/screenings/batch", files={"file": ("s.csv", content)}, data={"format": "xlsx"}
     )
@@ -402,6 +409,8 @@ def test_csv_and_xlsx_have_chinese_headers(client):
     values = list(sheet.iter_rows(values_only=True))
     assert list(values[0]) == columns
     assert values[1][6] == "禁止" and values[1][columns.index("数据覆盖完整")] == "是"
+    xlsx_time = values[1][columns.index("研判时间（北京时间）")]
+    assert re.fullmatch(r"\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}", xlsx_time), xlsx_time
 
 
 def test_a_gbk_csv_is_read(client):

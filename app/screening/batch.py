@@ -98,6 +98,7 @@ def _error_row(cells: dict[str, Any], reason: str) -> dict[str, Any]:
         "verdict_label": "无法研判",
         "screening_id": None,
         "report_url": None,
+        "created_at": None,
         "problem": f"第 {cells['row']} 行：{reason}",
     }
 
@@ -143,6 +144,7 @@ def _row(cells: dict[str, Any], screened: Screened, result: ScreeningResult) -> 
     row["warnings"] = "；".join(result.warnings) or None
     row["screening_id"] = result.id
     row["report_url"] = f"/screenings/{result.id}/report.pdf"
+    row["created_at"] = result.created_at
     row["problem"] = None
     return row
 

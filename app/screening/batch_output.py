@@ -13,6 +13,7 @@ import pandas as pd
 from app.catalog import catalog
 from app.errors import InvalidInput
 from app.screening.batch_input import batch_columns
+from app.screening.report import beijing_time
 
 FORMATS = {
     "json": "application/json",
@@ -41,7 +42,9 @@ def headers() -> dict[str, str]:
 
 
 def _cell(key: str, value: Any) -> Any:
-    """A value as a spreadsheet shows it: 是/否, layer titles instead of ids."""
+    """A value as a spreadsheet shows it: 是/否, layer titles instead of ids, Beijing time."""
+    if key == "created_at":
+        return beijing_time(value, with_zone=False) or None  # the header says （北京时间）
     if key == "complete" and value is not None:
         return YES_NO[bool(value)]
     if key == "hit_layers" and value:
@@ -60,7 +63,10 @@ def table(rows: list[dict]) -> pd.DataFrame:
 def write_rows(rows: list[dict], fmt: str, path: Path) -> Path:
     """Write rows as JSON, CSV (UTF-8 with BOM) or XLSX."""
     if fmt not in FORMATS:
-        raise InvalidInput(f"format must be one of {', '.join(FORMATS)}.")
+        raise InvalidInput(
+            f"不支持的结果格式“{fmt}”：请用 {'、'.join(FORMATS)} 之一。"
+            f"format must be one of {', '.join(FORMATS)}."
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "json":
         path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")

@@ -107,6 +107,10 @@ class BatchRow(BaseModel):
     report_url: str | None = Field(
         default=None, description="报告链接: /screenings/{id}/report.pdf"
     )
+    created_at: str | None = Field(
+        default=None,
+        description="研判时间: when the row was filed, ISO 8601 with offset (CSV/XLSX: 北京时间)",
+    )
     problem: str | None = Field(
         description="why the row could not be screened, in Chinese (第 n 行：…)"
     )
