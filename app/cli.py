@@ -46,7 +46,7 @@ def _tracker(bar: Progress, label: str):
 
 
 def _fail(exc: RedlineError) -> None:
-    err.print(f"[red]error:[/red] {exc.detail}")
+    err.print(f"[red]错误：[/red]{exc.detail}")
     for item in exc.extra.get("errors", [])[:20]:
         where = f"feature {item.get('feature')}" if "feature" in item else ""
         field = f" field {item['field']}" if "field" in item else ""
@@ -258,14 +258,6 @@ def export(
         console.print(f"[yellow]note:[/yellow] {note}")
 
 
-VERDICT_STYLE = {
-    "prohibited": "bold white on red",
-    "restricted": "bold white on dark_orange",
-    "attention": "bold black on yellow",
-    "clear": "bold white on green",
-}
-
-
 @app.command()
 def screen(
     file: Annotated[
@@ -289,12 +281,15 @@ def screen(
     """Screen a project site against every active layer; the screening is filed."""
     import json
 
+    from app.screening.console import print_screening
     from app.screening.inputs import ScreeningBody, request_from_body, request_from_file
     from app.screening.report import report_html
     from app.screening.service import get_screening, screen_site
 
     if (file is None) == (wkt is None):
-        err.print("[red]error:[/red] give either FILE or --wkt")
+        err.print(
+            "[red]错误：[/red]请给出用地文件 FILE 或 --wkt 其中之一。Give either FILE or --wkt."
+        )
         raise typer.Exit(2)
     try:
         with session_scope() as session:
@@ -335,7 +330,7 @@ def screen(
     elif fmt == "html":
         print(html)
     else:
-        _print_screening(result)
+        print_screening(console, result)
 
 
 @app.command()
@@ -355,10 +350,13 @@ def batch(
     fmt = out.suffix.lstrip(".").lower()
     try:
         if fmt not in FORMATS:
-            raise InvalidInput(f"--out must end in .{', .'.join(FORMATS)}.")
+            raise InvalidInput(
+                f"--out 的扩展名应为 .{'、.'.join(FORMATS)} 之一。"
+                f"--out must end in .{', .'.join(FORMATS)}."
+            )
         sites = read_sites(file, crs, encoding)
         with _progress() as bar:
-            task = bar.add_task("screening", total=len(sites.labels))
+            task = bar.add_task("研判", total=len(sites.labels))
             rows = screen_batch(
                 sites,
                 category,
@@ -371,45 +369,9 @@ def batch(
     except RedlineError as exc:
         _fail(exc)
     errors = [r["problem"] for r in rows if r["verdict"] == "error"]
-    done = f"{len(rows) - len(errors)} sites screened and filed, {len(errors)} not: {out}"
+    done = f"已研判并归档 {len(rows) - len(errors)} 个站点，{len(errors)} 个无法研判；结果：{out}"
     for line in [done, *errors[:20]]:
         console.print(line, soft_wrap=True)
-
-
-def _print_screening(r: dict) -> None:
-    from app.geo.measure import area_units
-    from app.screening.report import LABELS, RELATIONS
-
-    site, ctx = r["site"], r["context"]
-    console.print(
-        f"screening {r['id']}  verdict: "
-        f"[{VERDICT_STYLE[r['verdict']]}] {r.get('verdict_label') or LABELS[r['verdict']]} "
-        f"{r['verdict']} [/]"
-    )
-    console.print(
-        f"site: {site['kind']}, {area_units(site['area_m2'])['ha']:.4f} ha, "
-        f"{site['length_m']:.1f} m, {site['vertices']} vertices; "
-        f"{ctx.get('county') or '-'} {' '.join(ctx.get('townships') or [])} "
-        f"({ctx.get('zone_type') or '-'})"
-    )
-    table = Table("verdict", "layer", "feature", "relation", "overlap", "share", "distance m")
-    for f in r["findings"]:
-        table.add_row(
-            LABELS[f["verdict"]],
-            f["layer_title"],
-            str(f["name"] or "-"),
-            RELATIONS[f["relation"]],
-            f"{area_units(f['overlap_area_m2'])['ha']:.4f}" if f.get("overlap_area_m2") else "",
-            f"{f['overlap_share'] * 100:.1f}%" if f.get("overlap_share") else "",
-            f"{f['distance_m']:.1f}" if f.get("distance_m") is not None else "",
-        )
-    console.print(table)
-    for f in r["findings"]:
-        for rule in f["rules"]:
-            console.print(f"[bold]{LABELS[rule['verdict']]}[/bold] {rule['message']}")
-            console.print(f"  依据：{rule['basis']}", style="dim")
-    for w in r["warnings"]:
-        console.print(f"[yellow]warning:[/yellow] {w}")
 
 
 def main() -> None:

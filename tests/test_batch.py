@@ -503,7 +503,7 @@ def test_the_cli_batch_files_rows_and_writes_chinese_headers(client, tmp_path):
     out = tmp_path / "rows.csv"
     result = CliRunner().invoke(app, ["batch", str(sites), "--out", str(out), "--user", "张三"])
     assert result.exit_code == 0, result.output
-    assert "1 sites screened and filed, 1 not" in result.output
+    assert "已研判并归档 1 个站点，1 个无法研判" in result.output
     assert "第 2 行：项目类别「造船」无法识别" in result.output
     lines = out.read_text(encoding="utf-8-sig").splitlines()
     assert lines[0].startswith("序号,项目名称,项目类别") and ",禁止," in lines[1]

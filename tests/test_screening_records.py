@@ -113,7 +113,7 @@ def test_cli_screen_json_and_table(database, reference):
     body = json.loads(result.output)
     assert body["verdict"] in ("prohibited", "restricted") and body["context"]["county"] == "南江县"
     table = runner.invoke(cli_app, ["screen", "--wkt", wkt, "--category", "化工"])
-    assert table.exit_code == 0 and "verdict" in table.output and "南江县" in table.output
+    assert table.exit_code == 0 and "结论" in table.output and "南江县" in table.output
     bad = runner.invoke(cli_app, ["screen", "--wkt", wkt, "--category", "造船"])
     assert bad.exit_code == 2 and "Unknown project_category" in bad.output
 
