@@ -1,5 +1,6 @@
 """The map page in a real headless browser (Debian's Chromium, driven by Selenium)."""
 
+import datetime as dt
 import shutil
 import time
 
@@ -354,6 +355,13 @@ def test_two_sites_in_a_row_each_filed_under_its_own_name(page, live_server, api
     assert shown == b_filed["verdict"]
     assert page.find_element(By.ID, "verdict").text == b_filed["verdict_label"]
     assert "乙项目（KML）" in page.find_element(By.ID, "result-project").text
+    # The filing time in Beijing time (UTC+8), whatever zone the browser runs in.
+    moment = dt.datetime.fromisoformat(b_filed["created_at"]).astimezone(dt.UTC)
+    beijing = moment + dt.timedelta(hours=8)
+    shown_at = (
+        f"研判时间：{beijing.year}年{beijing.month}月{beijing.day}日 {beijing:%H:%M}（北京时间）"
+    )
+    assert shown_at in page.find_element(By.ID, "result-project").text
     listed = httpx.get(
         f"{live_server}/screenings",
         params={"officer": "王经办", "project": "乙项目"},

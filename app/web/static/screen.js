@@ -6,6 +6,16 @@ const LABELS = { prohibited: "禁止", restricted: "限制", attention: "关注"
 const RELATIONS = { inside: "位于其内", overlaps: "部分重叠", nearby: "邻近", outside: "位于其外" };
 const KIND_NAMES = { Point: "点", LineString: "线", Polygon: "面" };
 const OFFICER_STORAGE = "redline.officer";
+// Times people read are Beijing time, whatever zone the browser is in (the API keeps ISO 8601).
+const BEIJING = new Intl.DateTimeFormat("zh-CN", {
+  timeZone: "Asia/Shanghai", year: "numeric", month: "numeric", day: "numeric",
+  hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+});
+
+function beijingTime(iso) {
+  const part = Object.fromEntries(BEIJING.formatToParts(new Date(iso)).map((p) => [p.type, p.value]));
+  return `${part.year}年${part.month}月${part.day}日 ${part.hour}:${part.minute}（北京时间）`;
+}
 
 // The site being screened. newSite() is the only place a site starts: drawing, dropping or
 // choosing a file and using typed coordinates all go through it, so nothing of the previous
@@ -266,7 +276,8 @@ function showResult(map, result) {
   $("#pdf-link").href = `/screenings/${result.id}/report.pdf`;
   const p = result.project || {};
   $("#result-project").textContent = [p.name && `项目：${p.name}`, p.category && `类别：${p.category}`,
-    p.industry_name && `行业：${p.industry_code} ${p.industry_name}`, p.officer && `经办人：${p.officer}`]
+    p.industry_name && `行业：${p.industry_code} ${p.industry_name}`, p.officer && `经办人：${p.officer}`,
+    result.created_at && `研判时间：${beijingTime(result.created_at)}`]
     .filter(Boolean).join(" · ");
   const ctx = result.context || {};
   $("#context").textContent = [ctx.county, ctx.summary || (ctx.townships || []).join("、"), ctx.summary ? null : ctx.zone_type]
