@@ -447,3 +447,30 @@ def test_round_trip_through_storage_reproduces_eastings_northings(zone_header, p
     expected = np.array(en(SQUARE_NE, prefix=prefix))
     np.testing.assert_allclose(x, expected[:, 0], rtol=0, atol=1e-3)
     np.testing.assert_allclose(y, expected[:, 1], rtol=0, atol=1e-3)
+
+
+MIXED = header() + parcel("1", "混合", 5) + points(SQUARE_NE[:2])
+MIXED += points(SQUARE_NE[2:], prefix=None, start=3)
+BAD_FILES = {
+    "no zone": header(zone="") + parcel("1", "无带号", 5) + points(SQUARE_NE, prefix=None),
+    "zone mismatch": header(zone="35") + parcel("1", "不符", 5) + points(SQUARE_NE, prefix=36),
+    "mixed eastings": MIXED,
+    "old datum": header(datum="1980西安坐标系") + parcel("1", "旧", 5) + points(SQUARE_NE),
+    "unknown datum": header(datum="WGS84") + parcel("1", "未知", 5) + points(SQUARE_NE),
+    "unit": header(unit="千米") + parcel("1", "单位", 5) + points(SQUARE_NE),
+    "no parcels": header(),
+    "parcel without points": header() + parcel("1", "空", 5),
+    "bad shape": header() + parcel("1", "形", 5, shape="圆") + points(SQUARE_NE),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_FILES))
+def test_every_problem_is_said_in_chinese_first_then_english(case):
+    """An officer reads the Chinese sentence (what is wrong, what to do), then the English."""
+    with pytest.raises(InvalidInput) as info:
+        parse_land_file(BAD_FILES[case])
+    detail = info.value.detail
+    assert "\u4e00" <= detail[0] <= "\u9fff", detail
+    chinese, _, english = detail.partition("。")
+    assert not re.search(r"[a-z]{4,}", chinese), detail  # no English words (CGCS2000 is fine)
+    assert re.search(r"[a-z]{4,}", english), detail  # then the English
