@@ -1,9 +1,11 @@
 """`redline keys …` and the first admin key that `redline setup` leaves under var/."""
 
+import datetime as dt
 import getpass
 import os
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -83,12 +85,18 @@ def keys_create(
     print(new.secret)
 
 
+def _beijing(moment: dt.datetime | None) -> str:
+    """A stored (timezone-aware) time as Beijing time, minutes; empty when never."""
+    return f"{moment.astimezone(ZoneInfo('Asia/Shanghai')):%Y-%m-%d %H:%M}" if moment else ""
+
+
 @keys_app.command("list")
 def keys_list() -> None:
     """Every key: id, prefix, owner, role, dates (no secrets)."""
     from app.store.keys import list_keys
 
     table = Table("id", "prefix", "name", "role", "created", "last used", "revoked")
+    table.caption = "times in Beijing time (北京时间)"
     with session_scope() as session:
         for k in list_keys(session):
             table.add_row(
@@ -96,9 +104,9 @@ def keys_list() -> None:
                 k.prefix,
                 k.name,
                 k.role,
-                f"{k.created_at:%Y-%m-%d %H:%M}",
-                f"{k.last_used_at:%Y-%m-%d %H:%M}" if k.last_used_at else "",
-                f"{k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "",
+                _beijing(k.created_at),
+                _beijing(k.last_used_at),
+                _beijing(k.revoked_at),
             )
     console.print(table)
 

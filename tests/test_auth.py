@@ -1,5 +1,6 @@
 """Identity and roles: every operation's role, officer isolation, keys, audit, CORS."""
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -212,6 +213,10 @@ def test_cli_keys_create_list_revoke(database):
     secret = made.stdout.strip().splitlines()[-1]
     listed = runner.invoke(app, ["keys", "list"])
     assert "李四" in listed.stdout and secret not in listed.stdout
+    # Times in Beijing time (UTC+8): the key was made within the last minute.
+    now = dt.datetime.now(dt.UTC) + dt.timedelta(hours=8)
+    minutes = {f"{now - dt.timedelta(minutes=m):%Y-%m-%d %H:%M}" for m in (0, 1)}
+    assert any(m in listed.stdout for m in minutes), listed.stdout
     revoked = runner.invoke(app, ["keys", "revoke", secret[:11]])
     assert revoked.exit_code == 0 and "revoked" in revoked.stdout
     assert runner.invoke(app, ["keys", "create", "x", "--role", "root"]).exit_code == 2
