@@ -152,6 +152,7 @@ class ProjectCategories(BaseModel):
         """The category itself when known (or None); otherwise a 422 listing the valid ones."""
         if category is not None and category not in self.names:
             raise InvalidInput(
+                f"项目类别「{category}」无法识别，请选用：{'、'.join(self.names)}。"
                 f"Unknown project_category {category!r}. Use one of: {', '.join(self.names)}."
             )
         return category

@@ -44,6 +44,9 @@ def parse_crs(text: str) -> SourceCrs:
     code = value.removeprefix("EPSG:")
     if not code.isdigit():
         raise CrsError(
+            f"无法识别的坐标系「{text}」：请填写 EPSG 代码，如 EPSG:4490（CGCS2000 经纬度）、"
+            "EPSG:4545（CGCS2000 3° 高斯-克吕格 中央经线 108°E），"
+            "或 GCJ02（高德、腾讯）、BD09（百度）。"
             f"Unknown coordinate system {text!r}. Use an EPSG code such as EPSG:4490 "
             "(CGCS2000), EPSG:4545 (CGCS2000 / 3-degree Gauss-Krüger CM 108E), GCJ02 or BD09."
         )
@@ -67,7 +70,10 @@ def _crs_for(code: int) -> pyproj.CRS:
     try:
         return pyproj.CRS.from_epsg(code)
     except PyprojCRSError as exc:
-        raise CrsError(f"EPSG:{code} is not a known coordinate system.") from exc
+        raise CrsError(
+            f"EPSG:{code} 不是可用的坐标系，请核对代码。"
+            f"EPSG:{code} is not a known coordinate system."
+        ) from exc
 
 
 @lru_cache(maxsize=64)

@@ -332,7 +332,10 @@ def get_screening(session: Session, screening_id: str) -> Screening:
     """The filed screening; NotFound if there is none with that id."""
     row = session.get(Screening, screening_id)
     if row is None:
-        raise NotFound(f"There is no screening {screening_id!r}; list them at /screenings.")
+        raise NotFound(
+            f"没有编号为 {screening_id} 的研判记录，可在 /screenings 查看已归档的研判。"
+            f"There is no screening {screening_id!r}; list them at /screenings."
+        )
     return row
 
 

@@ -130,7 +130,10 @@ def _visible(session: Session, screening_id: str, caller: Principal) -> Screenin
     """The screening if the caller filed it (or is an admin); others' are not found."""
     row = get_screening(session, screening_id)
     if not caller.owns(row.created_by):
-        raise NotFound(f"There is no screening {screening_id!r}; list them at /screenings.")
+        raise NotFound(
+            f"没有编号为 {screening_id} 的研判记录，可在 /screenings 查看已归档的研判。"
+            f"There is no screening {screening_id!r}; list them at /screenings."
+        )
     return row
 
 
