@@ -86,6 +86,8 @@ start_replica() {
   running || start_server
   [ "$(sql_at "$RPORT" "SELECT pg_is_in_recovery()")" = t ] ||
     die "127.0.0.1:$RPORT answers but is not in recovery"
+  # Replay left paused (by a test interrupted while it checked stale reads) would never catch up.
+  sql_at "$RPORT" "SELECT pg_wal_replay_resume()" >/dev/null
   if ! caught_up; then
     say "not caught up within ${CATCH_UP_S}s: taking a new base backup"
     stop_replica
