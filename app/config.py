@@ -20,6 +20,14 @@ class Settings(BaseSettings):
         "postgresql+psycopg://postgres@127.0.0.1:55432/redline",
         validation_alias=AliasChoices("DATABASE_URL", "REDLINE_DATABASE_URL"),
     )
+    # A hot-standby replica of database_url (docs/scaling.md): tiles, OGC, features, summaries,
+    # regions and places read there, everything that writes uses the primary. None: all primary.
+    read_database_url: str | None = None
+    # Screening lookups on the replica too (the record is always filed on the primary), and only
+    # when the replica has replayed all the primary had written as the request began, waiting at
+    # most replica_max_wait_ms; otherwise the screening reads the primary. Off by default.
+    screen_from_replica: bool = False
+    replica_max_wait_ms: int = 100
     catalog_dir: Path = PROJECT_ROOT / "layers"
     reference_dir: Path = PROJECT_ROOT / "layers" / "data" / "bazhong"
     # Inputs outside this lon/lat box are rejected: the service covers China, and

@@ -52,10 +52,21 @@ if [ ! -f "$DATA/PG_VERSION" ]; then
     --locale=C.UTF-8 >/dev/null
 fi
 
+# Streaming replicas (scripts/replica.sh) connect over TCP with the replication protocol.
+hba_changed=""
+if ! grep -Eq '^host[[:space:]]+replication[[:space:]]+all[[:space:]]+127\.0\.0\.1/32' \
+  "$DATA/pg_hba.conf"; then
+  echo "host replication all 127.0.0.1/32 trust" | as_owner tee -a "$DATA/pg_hba.conf" >/dev/null
+  hba_changed=1
+fi
+
 if ! as_owner "$BIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
   echo "db: starting PostgreSQL on 127.0.0.1:$PORT"
   as_owner "$BIN/pg_ctl" -D "$DATA" -l "$DATA/server.log" -w -t 60 \
-    -o "-p $PORT -k $DATA -c listen_addresses=127.0.0.1" start >/dev/null
+    -o "-p $PORT -k $DATA -c listen_addresses=127.0.0.1 -c wal_level=replica -c max_wal_senders=10" \
+    start >/dev/null
+elif [ -n "$hba_changed" ]; then
+  as_owner "$BIN/pg_ctl" -D "$DATA" reload >/dev/null
 fi
 
 psql_admin() { "$BIN/psql" -X -q -h 127.0.0.1 -p "$PORT" -U postgres -d postgres "$@"; }

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from shapely.geometry import shape
 from sqlalchemy.orm import Session
 
-from app.api.deps import db_session
+from app.api.deps import db_session, read_session
 from app.api.main import create_app
 from app.config import get_settings
 from app.store.reference import reference_root
@@ -56,6 +56,7 @@ def api(bazhong_only, admin_headers) -> Iterator[TestClient]:
             yield session
 
         app.dependency_overrides[db_session] = shared
+        app.dependency_overrides[read_session] = shared
         # No `with`: a second lifespan would fail the jobs the session client's app is running.
         yield TestClient(app, headers=admin_headers)
 

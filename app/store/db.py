@@ -28,10 +28,27 @@ def connect_args() -> dict[str, Any]:
 
 @lru_cache
 def get_engine() -> Engine:
-    """The process-wide engine for DATABASE_URL (connections checked before use)."""
+    """The process-wide engine for DATABASE_URL, the primary: every write goes here."""
     settings = get_settings()
+    return _make_engine(settings.database_url, settings)
+
+
+def get_read_engine() -> Engine:
+    """The engine for reads: REDLINE_READ_DATABASE_URL's replica if set, else the primary's."""
+    url = get_settings().read_database_url
+    return _replica_engine(url) if url else get_engine()
+
+
+@lru_cache
+def _replica_engine(url: str) -> Engine:
+    # Keyed by URL: settings reloaded with another replica (or none) never reuse a stale engine.
+    return _make_engine(url, get_settings())
+
+
+def _make_engine(url: str, settings: Settings) -> Engine:
+    """An engine whose connections are checked before use and carry the session limits."""
     engine = create_engine(
-        settings.database_url,
+        url,
         # A connection the server dropped (restart) is replaced instead of failing a request.
         pool_pre_ping=True,
         pool_timeout=POOL_TIMEOUT_S,
@@ -82,4 +99,16 @@ def session_factory() -> sessionmaker[Session]:
 def session_scope() -> Iterator[Session]:
     """One transaction: committed on success, rolled back on any error."""
     with session_factory()() as session, session.begin():
+        yield session
+
+
+def read_session_factory() -> sessionmaker[Session]:
+    """A session maker on the read engine (the replica when one is set)."""
+    return sessionmaker(get_read_engine(), expire_on_commit=False)
+
+
+@contextmanager
+def read_session_scope() -> Iterator[Session]:
+    """One transaction on the read engine: for reads only (a replica refuses writes)."""
+    with read_session_factory()() as session, session.begin():
         yield session

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.api.auth import Reader
-from app.api.deps import DbSession
+from app.api.deps import ReadSession
 from app.api.params import MAX_INT
 from app.api.problems import problem_responses
 from app.summary.diff import diff_versions
@@ -19,7 +19,7 @@ router = APIRouter(tags=["layers"], dependencies=[Reader], responses=problem_res
 )
 def layer_diff(
     layer_id: str,
-    session: DbSession,
+    session: ReadSession,
     from_version: Annotated[
         int | None,
         Query(alias="from", ge=1, le=MAX_INT, description="default: the version before `to`"),

@@ -8,7 +8,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from app.api.auth import Editor, Reader
-from app.api.deps import DbSession
+from app.api.deps import DbSession, ReadSession
 from app.api.models.features import LayerFeatures
 from app.api.models.layers import LayerDetail, LayerView, UploadedVersion, VersionView
 from app.api.params import MAX_INT
@@ -32,7 +32,7 @@ CONFIRM_HELP = "true to accept a version that shrinks the layer sharply (or the 
 
 
 @router.get("", response_model=list[LayerView])
-def list_layers(session: DbSession) -> list[LayerView]:
+def list_layers(session: ReadSession) -> list[LayerView]:
     """Every catalog layer with its active version, feature count and total area."""
     result = []
     for layer_id in sorted(catalog()):
@@ -42,7 +42,7 @@ def list_layers(session: DbSession) -> list[LayerView]:
 
 
 @router.get("/{layer_id}", response_model=LayerDetail, responses=problem_responses(404, 422))
-def get_layer(layer_id: str, session: DbSession) -> LayerDetail:
+def get_layer(layer_id: str, session: ReadSession) -> LayerDetail:
     """One layer: attributes, key, style, screening rules and the active version's figures."""
     spec, layer = store.get_layer(session, layer_id)
     return LayerDetail.of(spec, store.active_version(session, layer))
@@ -53,7 +53,7 @@ def get_layer(layer_id: str, session: DbSession) -> LayerDetail:
     response_model=list[VersionView],
     responses=problem_responses(404, 422),
 )
-def list_versions(layer_id: str, session: DbSession) -> list[VersionView]:
+def list_versions(layer_id: str, session: ReadSession) -> list[VersionView]:
     """Every imported version of the layer (active, superseded, rejected), oldest first."""
     store.get_layer(session, layer_id)
     return [VersionView.of(v) for v in store.versions(session, layer_id)]
@@ -66,7 +66,7 @@ def list_versions(layer_id: str, session: DbSession) -> list[VersionView]:
 )
 def get_features(
     layer_id: str,
-    session: DbSession,
+    session: ReadSession,
     bbox: Annotated[str | None, Query(description=BBOX_HELP)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 1000,
     offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,

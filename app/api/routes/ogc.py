@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 
 from app.api.auth import Reader
-from app.api.deps import DbSession
+from app.api.deps import ReadSession
 from app.api.models.ogc import (
     ApiDocument,
     Collections,
@@ -113,7 +113,7 @@ def landing_page(request: Request) -> JSONResponse:
     response_model=ApiDocument,
     responses=_errors(),
 )
-def api_definition(request: Request, session: DbSession) -> JSONResponse:
+def api_definition(request: Request, session: ReadSession) -> JSONResponse:
     """This application's OpenAPI reduced to /ogc, with one items path per collection."""
     document = ogc.api_document(session, request.app.openapi(), _base(request))
     return OpenApiResponse(document)
@@ -138,7 +138,7 @@ def conformance() -> JSONResponse:
     response_model=Collections,
     responses=_errors(),
 )
-def collections(request: Request, session: DbSession) -> JSONResponse:
+def collections(request: Request, session: ReadSession) -> JSONResponse:
     """Every layer with an active version as a collection."""
     return JSONResponse(ogc.collections_document(session, _base(request)))
 
@@ -150,7 +150,7 @@ def collections(request: Request, session: DbSession) -> JSONResponse:
     response_model=CollectionView,
     responses=_errors(404),
 )
-def collection(collection_id: CollectionId, request: Request, session: DbSession) -> JSONResponse:
+def collection(collection_id: CollectionId, request: Request, session: ReadSession) -> JSONResponse:
     """One collection: extent, CRSs and links."""
     found = ogc.get_collection(session, collection_id)
     return JSONResponse(ogc.collection_document(found, _base(request)))
@@ -164,7 +164,7 @@ def collection(collection_id: CollectionId, request: Request, session: DbSession
     response_model=Queryables,
     responses=_errors(404),
 )
-def queryables(collection_id: CollectionId, request: Request, session: DbSession) -> JSONResponse:
+def queryables(collection_id: CollectionId, request: Request, session: ReadSession) -> JSONResponse:
     """The collection's queryables as a JSON Schema."""
     found = ogc.get_collection(session, collection_id)
     body = ogc.queryables_document(found, _base(request))
@@ -182,7 +182,7 @@ def queryables(collection_id: CollectionId, request: Request, session: DbSession
 def items(
     collection_id: CollectionId,
     request: Request,
-    session: DbSession,
+    session: ReadSession,
     params: Annotated[ogc.ItemsRequest, Depends(items_request)],
 ) -> JSONResponse:
     """A page of features; queryable properties also work as name=value parameters."""
@@ -202,7 +202,7 @@ def feature(
     collection_id: CollectionId,
     feature_id: FeatureId,
     request: Request,
-    session: DbSession,
+    session: ReadSession,
     crs: Annotated[str | None, Depends(output_crs)],
 ) -> JSONResponse:
     """One feature of the active version."""

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.api.auth import Reader
-from app.api.deps import DbSession
+from app.api.deps import ReadSession
 from app.api.models.places import Place
 from app.api.problems import problem_responses
 from app.errors import InvalidInput
@@ -21,7 +21,7 @@ router = APIRouter(
 
 @router.get("", response_model=list[Place], responses=problem_responses(422))
 def places(
-    session: DbSession,
+    session: ReadSession,
     q: Annotated[str, Query(min_length=1, max_length=50, description="part of the name")],
     limit: Annotated[int, Query(ge=1, le=20)] = 10,
 ) -> list[dict]:

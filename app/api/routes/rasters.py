@@ -7,7 +7,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
 from app.api.auth import Editor, Reader
-from app.api.deps import DbSession
+from app.api.deps import DbSession, ReadSession
 from app.api.models.rasters import (
     RasterLayerView,
     RasterVersionView,
@@ -30,7 +30,7 @@ router = APIRouter(
 
 
 @router.get("", response_model=list[RasterLayerView])
-def list_rasters(session: DbSession) -> list[RasterLayerView]:
+def list_rasters(session: ReadSession) -> list[RasterLayerView]:
     """Every catalog raster layer with its classes and active version."""
     active = active_rasters(session)
     return [RasterLayerView.of(spec, active.get(spec.id)) for spec in raster_catalog().values()]
@@ -41,7 +41,7 @@ def list_rasters(session: DbSession) -> list[RasterLayerView]:
     response_model=list[RasterVersionView],
     responses=problem_responses(404, 422),
 )
-def list_versions(raster_id: str, session: DbSession) -> list[RasterVersionView]:
+def list_versions(raster_id: str, session: ReadSession) -> list[RasterVersionView]:
     """Every version of the raster layer, oldest first."""
     get_raster_spec(raster_id)
     rows = session.scalars(
@@ -77,7 +77,7 @@ async def upload_version(
 @router.get("/{raster_id}/zonal", response_model=ZonalStats, responses=problem_responses(404, 422))
 def zonal(
     raster_id: str,
-    session: DbSession,
+    session: ReadSession,
     by: Annotated[str, Query(pattern="^(city|county|township)$")] = "township",
 ) -> ZonalStats:
     """Class shares (categorical) or min/mean/max (continuous) per admin unit."""

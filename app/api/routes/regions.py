@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 
 from app.api.auth import Reader
-from app.api.deps import DbSession
+from app.api.deps import ReadSession
 from app.api.models.regions import RegionDetail, RegionList
 from app.api.problems import problem_responses
 from app.store import regions as store
@@ -20,7 +20,7 @@ router = APIRouter(
 
 @router.get("", response_model=RegionList, responses=problem_responses(422))
 def list_regions(
-    session: DbSession,
+    session: ReadSession,
     level: Annotated[str | None, Query(pattern="^(province|city|county)$")] = None,
 ) -> dict[str, Any]:
     """Every province, city and county with loaded data: extent, children, plan."""
@@ -29,7 +29,7 @@ def list_regions(
 
 @router.get("/{code}", response_model=RegionDetail, responses=problem_responses(404, 422))
 def region(
-    session: DbSession,
+    session: ReadSession,
     code: Annotated[
         str,
         Path(

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from app.api.auth import Principal, Reader, require
-from app.api.deps import DbSession
+from app.api.deps import DbSession, ScreeningSession
 from app.api.metrics import screening_filed
 from app.api.models.files import file_response
 from app.api.models.industries import IndustriesView
@@ -158,7 +158,7 @@ def _bounded(form: dict) -> None:
     openapi_extra=_MULTIPART_DOC,
 )
 async def create_screening(
-    request: Request, session: DbSession, officer: Principal = Officer
+    request: Request, session: ScreeningSession, officer: Principal = Officer
 ) -> ScreeningResult:
     """Screen a site: JSON (`geometry` or `wkt`) or a multipart upload in field `file`."""
     if request.headers.get("content-type", "").startswith("multipart/form-data"):

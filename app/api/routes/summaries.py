@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from app.api.auth import Reader
-from app.api.deps import DbSession
+from app.api.deps import ReadSession
 from app.api.models.files import XLSX, file_response
 from app.api.models.summaries import Crosstab, PlanFigures, Summary
 from app.api.problems import problem_responses
@@ -49,7 +49,7 @@ AsOf = Annotated[dt.date | None, Query(description="use the versions in force on
     },
 )
 def summary(
-    session: DbSession,
+    session: ReadSession,
     by: SummaryBy = "county",
     region: RegionFilter = None,
     layers: Annotated[str | None, Query(description="comma-separated layer ids")] = None,
@@ -98,7 +98,7 @@ def summary(
     responses=problem_responses(404, 422),
 )
 def crosstab(
-    session: DbSession,
+    session: ReadSession,
     layer: str,
     rows: Annotated[str, Query(description="an attribute of the layer, or township.zone_type")],
     cols: Annotated[str | None, Query(description="a second attribute of the layer")] = None,
@@ -123,7 +123,7 @@ Region = Annotated[
 
 
 @router.get("/plan", response_model=PlanFigures, responses=problem_responses(404, 422))
-def plan(session: DbSession, region: Region = None) -> dict[str, Any]:
+def plan(session: ReadSession, region: Region = None) -> dict[str, Any]:
     """A region's plan statistics (Bazhong 511900: protected areas 1560.07 km², 12.69 %;
     redline; 35/59/45 townships) reproduced from that region's data, union figures beside them.
     Without region: the only plan whose region has data loaded, else 422 naming them."""
@@ -139,7 +139,7 @@ def plan(session: DbSession, region: Region = None) -> dict[str, Any]:
     },
 )
 def chart(
-    session: DbSession,
+    session: ReadSession,
     layer: str,
     by: SummaryBy = "township",
     format: Annotated[str, Query(pattern="^(png|svg)$")] = "png",

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.api.auth import Reader
-from app.api.deps import DbSession
+from app.api.deps import ReadSession
 from app.api.models.files import file_response
 from app.api.models.tiles import MapStyle, TileJson
 from app.api.params import TileIndex
@@ -42,7 +42,7 @@ def _etag_matches(header: str | None, etag: str) -> bool:
 @router.get("/style.json", response_model=MapStyle, responses=problem_responses(422))
 def style(
     request: Request,
-    session: DbSession,
+    session: ReadSession,
     basemap: Annotated[str | None, Query(description=BASEMAP_HELP)] = None,
 ) -> Response:
     """MapLibre style v8 of every layer with data, styled from the catalog, with a legend."""
@@ -58,7 +58,7 @@ def style(
 
 
 @router.get("/{layer}.json", response_model=TileJson, responses=problem_responses(404, 422))
-def tilejson(layer: str, request: Request, session: DbSession) -> Response:
+def tilejson(layer: str, request: Request, session: ReadSession) -> Response:
     """TileJSON 3.0.0: tile URL template, bounds, center and the layer's fields."""
     template = f"{_base(request)}/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt"
     return _json(tiles.tilejson(session, layer, template), "no-cache")
@@ -79,7 +79,7 @@ def tile(
     z: TileIndex,
     x: TileIndex,
     y: TileIndex,
-    session: DbSession,
+    session: ReadSession,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """A Mapbox vector tile (WebMercatorQuad) of the layer's active version."""
