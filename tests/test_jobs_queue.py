@@ -134,3 +134,17 @@ def test_the_queue_carries_the_sites_exactly(tmp_path: Path):
     assert sites.problems and sites.fields and len(sites.geometries) == 8
     back = unpack_sites(json.loads(json.dumps(pack_sites(sites))))
     assert back == sites
+
+
+def test_a_queued_job_that_never_reached_the_queue_fails_after_a_lease(database):
+    """The API died between filing the job and queueing it: no worker will ever take it."""
+    from app.store.jobs import create_job, get_job
+
+    lease = dt.timedelta(seconds=get_settings().job_lease_s)
+    with session_scope() as session:
+        old, young = (create_job(session, "screening-batch", 300, {}) for _ in range(2))
+        old.created_at = dt.datetime.now(dt.UTC) - lease - dt.timedelta(seconds=1)
+        ids = old.id, young.id
+    with session_scope() as session:
+        assert get_job(session, ids[0]).status == "failed"
+        assert get_job(session, ids[1]).status == "queued"  # its deferral may be under way

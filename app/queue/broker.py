@@ -50,15 +50,6 @@ def _app() -> procrastinate.App:
         return _defer_app
 
 
-def close() -> None:
-    """Close this process's deferring connections (tests switching databases, shutdown)."""
-    global _defer_app
-    with _lock:
-        if _defer_app is not None:
-            _defer_app.close()
-            _defer_app = None
-
-
 def defer(task: str, job_id: str, **kwargs: Any) -> int:
     """Put task `task` for our job JOB_ID on the queue; the queue's own job id comes back."""
     configured = _app().configure_task(name=task, queue=QUEUE, lock=job_id, queueing_lock=job_id)

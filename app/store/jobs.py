@@ -107,9 +107,8 @@ def get_job(session: Session, job_id: str) -> Job:
 
 INTERRUPTED = {
     "title": "Interrupted",
-    "detail": "处理该任务的进程在任务完成前停止，重试后仍未完成，请重新提交。"
-    "The process running the job stopped before it finished, and retries did not finish "
-    "it either; submit the batch again.",
+    "detail": "处理该任务的进程在任务完成前停止，任务未能完成，请重新提交。"
+    "The process running the job stopped before the job finished; submit the batch again.",
 }
 """What a job cut off for good says, in Chinese and English."""
 
