@@ -148,3 +148,23 @@ def test_a_queued_job_that_never_reached_the_queue_fails_after_a_lease(database)
     with session_scope() as session:
         assert get_job(session, ids[0]).status == "failed"
         assert get_job(session, ids[1]).status == "queued"  # its deferral may be under way
+
+
+def test_a_job_whose_worker_failed_before_claiming_it_goes_back_on_the_queue(client):
+    from sqlalchemy import text
+
+    job_id = submit(client)  # no worker runs: it waits in the queue
+    entry = queued_job(job_id)
+    lease = dt.timedelta(seconds=get_settings().job_lease_s)
+    with session_scope() as session:
+        # As if a worker took it a lease ago and failed before claiming the job row.
+        session.execute(
+            text("UPDATE procrastinate_jobs SET status = 'failed' WHERE id = :id"), {"id": entry.id}
+        )
+        job = session.get(Job, job_id)
+        job.created_at = dt.datetime.now(dt.UTC) - lease - dt.timedelta(seconds=1)
+    assert client.get(f"/jobs/{job_id}").json()["status"] == "queued"
+    again = queued_job(job_id)
+    assert (again.id, again.status, again.attempts) == (entry.id, "todo", 1)
+    with session_scope() as session:
+        session.get(Job, job_id).status = "failed"  # not for later tests' workers to screen

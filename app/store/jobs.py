@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 # How long a finished job keeps trying to record its end while the database is down.
 FINISH_RETRY_S = 30
 _UNFINISHED = ("queued", "running")
+# Queue entries a dead worker leaves behind, which procrastinate can put back in the queue.
+_RETRYABLE = ("doing", "failed")
 # Ids of the jobs this process runs (a worker, or tests running one in-process).
 _running: set[str] = set()
 _running_lock = threading.Lock()
@@ -122,30 +124,28 @@ def _worker_gone(job: Job, now: dt.datetime) -> bool:
     return job.id not in _running and not _owner_alive(job.owner)
 
 
-def _orphaned(job: Job, now: dt.datetime) -> bool:
-    """A queued job older than a lease with no queue entry: its deferral never happened."""
+def _unclaimed_too_long(job: Job, now: dt.datetime) -> bool:
+    """Queued for longer than a lease without a worker claiming it: worth a look at the queue
+    (its deferral may never have happened, or its worker died before claiming it)."""
     old = job.created_at is None or job.created_at < now - dt.timedelta(seconds=_lease_s())
-    return job.owner is None and old and queued_job(job.id) is None
+    return job.owner is None and old
 
 
 def _recover(job: Job, now: dt.datetime) -> None:
     """Requeue a job whose worker is gone while attempts remain, else fail it cleanly."""
-    if not _worker_gone(job, now):
-        if _orphaned(job, now):
-            _fail_interrupted(job, now, None)
+    if not (_worker_gone(job, now) or _unclaimed_too_long(job, now)):
         return
     entry = queued_job(job.id)
-    if entry is not None and entry.status == "todo":
-        _back_in_queue(job)  # already put back (another poller or worker got there first)
-    elif entry is not None and entry.status == "doing":
-        if entry.attempts + 1 < get_settings().job_attempts:
-            requeue(entry)
-            _back_in_queue(job)
-            log.warning("job %s: its worker is gone; back on the queue", job.id)
-        else:
-            _fail_interrupted(job, now, entry)
+    if entry is None:
+        _fail_interrupted(job, now, None)  # nothing left on the queue will ever run it
+    elif entry.status == "todo":
+        _back_in_queue(job)  # waiting for a worker (put back by another poller, perhaps)
+    elif entry.status in _RETRYABLE and entry.attempts + 1 < get_settings().job_attempts:
+        requeue(entry)
+        _back_in_queue(job)
+        log.warning("job %s: its worker is gone; back on the queue", job.id)
     else:
-        _fail_interrupted(job, now, None)
+        _fail_interrupted(job, now, entry)
 
 
 def _back_in_queue(job: Job) -> None:
@@ -155,11 +155,11 @@ def _back_in_queue(job: Job) -> None:
 def _fail_interrupted(job: Job, now: dt.datetime, entry: QueuedJob | None) -> None:
     job.status, job.finished_at, job.error = "failed", now, dict(INTERRUPTED)
     job.owner, job.lease_until = None, None
-    if entry is not None:
+    if entry is not None and entry.status in _RETRYABLE:
         # The queue entry of a dead worker goes back once more; run_job finds the job
         # finished and ends it at once, so the queue holds no job "doing" forever.
         requeue(entry)
-    log.warning("job %s: its worker is gone and its attempts are spent; failed", job.id)
+    log.warning("job %s: no run of it can finish (worker gone, no retry left); failed", job.id)
 
 
 def recover_interrupted_jobs() -> int:
@@ -182,11 +182,13 @@ def recover_interrupted_jobs() -> int:
 
 
 def _claim(job_id: str) -> bool:
-    """Make this process the job's owner; False when the job is gone or already finished."""
+    """Make this process the job's owner; False when the job is gone, finished or taken."""
     with session_scope() as session:
         job = session.get(Job, job_id, with_for_update=True)
         if job is None or job.status not in _UNFINISHED:
             return False
+        if job.owner is not None and not _worker_gone(job, dt.datetime.now(dt.UTC)):
+            return False  # a live worker runs it already (requeued while it was being taken)
         job.status, job.done, job.owner, job.lease_until = "running", 0, OWNER, _lease()
         job.error = None
         return True
