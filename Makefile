@@ -40,8 +40,7 @@ run: system venv web
 	@[ -n "$$DATABASE_URL" ] || scripts/db.sh redline redline_test
 	DATABASE_URL=$${DATABASE_URL:-$(LOCAL_DB)/redline} $(BIN)/redline setup
 	@echo "Redline: open http://$(HOST):$(PORT)/ (map), /docs (API), /ogc (OGC API Features)"
-	DATABASE_URL=$${DATABASE_URL:-$(LOCAL_DB)/redline} \
-	  $(BIN)/uvicorn app.api.main:app --host $(HOST) --port $(PORT)
+	DATABASE_URL=$${DATABASE_URL:-$(LOCAL_DB)/redline} scripts/run.sh $(BIN) $(HOST) $(PORT)
 
 test: system venv web
 	@[ -n "$$TEST_DATABASE_URL" ] || env -u DATABASE_URL scripts/db.sh redline redline_test

@@ -134,6 +134,20 @@ def setup() -> None:
 
 
 @app.command()
+def worker() -> None:
+    """Run queued jobs (batch screenings) until stopped; start as many as the load needs,
+    on this machine or others sharing the database and the job folder."""
+    import logging
+
+    from app.queue import run_worker
+    from app.screening import batch_jobs  # noqa: F401  (registers its task on the queue)
+    from app.store.jobs import recover_interrupted_jobs
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    run_worker(recover_interrupted_jobs)
+
+
+@app.command()
 def layers() -> None:
     """List layers with their active versions."""
     from app.catalog import catalog

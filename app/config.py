@@ -76,6 +76,15 @@ class Settings(BaseSettings):
     import_statement_timeout_s: int = 600  # imports and batch jobs run longer statements
     idle_in_transaction_timeout_s: int = 120
     temp_file_limit_mb: int = 2048  # needs superuser: skipped (and logged) when refused
+    # Job queue (procrastinate on this database): `make run` starts queue_workers worker
+    # processes (`redline worker`), each running queue_concurrency jobs at once.
+    queue_workers: int = 1
+    queue_concurrency: int = 1
+    # A running job's worker renews its lease every third of job_lease_s; a lease run out (or
+    # a dead worker pid on this host) puts the job back on the queue, job_attempts runs in all,
+    # then fails it.
+    job_lease_s: int = 60
+    job_attempts: int = 3
     # Per-key (per-client until keys exist) moving-window rate limits, per process.
     rate_limit_reads_per_minute: int = 6000
     rate_limit_writes_per_minute: int = 600

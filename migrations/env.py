@@ -12,9 +12,11 @@ config.set_main_option("sqlalchemy.url", get_settings().database_url.replace("%"
 
 
 def include_object(obj, name, type_, reflected, compare_to):
-    """Leave PostGIS's own tables out of autogenerate; GeoAlchemy2 judges spatial objects."""
-    # PostGIS owns spatial_ref_sys and the tiger/topology schemas.
-    if type_ == "table" and name == "spatial_ref_sys":
+    """Leave PostGIS's and procrastinate's own tables out of autogenerate; GeoAlchemy2 judges
+    spatial objects."""
+    # PostGIS owns spatial_ref_sys and the tiger/topology schemas; the job queue's tables
+    # come from procrastinate's schema SQL (migration 0008), not from our models.
+    if type_ == "table" and (name == "spatial_ref_sys" or name.startswith("procrastinate_")):
         return False
     return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
 

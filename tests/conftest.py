@@ -89,6 +89,16 @@ def admin_headers(api_keys: dict[str, str]) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_keys['admin']}"}
 
 
+@pytest.fixture
+def worker(database: None):
+    """A job-queue worker in this process while the test runs (jobs wait for one)."""
+    from tests.queue_workers import InProcessWorker
+
+    running = InProcessWorker().start()
+    yield running
+    running.stop()
+
+
 @pytest.fixture(scope="session")
 def client(database: None, admin_headers: dict[str, str]):
     """The app in a TestClient over the test database, sending an admin key."""

@@ -159,7 +159,7 @@ def test_errors_name_the_uploaded_file_not_the_server_path(api):
 
 def test_failed_jobs_show_no_traceback(database):
     from app.store.db import session_scope
-    from app.store.jobs import create_job, get_job, start_in_background
+    from app.store.jobs import create_job, get_job, run_job
 
     with session_scope() as session:
         job_id = create_job(session, "test", 1, {}).id
@@ -167,7 +167,7 @@ def test_failed_jobs_show_no_traceback(database):
     def work(_progress) -> str:
         raise RuntimeError("SELECT * FROM secret in /srv/redline/app/store/jobs.py")
 
-    start_in_background(job_id, work)
+    run_job(job_id, work)
     for _ in range(100):
         with session_scope() as session:
             job = get_job(session, job_id)

@@ -300,7 +300,7 @@ def _wait_finished(job_id: str) -> dict:
 )
 def test_a_failed_job_says_so_without_traceback_sql_or_paths(database, fault, title):
     from app.store.db import session_scope
-    from app.store.jobs import create_job, start_in_background
+    from app.store.jobs import create_job, run_job
 
     with session_scope() as session:
         job_id = create_job(session, "screening-batch", 3, {}).id
@@ -309,7 +309,7 @@ def test_a_failed_job_says_so_without_traceback_sql_or_paths(database, fault, ti
         progress(1)
         raise fault
 
-    start_in_background(job_id, work)
+    run_job(job_id, work)
     ended = _wait_finished(job_id)
     assert ended["status"] == "failed"
     assert set(ended["error"]) == {"title", "detail"} and ended["error"]["title"] == title

@@ -34,18 +34,19 @@ from app.api.routes import (
 )
 from app.api.uploads import remove_stale_uploads
 from app.config import Settings, get_settings
-from app.store.jobs import fail_interrupted_jobs
+from app.queue import QueueUnavailable
+from app.store.jobs import recover_interrupted_jobs
 from app.store.rasters import remove_stale_temp_files
 
 
 @asynccontextmanager
 async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-    """Fail the jobs whose process is gone; remove temp files a crash left behind."""
+    """Requeue or fail the jobs whose worker is gone; remove temp files a crash left behind."""
     started = time.time()
     remove_stale_uploads(started)
     remove_stale_temp_files(started)
-    with suppress(SQLAlchemyError):  # no database yet: /health/ready will say so
-        fail_interrupted_jobs()
+    with suppress(SQLAlchemyError, QueueUnavailable):  # no database: /health/ready says so
+        recover_interrupted_jobs()
     yield
 
 

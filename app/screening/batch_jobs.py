@@ -1,21 +1,79 @@
-"""A batch screening as a job: answered at once when small, run in the background when large.
+"""A batch screening as a job: answered at once when small, queued for a worker when large.
 
-Either way every row is filed as a screening (committed) before the job is done.
+Either way every row is filed as a screening (committed) before the job is done. A queued
+batch carries its sites in the queue entry, so a worker on any machine can screen it; the
+result file goes to the job folder (shared by the API and its workers).
 """
 
+import dataclasses
+import logging
 from collections.abc import Callable
 from typing import Any
 
+import shapely
 from sqlalchemy.orm import Session
 
 from app.config import get_settings
+from app.queue import defer, tasks
 from app.screening import batch
+from app.screening.batch_input import RowFields
 from app.store import audit
-from app.store.jobs import create_job, start_in_background
+from app.store.jobs import create_job, fail_unqueued, run_job
 from app.store.models import Job
+
+log = logging.getLogger(__name__)
 
 # Batches up to this size are answered in the request; larger ones run as a job.
 SYNC_SITES = 200
+TASK = "screening-batch"
+
+
+def pack_sites(sites: batch.BatchSites) -> dict[str, Any]:
+    """The sites as JSON for the queue (geometries as hex WKB, exact to the bit)."""
+    return {
+        "geometries": [
+            None if g is None else shapely.to_wkb(g, hex=True) for g in sites.geometries
+        ],
+        "labels": sites.labels,
+        "problems": {str(i): reason for i, reason in sites.problems.items()},
+        "fields": [dataclasses.asdict(f) for f in sites.fields],
+        "source_crs": sites.source_crs,
+        "source_format": sites.source_format,
+    }
+
+
+def unpack_sites(packed: dict[str, Any]) -> batch.BatchSites:
+    """The sites pack_sites wrote."""
+    return batch.BatchSites(
+        geometries=[None if g is None else shapely.from_wkb(g) for g in packed["geometries"]],
+        labels=packed["labels"],
+        problems={int(i): reason for i, reason in packed["problems"].items()},
+        fields=[RowFields(**f) for f in packed["fields"]],
+        source_crs=packed["source_crs"],
+        source_format=packed["source_format"],
+    )
+
+
+@tasks.task(name=TASK)
+def screen_batch_job(
+    job_id: str,
+    sites: dict[str, Any],
+    fmt: str,
+    category: str | None,
+    buffer_m: float,
+    filename: str | None,
+    actor: str | None,
+) -> None:
+    """The queued task: screen the batch of job JOB_ID, reporting progress in its row."""
+    target = get_settings().job_dir / f"{job_id}.{fmt}"
+    source = {"batch": job_id, "file": filename}
+    unpacked = unpack_sites(sites)
+
+    def work(progress: Any) -> str:
+        rows = batch.screen_batch(unpacked, category, buffer_m, progress, actor, source)
+        return str(batch.write_rows(rows, fmt, target))
+
+    run_job(job_id, work)
 
 
 def _screened(
@@ -46,7 +104,8 @@ def submit_batch(
     filed: Callable[[str], None] = lambda verdict: None,
 ) -> Job:
     """File a job for the batch, owned by ACTOR and audited; a small one is screened now
-    (the job comes back done). FILED is told the verdict of every screening filed."""
+    (the job comes back done), a large one is queued for a worker. FILED is told the verdict
+    of every screening a small batch files (a worker's process keeps its own count)."""
     params = {
         "file": filename,
         "sites": len(sites.labels),
@@ -57,20 +116,27 @@ def submit_batch(
     job = create_job(session, "screening-batch", len(sites.labels), params)
     job.created_by = actor
     audit.record(session, actor, "screening-batch", job.id, sites=job.total)
-    target = get_settings().job_dir / f"{job.id}.{fmt}"
-    source = {"batch": job.id, "file": filename}
     if len(sites.labels) <= SYNC_SITES:
+        target = get_settings().job_dir / f"{job.id}.{fmt}"
+        source = {"batch": job.id, "file": filename}
         rows = _screened(sites, category, buffer_m, lambda done: None, actor, source, filed)
         batch.write_rows(rows, fmt, target)
         job.status, job.done, job.result_path = "done", job.total, str(target)
         return job
-    session.commit()  # the job row must exist before the worker thread looks for it
-    start_in_background(
-        job.id,
-        lambda progress: str(
-            batch.write_rows(
-                _screened(sites, category, buffer_m, progress, actor, source, filed), fmt, target
-            )
-        ),
-    )
+    session.commit()  # the job row must exist before a worker looks for it
+    try:
+        defer(
+            TASK,
+            job.id,
+            sites=pack_sites(sites),
+            fmt=fmt,
+            category=category,
+            buffer_m=buffer_m,
+            filename=filename,
+            actor=actor,
+        )
+    except Exception:  # the queue is unreachable: the job fails now, not stays queued
+        log.exception("job %s: could not be queued", job.id)
+        fail_unqueued(job.id)
+        session.expire(job)
     return job

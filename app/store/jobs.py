@@ -1,4 +1,9 @@
-"""Long-running jobs with progress, polled by clients (GET /jobs/{id})."""
+"""Long-running jobs with progress, polled by clients (GET /jobs/{id}).
+
+A job row is the record; the work runs in a worker process, taken from the queue
+(app.queue). The worker claims the row (owner, lease), reports progress and records the end;
+a job whose worker died goes back on the queue, or fails once its attempts are spent.
+"""
 
 import datetime as dt
 import logging
@@ -9,24 +14,26 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
+from app.config import get_settings
 from app.errors import NotFound, RedlineError
+from app.queue import QueuedJob, queued_job, requeue
 from app.store.db import session_scope
 from app.store.models import Job
 
 log = logging.getLogger(__name__)
 
-# A job's owner renews its lease every LEASE_S / 3 seconds; a lease past its end means
-# the owning process is gone (or cut off from the database).
-LEASE_S = 60
 # How long a finished job keeps trying to record its end while the database is down.
 FINISH_RETRY_S = 30
 _UNFINISHED = ("queued", "running")
-# Ids of the jobs whose worker threads run in this process.
+# Queue entries a dead worker leaves behind, which procrastinate can put back in the queue.
+_RETRYABLE = ("doing", "failed")
+# Ids of the jobs this process runs (a worker, or tests running one in-process).
 _running: set[str] = set()
 _running_lock = threading.Lock()
 
@@ -65,12 +72,16 @@ def _owner_alive(owner: str) -> bool:
     return not Path("/proc").is_dir()  # no /proc: a live pid is the best we know
 
 
+def _lease_s() -> float:
+    return float(get_settings().job_lease_s)
+
+
 def _lease() -> dt.datetime:
-    return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=LEASE_S)
+    return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=_lease_s())
 
 
 def create_job(session: Session, kind: str, total: int, params: dict) -> Job:
-    """A new queued job of the given kind, owned by this process, with its step count."""
+    """A new queued job of the given kind with its step count; no worker owns it yet."""
     job = Job(
         id=uuid.uuid4().hex[:16],
         kind=kind,
@@ -78,8 +89,8 @@ def create_job(session: Session, kind: str, total: int, params: dict) -> Job:
         total=total,
         done=0,
         params=params,
-        owner=OWNER,
-        lease_until=_lease(),
+        owner=None,
+        lease_until=None,
     )
     session.add(job)
     session.flush()
@@ -87,25 +98,100 @@ def create_job(session: Session, kind: str, total: int, params: dict) -> Job:
 
 
 def get_job(session: Session, job_id: str) -> Job:
-    """The job with this id, or NotFound; a job whose owner's lease ran out shows as failed."""
+    """The job with this id, or NotFound; a job whose worker is gone is requeued or failed."""
     job = session.get(Job, job_id)
     if job is None:
         raise NotFound(f"There is no job {job_id!r}.")
-    if job.status in _UNFINISHED and _lease_expired(job):
-        _mark_interrupted(job)
+    if job.status in _UNFINISHED:
+        _recover(job, dt.datetime.now(dt.UTC))
     return job
 
 
-def _lease_expired(job: Job) -> bool:
-    return job.lease_until is not None and job.lease_until < dt.datetime.now(dt.UTC)
+INTERRUPTED = {
+    "title": "Interrupted",
+    "detail": "处理该任务的进程在任务完成前停止，任务未能完成，请重新提交。"
+    "The process running the job stopped before the job finished; submit the batch again.",
+}
+"""What a job cut off for good says, in Chinese and English."""
 
 
-def _mark_interrupted(job: Job) -> None:
-    job.status, job.finished_at = "failed", dt.datetime.now(dt.UTC)
-    job.error = {
-        "title": "Interrupted",
-        "detail": "The server restarted while the job ran; submit the batch again.",
-    }
+def _worker_gone(job: Job, now: dt.datetime) -> bool:
+    """Whether the worker that claimed this job is gone (lease run out, or pid dead here)."""
+    if job.owner is None:
+        return False
+    if job.lease_until is not None and job.lease_until < now:
+        return True
+    return job.id not in _running and not _owner_alive(job.owner)
+
+
+def _unclaimed_too_long(job: Job, now: dt.datetime) -> bool:
+    """Queued for longer than a lease without a worker claiming it: worth a look at the queue
+    (its deferral may never have happened, or its worker died before claiming it)."""
+    old = job.created_at is None or job.created_at < now - dt.timedelta(seconds=_lease_s())
+    return job.owner is None and old
+
+
+def _recover(job: Job, now: dt.datetime) -> None:
+    """Requeue a job whose worker is gone while attempts remain, else fail it cleanly."""
+    if not (_worker_gone(job, now) or _unclaimed_too_long(job, now)):
+        return
+    entry = queued_job(job.id)
+    if entry is None:
+        _fail_interrupted(job, now, None)  # nothing left on the queue will ever run it
+    elif entry.status == "todo":
+        _back_in_queue(job)  # waiting for a worker (put back by another poller, perhaps)
+    elif entry.status in _RETRYABLE and entry.attempts + 1 < get_settings().job_attempts:
+        requeue(entry)
+        _back_in_queue(job)
+        log.warning("job %s: its worker is gone; back on the queue", job.id)
+    else:
+        _fail_interrupted(job, now, entry)
+
+
+def _back_in_queue(job: Job) -> None:
+    job.status, job.done, job.owner, job.lease_until = "queued", 0, None, None
+
+
+def _fail_interrupted(job: Job, now: dt.datetime, entry: QueuedJob | None) -> None:
+    job.status, job.finished_at, job.error = "failed", now, dict(INTERRUPTED)
+    job.owner, job.lease_until = None, None
+    if entry is not None and entry.status in _RETRYABLE:
+        # The queue entry of a dead worker goes back once more; run_job finds the job
+        # finished and ends it at once, so the queue holds no job "doing" forever.
+        requeue(entry)
+    log.warning("job %s: no run of it can finish (worker gone, no retry left); failed", job.id)
+
+
+def recover_interrupted_jobs() -> int:
+    """Requeue or fail the unfinished jobs whose worker is gone; how many were touched.
+
+    Called at API start-up and by every worker now and then; jobs of a worker that still runs
+    (here or elsewhere) and jobs waiting in the queue are left alone.
+    """
+    touched = 0
+    with session_scope() as session:
+        jobs = session.scalars(
+            select(Job).where(Job.status.in_(_UNFINISHED)).with_for_update(skip_locked=True)
+        ).all()
+        now = dt.datetime.now(dt.UTC)
+        for job in jobs:
+            before = (job.status, job.owner)
+            _recover(job, now)
+            touched += (job.status, job.owner) != before
+    return touched
+
+
+def _claim(job_id: str) -> bool:
+    """Make this process the job's owner; False when the job is gone, finished or taken."""
+    with session_scope() as session:
+        job = session.get(Job, job_id, with_for_update=True)
+        if job is None or job.status not in _UNFINISHED:
+            return False
+        if job.owner is not None and not _worker_gone(job, dt.datetime.now(dt.UTC)):
+            return False  # a live worker runs it already (requeued while it was being taken)
+        job.status, job.done, job.owner, job.lease_until = "running", 0, OWNER, _lease()
+        job.error = None
+        return True
 
 
 def report_progress(job_id: str, done: int) -> None:
@@ -113,13 +199,14 @@ def report_progress(job_id: str, done: int) -> None:
     # Own short transaction, so pollers see progress while the job runs.
     with session_scope() as session:
         job = session.get(Job, job_id)
-        job.status, job.done, job.lease_until = "running", done, _lease()
+        if job is not None and job.owner == OWNER:
+            job.status, job.done, job.lease_until = "running", done, _lease()
 
 
 def _renew_lease(job_id: str) -> None:
     with session_scope() as session:
         job = session.get(Job, job_id)
-        if job is not None and job.status in _UNFINISHED:
+        if job is not None and job.status in _UNFINISHED and job.owner == OWNER:
             job.lease_until = _lease()
 
 
@@ -130,6 +217,8 @@ def _finish(job_id: str, result_path: str | None, error: dict | None) -> None:
         try:
             with session_scope() as session:
                 job = session.get(Job, job_id)
+                if job is None or job.owner != OWNER:
+                    return  # requeued meanwhile (our lease ran out): the new owner records it
                 job.status = "failed" if error else "done"
                 job.result_path, job.error = result_path, error
                 job.finished_at, job.lease_until = dt.datetime.now(dt.UTC), None
@@ -138,7 +227,7 @@ def _finish(job_id: str, result_path: str | None, error: dict | None) -> None:
             return
         except (OperationalError, DBAPIError):
             if time.monotonic() > deadline:
-                # Its lease runs out: the next poll or start-up reports it interrupted.
+                # Its lease runs out: the next poll or worker round requeues or fails it.
                 log.exception("job %s: could not record its end", job_id)
                 return
             time.sleep(1)
@@ -161,55 +250,48 @@ def failure(exc: Exception) -> dict:
     }
 
 
-def start_in_background(job_id: str, work: Callable[[Callable[[int], None]], str]) -> None:
-    """Run work(progress) in a thread, renewing the job's lease; it returns the result path."""
+def fail_unqueued(job_id: str) -> dict[str, Any]:
+    """Fail a job that could not be put on the queue; what the client is told."""
+    error = {
+        "title": "The job could not be queued",
+        "detail": "任务未能进入队列（数据库暂时不可用），请稍后重新提交。"
+        "The job could not be put on the queue; submit the batch again in a moment.",
+    }
+    with session_scope() as session:
+        job = session.get(Job, job_id)
+        job.status, job.error, job.finished_at = "failed", error, dt.datetime.now(dt.UTC)
+    return error
+
+
+def run_job(job_id: str, work: Callable[[Callable[[int], None]], str]) -> None:
+    """Claim the job and run work(progress) here, renewing its lease; work returns the result
+    path. A job already finished (failed while its worker was away) is left as it is."""
+    if not _claim(job_id):
+        log.info("job %s: already finished or gone; nothing to do", job_id)
+        return
     stop = threading.Event()
 
     def heartbeat() -> None:
-        while not stop.wait(LEASE_S / 3):
+        while not stop.wait(_lease_s() / 3):
             try:
                 _renew_lease(job_id)
             except (OperationalError, DBAPIError):
                 log.warning("job %s: lease not renewed (database unreachable)", job_id)
 
-    def run() -> None:
-        try:
-            path = work(lambda done: report_progress(job_id, done))
-        except Exception as exc:  # a job must end as failed, never hang as running
-            if not isinstance(exc, RedlineError):
-                log.exception("job %s failed", job_id)  # the traceback stays in the log
-            _finish(job_id, None, failure(exc))
-        else:
-            _finish(job_id, path, None)
-        finally:
-            stop.set()
-            with _running_lock:
-                _running.discard(job_id)
-
     with _running_lock:
         _running.add(job_id)
+    log.info("job %s: started", job_id)
     threading.Thread(target=heartbeat, name=f"job-{job_id}-lease", daemon=True).start()
-    threading.Thread(target=run, name=f"job-{job_id}", daemon=True).start()
-
-
-def fail_interrupted_jobs() -> int:
-    """Fail the unfinished jobs whose owner is gone: lease expired, or owner on this host dead.
-
-    Jobs run in threads of an API process; a job of a process that still runs (another
-    instance, here or elsewhere) is left alone.
-    """
-    with session_scope() as session:
-        jobs = session.scalars(
-            select(Job).where(Job.status.in_(_UNFINISHED)).with_for_update(skip_locked=True)
-        ).all()
-        now = dt.datetime.now(dt.UTC)
-        gone = [
-            job
-            for job in jobs
-            if job.owner is None
-            or (job.lease_until is not None and job.lease_until < now)
-            or (job.id not in _running and not _owner_alive(job.owner))
-        ]
-        for job in gone:
-            _mark_interrupted(job)
-        return len(gone)
+    try:
+        path = work(lambda done: report_progress(job_id, done))
+    except Exception as exc:  # a job must end as failed, never hang as running
+        if not isinstance(exc, RedlineError):
+            log.exception("job %s failed", job_id)  # the traceback stays in the log
+        _finish(job_id, None, failure(exc))
+    else:
+        _finish(job_id, path, None)
+        log.info("job %s: done", job_id)
+    finally:
+        stop.set()
+        with _running_lock:
+            _running.discard(job_id)

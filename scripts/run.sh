@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The API and its job-queue workers (`redline worker`, REDLINE_QUEUE_WORKERS of them), started
+# and stopped together: Ctrl-C, SIGTERM or any one of them exiting stops them all.
+# Usage: DATABASE_URL=... scripts/run.sh [BIN_DIR] [HOST] [PORT]
+set -euo pipefail
+bin=${1:-.venv/bin}
+host=${2:-127.0.0.1}
+port=${3:-8000}
+workers=$("$bin/python" -c 'from app.config import get_settings; print(get_settings().queue_workers)')
+pids=()
+
+stop() {
+  trap - EXIT INT TERM
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait || true
+}
+trap stop EXIT INT TERM
+
+for _ in $(seq "$workers"); do
+  "$bin/redline" worker &
+  pids+=($!)
+done
+echo "Redline: API on http://$host:$port/ with $workers job worker(s)"
+"$bin/uvicorn" app.api.main:app --host "$host" --port "$port" &
+pids+=($!)
+wait -n
