@@ -23,7 +23,14 @@ from app.render.mapframe import (
     nice_length,
 )
 from app.screening.opinion import DOCX_MEDIA_TYPE, opinion_docx
-from app.screening.report import beijing_time, key_rows, percent, report_html, report_pdf
+from app.screening.report import (
+    beijing_time,
+    key_rows,
+    percent,
+    report_html,
+    report_pdf,
+    signed,
+)
 from app.store.db import session_scope
 from app.store.keys import create_key
 from app.store.models import Screening
@@ -120,6 +127,56 @@ def test_twenty_parcel_file_report_fits_the_page(client, parcels):
     assert parcels["site"]["parts"] == 20
     pdf = get_pdf(client, parcels)
     assert_inside_pages(pdf)
+
+
+RED = (0.776, 0.157, 0.157)  # #c62828, the report's colour for a gap or a mismatch
+
+
+def test_twenty_parcel_table_is_compact(client, parcels):
+    """Twenty parcels take at most two pages: each row a badge and a short reason (the full
+    rule messages are in the bases section), numbers unwrapped, a mismatch in red, no -0."""
+    pdf = get_pdf(client, parcels)
+    wrong = next(p for p in parcels["parcels"] if p["warning"])
+    assert wrong["number"] == "DK-2026-003"
+    with pdfplumber.open(io.BytesIO(pdf)) as doc:
+        pages = [p.extract_text() or "" for p in doc.pages]
+        numbers = [f"DK-2026-{k:03d}" for k in range(1, 21) if k != 3]  # 003 is also warned
+        table_pages = {i for i, text in enumerate(pages) for n in numbers if n in text}
+        assert all(any(n in text for text in pages) for n in numbers)  # never wrapped
+        assert 1 <= len(table_pages) <= 2, table_pages
+        mismatch = [
+            c
+            for i in table_pages | {max(table_pages) + 1}
+            for c in doc.pages[i].chars
+            if c["text"] == "偏"  # 面积偏差超过 1%
+        ]
+    assert mismatch and all(
+        tuple(round(v, 3) for v in c["non_stroking_color"]) == RED for c in mismatch
+    )
+    text = "".join(pages)
+    assert "环境管控单元「巴州区重点管控单元01」" in text
+    assert not re.search(r"[-+−]0\.0+%?(?![0-9])", text), "a zero difference shows a sign"
+    assert "-50.00%" in text  # the wrong parcel's difference keeps its sign
+
+
+def test_signed_difference_is_plain_zero_when_it_rounds_to_zero():
+    assert signed(-0.00001) == "0.0000" and signed(0.0) == "0.0000"
+    assert signed(-0.004, 2, "%") == "0.00%" and signed(-50.0, 2, "%") == "-50.00%"
+    assert signed(1.43961) == "+1.4396" and signed(None) == "—"
+
+
+def test_page_one_verdict_counts_add_up(client, point):
+    text = pdf_text(get_pdf(client, point)).replace("\n", "")
+    found = re.search(
+        r"涉及管控要素 (\d+) 项：禁止 (\d+) 项、限制 (\d+) 项、关注 (\d+) 项、无冲突 (\d+) 项", text
+    )
+    assert found, text[:800]
+    total, *parts = map(int, found.groups())
+    assert total == len(point["findings"]) == sum(parts)
+    by_verdict = [f["verdict"] for f in point["findings"]]
+    assert parts == [
+        by_verdict.count(v) for v in ("prohibited", "restricted", "attention", "clear")
+    ]
 
 
 def _with_everything(result: dict) -> dict:
