@@ -114,6 +114,15 @@ def test_point_report_fits_the_page_with_map_and_locator(client, point):
     assert "第 36 带" in text and "CGCS2000" in text
 
 
+def test_road_across_counties_lists_every_county(client, road):
+    """The 所在县 of a road across three counties names all three, not the first one."""
+    counties = [c["name"] for c in road["context"]["county_shares"]]
+    assert len(counties) == 3
+    html = client.get(f"/screenings/{road['id']}/report.html").text
+    assert f"<td>{'、'.join(counties)}</td>" in html
+    assert "（分乡镇见第三部分）" in html
+
+
 def test_fifty_km_road_map_fits_one_page(client, road):
     assert 48_000 < road_length_m() < 53_000
     pdf = get_pdf(client, road)
@@ -299,6 +308,12 @@ def test_docx_opinion_has_verdict_bases_and_chinese_fonts(client, road):
     merged = [p.text for p in document.paragraphs if "永久基本农田" in p.text and "处" in p.text]
     assert len(merged) == 1 and f"{len(farmland)} 处" in merged[0]
     assert total_m > 0 and f"合计穿越长度 {total_m:.1f} 米" in merged[0]
+    # Conditions are whole sentences: a quoted access-list text is never cut at its 。.
+    assert all(p.text.count("“") == p.text.count("”") for p in document.paragraphs), text
+    versions = document.tables[-1]
+    assert [c.text for c in versions.rows[0].cells][-1] == "来源说明"
+    assert all(re.search(r"[\u4e00-\u9fff]", r.cells[3].text) for r in versions.rows[1:])
+    assert not any("SYNTHETIC" in r.cells[3].text for r in versions.rows)
     fonts = document.paragraphs[0].runs[0]._element.rPr.rFonts
     assert fonts.get(qn("w:eastAsia")) == "宋体"
     assert all(
@@ -394,3 +409,17 @@ def test_report_html_still_renders_an_old_result(point):
         row.result = r
         html = report_html(session, row)
     assert "研判结论" in html and "禁止" in html
+
+
+def test_docx_of_a_parcel_file_reads_well(client, parcels):
+    """Conditions keep a quoted access-list text whole and do not restate where the site lies;
+    a 报盘 file's parts are 地块; a one-township site is located once."""
+    resp = client.get(f"/screenings/{parcels['id']}/report.docx")
+    paragraphs = [p.text for p in docx.Document(io.BytesIO(resp.content)).paragraphs]
+    assert all(p.count("“") == p.count("”") for p in paragraphs), paragraphs
+    site = next(p for p in paragraphs if p.startswith("项目位于"))
+    assert "共 20 个地块，" in site and "（部分）" not in site
+    assert site.count("位于") == 1, site
+    conditions = [p for p in paragraphs if re.match(r"\d+\. ", p)]
+    assert conditions and not any(re.match(r"\d+\. 项目(用地)?位于", p) for p in conditions)
+    assert any("核实地块DK-2026-003" in p for p in conditions)
