@@ -163,6 +163,9 @@ def test_twenty_parcel_table_is_compact(client, parcels):
         tuple(round(v, 3) for v in c["non_stroking_color"]) == RED for c in mismatch
     )
     text = "".join(pages)
+    page_one = pages[0].replace("\n", "")
+    assert "相差超过 1% 的地块 1 个：DK-2026-003（-50.00%）" in page_one, page_one
+    assert "20 个地块" in page_one
     assert "环境管控单元「巴州区重点管控单元01」" in text
     assert not re.search(r"[-+−]0\.0+%?(?![0-9])", text), "a zero difference shows a sign"
     assert "-50.00%" in text  # the wrong parcel's difference keeps its sign
