@@ -25,6 +25,7 @@ from app.render.mapframe import (
 from app.screening.opinion import DOCX_MEDIA_TYPE, opinion_docx
 from app.screening.report import (
     beijing_time,
+    feature_label,
     key_rows,
     percent,
     report_html,
@@ -311,6 +312,11 @@ def test_docx_opinion_has_verdict_bases_and_chinese_fonts(client, road):
     merged = [p.text for p in document.paragraphs if "永久基本农田" in p.text and "处" in p.text]
     assert len(merged) == 1 and f"{len(farmland)} 处" in merged[0]
     assert total_m > 0 and f"合计穿越长度 {total_m:.1f} 米" in merged[0]
+    counties = "、".join(c["name"] for c in road["context"]["county_shares"])
+    assert f"项目位于{counties}" in text
+    # An access-list condition shared by several units is one line naming them all.
+    listed = [p.split("）：", 1)[1] for p in text.splitlines() if "准入清单（" in p]
+    assert listed and len(listed) == len(set(listed))
     # Conditions are whole sentences: a quoted access-list text is never cut at its 。.
     assert all(p.text.count("“") == p.text.count("”") for p in document.paragraphs), text
     versions = document.tables[-1]
@@ -426,3 +432,13 @@ def test_docx_of_a_parcel_file_reads_well(client, parcels):
     conditions = [p for p in paragraphs if re.match(r"\d+\. ", p)]
     assert conditions and not any(re.match(r"\d+\. 项目(用地)?位于", p) for p in conditions)
     assert any("核实地块DK-2026-003" in p for p in conditions)
+
+
+def test_nameless_features_are_shown_by_their_code():
+    plot = {"layer": "farmland", "layer_title": "永久基本农田", "feature_id": 7, "name": None,
+            "attributes": {"code": "JBNT511902-0037"}, "relation": "overlaps",
+            "verdict": "restricted", "overlap_length_m": 188.0}  # fmt: skip
+    assert feature_label(plot) == "JBNT511902-0037"
+    assert feature_label({**plot, "name": "巴河"}) == "巴河"
+    assert feature_label({**plot, "attributes": None}) is None
+    assert key_rows([plot])[0].names == "JBNT511902-0037"

@@ -89,7 +89,10 @@ def _setup(doc: DocumentType) -> None:
 def _site_text(r: dict[str, Any]) -> str:
     site, context = r["site"], r["context"]
     townships = "、".join(t for t in context.get("townships") or [] if t)
-    where = f"{context.get('county') or ''}{townships}" or "所报坐标位置"
+    # A site across counties names each of them, not the first one only.
+    shares = [c.get("name") for c in context.get("county_shares") or [] if c.get("name")]
+    counties = "、".join(dict.fromkeys(shares)) or context.get("county") or ""
+    where = f"{counties}{townships}" or "所报坐标位置"
     if site["kind"] == "polygon":
         units = area_units(site["area_m2"])
         size = f"用地面积 {units['ha']:.4f} 公顷（{units['mu']:.2f} 亩）"
@@ -174,14 +177,16 @@ def _conditions(r: dict[str, Any]) -> list[str]:
         for hit in f.get("rules") or []:
             if hit["verdict"] in ("restricted", "attention"):
                 out.extend(d for d in _duties(hit["message"]) if d not in out)
+    # One line per access-list condition, naming every unit whose list has the same text.
+    units: dict[tuple[str, str], list[str]] = {}
     for unit in (r.get("context") or {}).get("control_units") or []:
         for c in unit.get("conditions") or []:
-            if c.get("applies") is False:
-                continue
-            effect = "禁止准入" if c.get("effect") == "prohibited" else "限制准入"
-            unit_name = unit.get("name") or unit.get("code")
-            text = f"执行{unit_name}准入清单（{effect}）：{c.get('text')}"
-            out.append(text.rstrip("。") + "。")
+            if c.get("applies") is not False:
+                effect = "禁止准入" if c.get("effect") == "prohibited" else "限制准入"
+                names = units.setdefault((effect, str(c.get("text")).rstrip("。")), [])
+                names.append(unit.get("name") or unit.get("code"))
+    for (effect, text), names in units.items():
+        out.append(f"执行{'、'.join(dict.fromkeys(names))}准入清单（{effect}）：{text}。")
     for p in r.get("parcels") or []:
         if p.get("warning"):
             number = p.get("number") or p.get("name") or ""

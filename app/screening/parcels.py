@@ -45,7 +45,8 @@ def main_conflict(findings: list[Finding]) -> str | None:
     if not hits:
         return None
     worst = max(hits, key=lambda f: SEVERITY[f.verdict])
-    return f"{worst.layer_title}「{worst.name}」" if worst.name else worst.layer_title
+    label = worst.name or (worst.attributes or {}).get("code")
+    return f"{worst.layer_title}「{label}」" if label else worst.layer_title
 
 
 def parcel_result(

@@ -61,6 +61,11 @@ def signed(value: float | None, digits: int = 4, suffix: str = "") -> str:
     return f"{value:+.{digits}f}{suffix}"
 
 
+def feature_label(finding: dict[str, Any]) -> str | None:
+    """A finding's feature as officers look it up: its name, else its code (图斑 JBNT…)."""
+    return finding.get("name") or (finding.get("attributes") or {}).get("code")
+
+
 def verdict_counts(findings: list[dict[str, Any]]) -> dict[str, int]:
     """How many findings of each verdict, most severe first; they add up to all findings."""
     counts = dict.fromkeys(("prohibited", "restricted", "attention", "clear"), 0)
@@ -89,7 +94,7 @@ def key_rows(findings: list[dict[str, Any]], limit: int = 6) -> list[KeyRow]:
             groups.setdefault((f["layer"], f["verdict"]), []).append(f)
     rows = []
     for members in list(groups.values())[:limit]:
-        named = [f["name"] for f in members if f.get("name")]
+        named = [label for f in members if (label := feature_label(f))]
         names = "、".join(dict.fromkeys(named[:2]))
         if len(members) > 1:
             names = f"{names} 等 {len(members)} 处" if named else f"共 {len(members)} 处"
@@ -164,6 +169,7 @@ def _environment() -> jinja2.Environment:
     env.filters["beijing_date"] = beijing_date
     env.filters["percent"] = percent
     env.filters["signed"] = signed
+    env.filters["feature_label"] = feature_label
     return env
 
 
