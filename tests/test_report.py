@@ -122,6 +122,11 @@ def test_road_across_counties_lists_every_county(client, road):
     html = client.get(f"/screenings/{road['id']}/report.html").text
     assert f"<td>{'、'.join(counties)}</td>" in html
     assert "（分乡镇见第三部分）" in html
+    # The road crosses rivers: lines meet at points, they do not "partly overlap".
+    crossed = [
+        f["name"] for f in road["findings"] if f["layer"] == "river" and f["distance_m"] == 0
+    ]
+    assert crossed and all(f"<td>{name}</td><td>相交</td>" in html for name in crossed)
 
 
 def test_fifty_km_road_map_fits_one_page(client, road):
