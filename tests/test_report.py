@@ -23,7 +23,15 @@ from app.render.mapframe import (
     nice_length,
 )
 from app.screening.opinion import DOCX_MEDIA_TYPE, opinion_docx
-from app.screening.report import beijing_time, key_rows, percent, report_html, report_pdf
+from app.screening.report import (
+    beijing_time,
+    feature_label,
+    key_rows,
+    percent,
+    report_html,
+    report_pdf,
+    signed,
+)
 from app.store.db import session_scope
 from app.store.keys import create_key
 from app.store.models import Screening
@@ -107,6 +115,20 @@ def test_point_report_fits_the_page_with_map_and_locator(client, point):
     assert "第 36 带" in text and "CGCS2000" in text
 
 
+def test_road_across_counties_lists_every_county(client, road):
+    """The 所在县 of a road across three counties names all three, not the first one."""
+    counties = [c["name"] for c in road["context"]["county_shares"]]
+    assert len(counties) == 3
+    html = client.get(f"/screenings/{road['id']}/report.html").text
+    assert f"<td>{'、'.join(counties)}</td>" in html
+    assert "（分乡镇见第三部分）" in html
+    # The road crosses rivers: lines meet at points, they do not "partly overlap".
+    crossed = [
+        f["name"] for f in road["findings"] if f["layer"] == "river" and f["distance_m"] == 0
+    ]
+    assert crossed and all(f"<td>{name}</td><td>相交</td>" in html for name in crossed)
+
+
 def test_fifty_km_road_map_fits_one_page(client, road):
     assert 48_000 < road_length_m() < 53_000
     pdf = get_pdf(client, road)
@@ -120,6 +142,59 @@ def test_twenty_parcel_file_report_fits_the_page(client, parcels):
     assert parcels["site"]["parts"] == 20
     pdf = get_pdf(client, parcels)
     assert_inside_pages(pdf)
+
+
+RED = (0.776, 0.157, 0.157)  # #c62828, the report's colour for a gap or a mismatch
+
+
+def test_twenty_parcel_table_is_compact(client, parcels):
+    """Twenty parcels take at most two pages: each row a badge and a short reason (the full
+    rule messages are in the bases section), numbers unwrapped, a mismatch in red, no -0."""
+    pdf = get_pdf(client, parcels)
+    wrong = next(p for p in parcels["parcels"] if p["warning"])
+    assert wrong["number"] == "DK-2026-003"
+    with pdfplumber.open(io.BytesIO(pdf)) as doc:
+        pages = [p.extract_text() or "" for p in doc.pages]
+        numbers = [f"DK-2026-{k:03d}" for k in range(1, 21) if k != 3]  # 003 is also warned
+        table_pages = {i for i, text in enumerate(pages) for n in numbers if n in text}
+        assert all(any(n in text for text in pages) for n in numbers)  # never wrapped
+        assert 1 <= len(table_pages) <= 2, table_pages
+        mismatch = [
+            c
+            for i in table_pages | {max(table_pages) + 1}
+            for c in doc.pages[i].chars
+            if c["text"] == "偏"  # 面积偏差超过 1%
+        ]
+    assert mismatch and all(
+        tuple(round(v, 3) for v in c["non_stroking_color"]) == RED for c in mismatch
+    )
+    text = "".join(pages)
+    page_one = pages[0].replace("\n", "")
+    assert "相差超过 1% 的地块 1 个：DK-2026-003（-50.00%）" in page_one, page_one
+    assert "20 个地块" in page_one
+    assert "环境管控单元「巴州区重点管控单元01」" in text
+    assert not re.search(r"[-+−]0\.0+%?(?![0-9])", text), "a zero difference shows a sign"
+    assert "-50.00%" in text  # the wrong parcel's difference keeps its sign
+
+
+def test_signed_difference_is_plain_zero_when_it_rounds_to_zero():
+    assert signed(-0.00001) == "0.0000" and signed(0.0) == "0.0000"
+    assert signed(-0.004, 2, "%") == "0.00%" and signed(-50.0, 2, "%") == "-50.00%"
+    assert signed(1.43961) == "+1.4396" and signed(None) == "—"
+
+
+def test_page_one_verdict_counts_add_up(client, point):
+    text = pdf_text(get_pdf(client, point)).replace("\n", "")
+    found = re.search(
+        r"涉及管控要素 (\d+) 项：禁止 (\d+) 项、限制 (\d+) 项、关注 (\d+) 项、无冲突 (\d+) 项", text
+    )
+    assert found, text[:800]
+    total, *parts = map(int, found.groups())
+    assert total == len(point["findings"]) == sum(parts)
+    by_verdict = [f["verdict"] for f in point["findings"]]
+    assert parts == [
+        by_verdict.count(v) for v in ("prohibited", "restricted", "attention", "clear")
+    ]
 
 
 def _with_everything(result: dict) -> dict:
@@ -242,6 +317,19 @@ def test_docx_opinion_has_verdict_bases_and_chinese_fonts(client, road):
     merged = [p.text for p in document.paragraphs if "永久基本农田" in p.text and "处" in p.text]
     assert len(merged) == 1 and f"{len(farmland)} 处" in merged[0]
     assert total_m > 0 and f"合计穿越长度 {total_m:.1f} 米" in merged[0]
+    counties = "、".join(c["name"] for c in road["context"]["county_shares"])
+    assert f"项目位于{counties}" in text
+    # An access-list condition shared by several units is one line naming them all.
+    listed = [p.split("）：", 1)[1] for p in text.splitlines() if "准入清单（" in p]
+    assert listed and len(listed) == len(set(listed))
+    # Conditions are whole sentences: a quoted access-list text is never cut at its 。.
+    assert all(p.text.count("“") == p.text.count("”") for p in document.paragraphs), text
+    versions = document.tables[-1]
+    assert [c.text for c in versions.rows[0].cells][-1] == "来源说明"
+    # Reference versions' notes are Chinese (versions other tests upload may say anything).
+    notes = [r.cells[3].text for r in versions.rows[1:]]
+    assert all(notes) and any(re.search(r"[\u4e00-\u9fff]", n) for n in notes)
+    assert not any("SYNTHETIC" in n for n in notes), notes
     fonts = document.paragraphs[0].runs[0]._element.rPr.rFonts
     assert fonts.get(qn("w:eastAsia")) == "宋体"
     assert all(
@@ -337,3 +425,27 @@ def test_report_html_still_renders_an_old_result(point):
         row.result = r
         html = report_html(session, row)
     assert "研判结论" in html and "禁止" in html
+
+
+def test_docx_of_a_parcel_file_reads_well(client, parcels):
+    """Conditions keep a quoted access-list text whole and do not restate where the site lies;
+    a 报盘 file's parts are 地块; a one-township site is located once."""
+    resp = client.get(f"/screenings/{parcels['id']}/report.docx")
+    paragraphs = [p.text for p in docx.Document(io.BytesIO(resp.content)).paragraphs]
+    assert all(p.count("“") == p.count("”") for p in paragraphs), paragraphs
+    site = next(p for p in paragraphs if p.startswith("项目位于"))
+    assert "共 20 个地块，" in site and "（部分）" not in site
+    assert site.count("位于") == 1, site
+    conditions = [p for p in paragraphs if re.match(r"\d+\. ", p)]
+    assert conditions and not any(re.match(r"\d+\. 项目(用地)?位于", p) for p in conditions)
+    assert any("核实地块DK-2026-003" in p for p in conditions)
+
+
+def test_nameless_features_are_shown_by_their_code():
+    plot = {"layer": "farmland", "layer_title": "永久基本农田", "feature_id": 7, "name": None,
+            "attributes": {"code": "JBNT511902-0037"}, "relation": "overlaps",
+            "verdict": "restricted", "overlap_length_m": 188.0}  # fmt: skip
+    assert feature_label(plot) == "JBNT511902-0037"
+    assert feature_label({**plot, "name": "巴河"}) == "巴河"
+    assert feature_label({**plot, "attributes": None}) is None
+    assert key_rows([plot])[0].names == "JBNT511902-0037"

@@ -190,6 +190,9 @@ class ParcelResult(BaseModel):
     verdict: Verdict
     verdict_label: str
     reasons: list[str] = Field(description="the parcel's rule messages, most severe first")
+    conflict: str | None = Field(
+        default=None, description="the most severe finding as 图层「要素」, e.g. 环境管控单元「…」"
+    )
     warning: str | None = None
 
 

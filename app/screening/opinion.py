@@ -27,6 +27,11 @@ LATIN_FONT = "Times New Roman"
 NUMERALS = "一二三四五六七八九十"
 # Sentences of a rule message that state what the project must do.
 _DUTY = re.compile(r"须|应|不得|禁止|严格|落实|避让|控制|审批|论证")
+# Sentences that state where the site lies (a reason, not a condition), or quote an access
+# list whose applicable conditions are listed on their own.
+_NOT_DUTY = re.compile(r"^项目(用地)?(位于|涉及|不在)|准入清单：“")
+# A sentence ends at 。 outside quotation marks.
+_SENTENCE = re.compile(r"(?:“[^”]*”|[^。“])+。?")
 
 
 def _fonts(run: Run, east_asia: str, size: float, bold: bool = False) -> None:
@@ -84,7 +89,10 @@ def _setup(doc: DocumentType) -> None:
 def _site_text(r: dict[str, Any]) -> str:
     site, context = r["site"], r["context"]
     townships = "、".join(t for t in context.get("townships") or [] if t)
-    where = f"{context.get('county') or ''}{townships}" or "所报坐标位置"
+    # A site across counties names each of them, not the first one only.
+    shares = [c.get("name") for c in context.get("county_shares") or [] if c.get("name")]
+    counties = "、".join(dict.fromkeys(shares)) or context.get("county") or ""
+    where = f"{counties}{townships}" or "所报坐标位置"
     if site["kind"] == "polygon":
         units = area_units(site["area_m2"])
         size = f"用地面积 {units['ha']:.4f} 公顷（{units['mu']:.2f} 亩）"
@@ -93,7 +101,8 @@ def _site_text(r: dict[str, Any]) -> str:
     else:
         size = "为点状选址"
     if (site.get("parts") or 1) > 1:
-        size = f"共 {site['parts']} 个地块（部分），{size}"
+        unit = "个地块" if r.get("parcels") else "个部分"
+        size = f"共 {site['parts']} {unit}，{size}"
     c = site["centroid"]
     gk = c.get("gauss_kruger") or {}
     text = f"项目位于{where}，{size}，中心点坐标为东经 {c['lon']}°、北纬 {c['lat']}°（CGCS2000）"
@@ -103,8 +112,9 @@ def _site_text(r: dict[str, Any]) -> str:
             f"X={gk.get('x_northing')}、Y={gk.get('y_easting')}"
         )
     source = site.get("source_format") or "坐标数据"
-    text += f"。选址坐标来源：{source}（{site.get('source_crs') or '—'}）。"
-    if context.get("summary"):
+    text += f"。选址坐标来源：{source}，坐标系 {site.get('source_crs') or '未注明'}。"
+    # A one-township summary (位于…) repeats the first sentence; one across units adds to it.
+    if context.get("summary") and not context["summary"].startswith("位于"):
         text += f"{context['summary']}。".replace("。。", "。")
     return text
 
@@ -150,7 +160,13 @@ def _merged(members: list[tuple[dict[str, Any], dict[str, Any]]]) -> str:
 
 
 def _duties(message: str) -> list[str]:
-    return [s + "。" for s in message.split("。") if s and _DUTY.search(s)]
+    """The sentences of a rule message that say what the project must do, quotes kept whole."""
+    sentences = (s.strip() for s in _SENTENCE.findall(message))
+    return [
+        s if s.endswith(("。", "”")) else s + "。"
+        for s in sentences
+        if s and _DUTY.search(s) and not _NOT_DUTY.search(s)
+    ]
 
 
 def _conditions(r: dict[str, Any]) -> list[str]:
@@ -161,14 +177,16 @@ def _conditions(r: dict[str, Any]) -> list[str]:
         for hit in f.get("rules") or []:
             if hit["verdict"] in ("restricted", "attention"):
                 out.extend(d for d in _duties(hit["message"]) if d not in out)
+    # One line per access-list condition, naming every unit whose list has the same text.
+    units: dict[tuple[str, str], list[str]] = {}
     for unit in (r.get("context") or {}).get("control_units") or []:
         for c in unit.get("conditions") or []:
-            if c.get("applies") is False:
-                continue
-            effect = "禁止准入" if c.get("effect") == "prohibited" else "限制准入"
-            unit_name = unit.get("name") or unit.get("code")
-            text = f"执行{unit_name}准入清单（{effect}）：{c.get('text')}"
-            out.append(text.rstrip("。") + "。")
+            if c.get("applies") is not False:
+                effect = "禁止准入" if c.get("effect") == "prohibited" else "限制准入"
+                names = units.setdefault((effect, str(c.get("text")).rstrip("。")), [])
+                names.append(unit.get("name") or unit.get("code"))
+    for (effect, text), names in units.items():
+        out.append(f"执行{'、'.join(dict.fromkeys(names))}准入清单（{effect}）：{text}。")
     for p in r.get("parcels") or []:
         if p.get("warning"):
             number = p.get("number") or p.get("name") or ""
@@ -183,15 +201,19 @@ def _conditions(r: dict[str, Any]) -> list[str]:
 
 def _versions_table(doc: DocumentType, session: Session, r: dict[str, Any]) -> None:
     rows = version_rows(session, r)
-    table = doc.add_table(rows=1, cols=3)
+    table = doc.add_table(rows=1, cols=4)
     table.style = "Table Grid"
-    header = ("图层", "版本", "启用时间（北京时间）")
+    header = ("图层", "版本", "启用时间（北京时间）", "来源说明")
     for cell, text in zip(table.rows[0].cells, header, strict=True):
         _fonts(cell.paragraphs[0].add_run(text), HEADING_FONT, 10.5)
     for v in rows:
         cells = table.add_row().cells
-        for cell, text in zip(cells, (v.title, f"v{v.version}", v.activated or "—"), strict=True):
-            _fonts(cell.paragraphs[0].add_run(text), BODY_FONT, 10.5)
+        texts = (v.title, f"v{v.version}", v.activated or "—", v.note or "—")
+        for i, (cell, text) in enumerate(zip(cells, texts, strict=True)):
+            _fonts(cell.paragraphs[0].add_run(text), BODY_FONT, 9 if i == 3 else 10.5)
+    for column, width in zip(table.columns, (Cm(3), Cm(1.3), Cm(3.6), Cm(7.7)), strict=True):
+        for cell in column.cells:
+            cell.width = width
 
 
 def _project_text(p: dict[str, Any]) -> str:

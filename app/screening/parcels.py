@@ -38,6 +38,17 @@ def reasons(findings: list[Finding]) -> list[str]:
     return list(dict.fromkeys(h.message for h in hits))
 
 
+def main_conflict(findings: list[Finding]) -> str | None:
+    """The parcel's most severe finding as 图层「要素」 (the first one, on a tie), for a short
+    reason in the report's parcel table; None when nothing restricts the parcel."""
+    hits = [f for f in findings if f.verdict != "clear"]
+    if not hits:
+        return None
+    worst = max(hits, key=lambda f: SEVERITY[f.verdict])
+    label = worst.name or (worst.attributes or {}).get("code")
+    return f"{worst.layer_title}「{label}」" if label else worst.layer_title
+
+
 def parcel_result(
     info: ParcelInfo, geom: shapely.Geometry, verdict: str, findings: list[Finding], complete: bool
 ) -> ParcelResult:
@@ -60,5 +71,6 @@ def parcel_result(
         verdict=verdict,
         verdict_label=verdict_label(verdict, complete),
         reasons=reasons(findings),
+        conflict=main_conflict(findings),
         warning=warning,
     )

@@ -51,6 +51,29 @@ def percent(share: float | None) -> str:
     return f"{value:.2f}%" if value >= 0.01 else "不足 0.01%"
 
 
+def signed(value: float | None, digits: int = 4, suffix: str = "") -> str:
+    """A difference with its sign (+1.4396, -50.00%), but a plain 0 when it rounds to zero:
+    never "-0.0000"."""
+    if value is None:
+        return "—"
+    if round(value, digits) == 0:
+        return f"{0:.{digits}f}{suffix}"
+    return f"{value:+.{digits}f}{suffix}"
+
+
+def feature_label(finding: dict[str, Any]) -> str | None:
+    """A finding's feature as officers look it up: its name, else its code (图斑 JBNT…)."""
+    return finding.get("name") or (finding.get("attributes") or {}).get("code")
+
+
+def verdict_counts(findings: list[dict[str, Any]]) -> dict[str, int]:
+    """How many findings of each verdict, most severe first; they add up to all findings."""
+    counts = dict.fromkeys(("prohibited", "restricted", "attention", "clear"), 0)
+    for f in findings:
+        counts[f["verdict"]] = counts.get(f["verdict"], 0) + 1
+    return counts
+
+
 @dataclass(frozen=True)
 class KeyRow:
     """One line of page 1's key figures: a layer's findings of one verdict, summed."""
@@ -71,7 +94,7 @@ def key_rows(findings: list[dict[str, Any]], limit: int = 6) -> list[KeyRow]:
             groups.setdefault((f["layer"], f["verdict"]), []).append(f)
     rows = []
     for members in list(groups.values())[:limit]:
-        named = [f["name"] for f in members if f.get("name")]
+        named = [label for f in members if (label := feature_label(f))]
         names = "、".join(dict.fromkeys(named[:2]))
         if len(members) > 1:
             names = f"{names} 等 {len(members)} 处" if named else f"共 {len(members)} 处"
@@ -145,6 +168,8 @@ def _environment() -> jinja2.Environment:
     env.filters["beijing"] = beijing_time
     env.filters["beijing_date"] = beijing_date
     env.filters["percent"] = percent
+    env.filters["signed"] = signed
+    env.filters["feature_label"] = feature_label
     return env
 
 
@@ -170,6 +195,7 @@ def report_html(session: Session, row: Screening) -> str:
             kinds=KINDS,
             versions=version_rows(session, r),
             key=key_rows(r.get("findings") or []),
+            counts=verdict_counts(r.get("findings") or []),
             map_png=_b64(maps.map_png),
             locator_png=_b64(maps.locator_png),
             frame=maps.frame,

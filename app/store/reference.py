@@ -36,6 +36,12 @@ def region_dirs(directory: Path) -> list[Path]:
         return [directory / name for name in yaml.safe_load(fh)["regions"]]
 
 
+def version_note(entry: dict, region: str) -> str:
+    """The note filed with a reference version, read by officers in reports: the manifest's
+    Chinese note (note_zh); the English note is for developers and only a fallback."""
+    return entry.get("note_zh") or entry.get("note") or f"参考数据：{region}"
+
+
 def load_reference(
     session: Session, directory: Path, force: bool = False, progress: Progress = no_progress
 ) -> dict[str, int | None]:
@@ -70,7 +76,7 @@ def _load_region(
             layer_id=layer_id,
             path=directory / entry["file"],
             crs=entry.get("crs", "EPSG:4490"),
-            note=entry.get("note") or f"reference data: {directory.name}",
+            note=version_note(entry, directory.name),
             actor="reference-data",
             source_name=source,
             # Reference data is loaded as published, even where it replaces a bigger layer.
@@ -84,7 +90,11 @@ def _load_region(
             loaded[raster_id] = None
             continue
         loaded[raster_id] = import_raster(
-            session, raster_id, directory / entry["file"], entry.get("note"), "reference-data"
+            session,
+            raster_id,
+            directory / entry["file"],
+            version_note(entry, directory.name),
+            "reference-data",
         ).version
     return loaded
 

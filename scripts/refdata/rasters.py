@@ -363,14 +363,21 @@ def manifest_entries(stats: dict) -> dict:
             "classes": {v: zh for v, (zh, _, _) in LANDCOVER.items()},
             "note": "SYNTHETIC land cover derived from the synthetic vector layers plus smooth "
                     "deterministic noise; forest share calibrated to the plan's 森林覆盖率 63.18% "
-                    f"(001:L11), as built {_pct(lc[FOREST])}. Not surveyed data."},
+                    f"(001:L11), as built {_pct(lc[FOREST])}. Not surveyed data.",
+            "note_zh": "合成土地覆盖：由合成矢量图层叠加平滑的确定性噪声生成；"
+                       "林地比例按规划森林覆盖率 63.18%（001:L11）校准，"
+                       f"实际生成 {_pct(lc[FOREST])}。非调查数据。"},
         "eco_importance": {
             "file": "eco_importance.tif", **common, "catalog": "layers/rasters/eco_importance.yaml",
             "classes": {v: zh for v, (zh, _, _) in ECO_IMPORTANCE.items()},
             "note": "SYNTHETIC 生态保护重要性 (双评价, 001:L1177): 极重要 = redline, protected "
                     "areas and forest in 重点生态功能区 townships; 重要 = most other forest, "
                     f"grassland and water; 一般 = the rest. 极重要 {_pct(eco[1])} of the city. "
-                    "Not the real evaluation."},
+                    "Not the real evaluation.",
+            "note_zh": "合成生态保护重要性（双评价，001:L1177）："
+                       "极重要 = 生态保护红线、自然保护地及重点生态功能区乡镇内的林地；"
+                       "重要 = 其余大部分林地、草地和水域；一般 = 其余区域。"
+                       f"极重要占全市 {_pct(eco[1])}。非真实评价结果。"},
     }
 
 

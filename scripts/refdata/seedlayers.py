@@ -82,6 +82,26 @@ NOTES = {
     "trunk-road criterion is not applied).",
 }
 
+# The same notes in Chinese: the loader files these as the version notes officers read.
+NOTES_ZH = {
+    "shoreline_zone": "合成：巴河、通江河、恩阳河若干 6 千米河段两侧各 150 米；邻近自然保护地、"
+    "生态保护红线或饮用水水源的河段划为岸线保护区，位于城镇开发边界内的划为岸线开发利用区，"
+    "其余按固定随机种子划为保留区或控制利用区。分区方式依资料 002，未采用真实岸线规划。",
+    "eco_corridor": "合成：规划列为岸线生态廊道的河流（001:L1206；渠江无河流线）两侧各 500 米。"
+    "名称真实，范围为合成。",
+    "fish_germplasm": "合成范围，名称真实（001:L1572；永久禁捕见 001:L1185）：恩阳河 16 "
+    "千米河段两侧各 80 米，中段 6 千米为核心区。规划所列其余 3 处国家级保护区资料未给出名称，"
+    "未收录。",
+    "industrial_park": "合成形状；园区名称、类型和所属县真实（001:L1236），"
+    "位置为在本县某乡镇内虚拟选定；化工园区距河流 1.5 千米以上。",
+    "sewage_outfall": "合成点位，沿河约每 9 千米一处（规划统计入河排污口 236 个，001:L1205，"
+    "未给出位置）；名称、编码和类型为虚构。",
+    "heavy_metal_zone": "合成：两处虚构区域（曾口—金堂化工园区周边、南江北部矿区）；"
+    "巴中市真实的重金属重点防控区未见于资料。",
+    "abandoned_mine": "合成图斑；距河流、城镇开发边界、风景名胜区或饮用水水源 1 "
+    "千米以内的列为重点（资料 003:L468；未载入道路数据，未应用干线公路条件）。",
+}
+
 # The README section (a format string over the feature counts and the priority count).
 README = Path(__file__).with_name("seedlayers.README.md")
 
@@ -449,6 +469,7 @@ def _write_manifest(path: Path, layers: dict[str, list[dict]]) -> None:
             "source": "synthetic",
             "features": len(feats),
             "note": NOTES[layer],
+            "note_zh": NOTES_ZH[layer],
         }
     text = yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=100)
     if rasters is not None:

