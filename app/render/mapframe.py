@@ -35,7 +35,12 @@ class GkFrame:
     @property
     def label(self) -> str:
         """How the report names it."""
-        return f"CGCS2000 / 3° 高斯-克吕格 第 {self.zone} 带（EPSG:{self.epsg}）"
+        # The site table gives the zone-prefixed code (EPSG:45xx-) of surveyors' coordinates;
+        # the map's axes carry no prefix, so say which of the two the map uses.
+        return (
+            f"CGCS2000 / 3° 高斯-克吕格 第 {self.zone} 带（中央经线 {self.zone * 3}°E，"
+            f"EPSG:{self.epsg}，横坐标不加带号）"
+        )
 
     def project(self, geom: shapely.Geometry) -> shapely.Geometry:
         """Lon/lat (EPSG:4490) → easting/northing in metres."""

@@ -104,6 +104,9 @@ class AccessCondition(BaseModel):
     applies: bool | None = Field(
         None, description="None when the project gives no industry code (judged by category)"
     )
+    judged: str | None = Field(
+        None, description="how it was judged for the project, when it counts (in Chinese)"
+    )
 
 
 class ControlUnit(BaseModel):

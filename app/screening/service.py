@@ -138,6 +138,7 @@ def with_conditions(context: Context, kind: ProjectKind) -> Context:
                 industries=j.condition.industries,
                 text=j.condition.text,
                 applies=j.applies,
+                judged=j.reason or None,
             )
             for j in judged
         ]
