@@ -5,13 +5,11 @@ import json
 import pytest
 import shapely
 from shapely.geometry import mapping
-from sqlalchemy import text
 
 from app.screening import service
 from app.screening.site import LAND_TXT
-from app.store.db import get_engine
 from tests.test_screening import circle, geod_area, land_txt
-from tests.test_screening_rules import inside_point
+from tests.test_screening_rules import _ordinary_point, inside_point
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -45,17 +43,7 @@ def upload(client, tmp_path, txt: str, **data) -> dict:
 
 def clear_point() -> tuple[float, float]:
     """A point far (1.5 km+) from redlines, protected areas, water sources and farmland."""
-    sql = text("""
-        WITH active AS (SELECT f.* FROM feature f JOIN layer l
-                        ON l.active_version_id = f.version_id),
-        cand AS (SELECT (ST_Dump(ST_GeneratePoints(geom, 200, 42))).geom AS p FROM active
-                 WHERE attributes->>'unit_class' = '一般管控单元')
-        SELECT ST_X(p), ST_Y(p) FROM cand WHERE NOT EXISTS (
-          SELECT 1 FROM active a JOIN layer_version v ON v.id = a.version_id
-          WHERE v.layer_id IN ('redline', 'protected_area', 'water_source', 'farmland')
-            AND ST_DWithin(a.geom::geography, cand.p::geography, 1500)) LIMIT 1""")
-    with get_engine().connect() as conn:
-        return tuple(conn.execute(sql).one())
+    return tuple(_ordinary_point())
 
 
 # A circle of 11.24 ha: radius √(112 400 / π) ≈ 189.15 m.
