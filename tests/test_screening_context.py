@@ -288,3 +288,21 @@ def test_the_summary_names_the_strictest_zone_and_its_share():
     )
     assert summary(county, towns[:1], "polygon") == "位于通江县甲镇（农产品主产区）"
     assert summary(county, [], "polygon") is None
+
+
+def test_a_township_named_after_its_county_is_not_prefixed_twice():
+    from app.screening.context import place, summary
+    from app.screening.models import UnitShare
+
+    assert place("达川区", "达川区合成02街道") == "达川区合成02街道"
+    assert place("南江县", "光雾山镇") == "南江县光雾山镇"
+    assert place(None, "光雾山镇") == "光雾山镇" and place("南江县", None) == "南江县"
+    one = UnitShare(
+        code="1",
+        name="达川区合成02街道",
+        county="达川区",
+        share=1.0,
+        zone_type="城镇化地区",
+        county_positioning=None,
+    )
+    assert summary([one], [one], "point") == "位于达川区合成02街道（城镇化地区）"

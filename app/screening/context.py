@@ -54,13 +54,20 @@ def unit_shares(
     return sorted(out, key=lambda u: -u.share)
 
 
+def place(county: str | None, township: str | None) -> str:
+    """County and township as one name; some regions' township names already start with the
+    county's (达川区合成02街道), which is then not said twice."""
+    county, township = county or "", township or ""
+    return township if county and township.startswith(county) else county + township
+
+
 def summary(counties: list[UnitShare], townships: list[UnitShare], kind: str) -> str | None:
     """The context line, e.g. 跨 4 个乡镇，其中 3 个为重点生态功能区，占用地 82%."""
     if not townships:
         return None
     if len(townships) == 1:
         t = townships[0]
-        return f"位于{t.county or ''}{t.name}" + (f"（{t.zone_type}）" if t.zone_type else "")
+        return f"位于{place(t.county, t.name)}" + (f"（{t.zone_type}）" if t.zone_type else "")
     spans = f"跨 {len(townships)} 个乡镇"
     if len(counties) > 1:
         spans = f"跨 {len(counties)} 个区县、{len(townships)} 个乡镇"

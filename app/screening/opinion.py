@@ -15,6 +15,7 @@ from docx.text.run import Run
 from sqlalchemy.orm import Session
 
 from app.geo.measure import area_units
+from app.screening.context import place
 from app.screening.models import LABELS
 from app.screening.report import beijing_time, version_rows
 from app.store.models import Screening
@@ -92,7 +93,7 @@ def _site_text(r: dict[str, Any]) -> str:
     # A site across counties names each of them, not the first one only.
     shares = [c.get("name") for c in context.get("county_shares") or [] if c.get("name")]
     counties = "、".join(dict.fromkeys(shares)) or context.get("county") or ""
-    where = f"{counties}{townships}" or "所报坐标位置"
+    where = place(counties, townships) or "所报坐标位置"
     if site["kind"] == "polygon":
         units = area_units(site["area_m2"])
         size = f"用地面积 {units['ha']:.4f} 公顷（{units['mu']:.2f} 亩）"
