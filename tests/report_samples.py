@@ -11,6 +11,18 @@ import pyproj
 import shapely
 from shapely.geometry import shape
 
+# The header of a 报盘 file in CGCS2000 3° zone 36 (zone-prefixed eastings), up to the parcels.
+LAND_HEADER = (
+    "[属性描述]",
+    "坐标系=2000国家大地坐标系",
+    "几度分带=3",
+    "投影类型=高斯克吕格",
+    "计量单位=米",
+    "带号=36",
+    "精度=0.001",
+    "[地块坐标]",
+)
+
 REF = Path(__file__).resolve().parent.parent / "layers" / "data" / "bazhong"
 GEOD = pyproj.Geod(ellps="GRS80")
 
@@ -53,16 +65,7 @@ def parcels_txt(n: int = 20, wrong: int = 3) -> str:
     """A 报盘 file of n parcels in CGCS2000 3° zone 36 (zone-prefixed eastings); parcel `wrong`
     declares twice its area."""
     to_gk = pyproj.Transformer.from_crs(4490, 4524, always_xy=True)
-    lines = [
-        "[属性描述]",
-        "坐标系=2000国家大地坐标系",
-        "几度分带=3",
-        "投影类型=高斯克吕格",
-        "计量单位=米",
-        "带号=36",
-        "精度=0.001",
-        "[地块坐标]",
-    ]
+    lines = list(LAND_HEADER)
     uses = ["工业用地", "仓储用地", "道路与交通设施用地", "公用设施用地"]
     for k, square in enumerate(parcel_squares(n), start=1):
         ring = list(square.exterior.coords)

@@ -10,6 +10,7 @@ import shapely
 from shapely.geometry import mapping, shape
 
 from tests.factories import GEOD, to_bd09, to_gcj02
+from tests.report_samples import LAND_HEADER
 
 REF = Path(__file__).resolve().parent.parent / "layers" / "data" / "bazhong"
 
@@ -121,14 +122,7 @@ def land_txt(site: shapely.Polygon, name: str = "测试项目用地") -> str:
     to_gk = pyproj.Transformer.from_crs(4490, 4524, always_xy=True)
     ring = list(site.exterior.coords)
     lines = [
-        "[属性描述]",
-        "坐标系=2000国家大地坐标系",
-        "几度分带=3",
-        "投影类型=高斯克吕格",
-        "计量单位=米",
-        "带号=36",
-        "精度=0.001",
-        "[地块坐标]",
+        *LAND_HEADER,
         f"{len(ring)},{geod_area(site) / 1e4:.4f},1,{name},面,,建设用地,,@",
     ]
     for i, (lon, lat) in enumerate(ring):
