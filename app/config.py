@@ -1,5 +1,6 @@
 """Settings from the environment (pydantic-settings)."""
 
+import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -76,6 +77,14 @@ class Settings(BaseSettings):
     import_statement_timeout_s: int = 600  # imports and batch jobs run longer statements
     idle_in_transaction_timeout_s: int = 120
     temp_file_limit_mb: int = 2048  # needs superuser: skipped (and logged) when refused
+    # API processes `make run` starts (uvicorn --workers); 0 = one per CPU core. The service
+    # is stateless, so processes (and machines) add up; each has its own caches and pool.
+    api_workers: int = Field(0, ge=0)
+    # Connections the API processes of one machine may hold together on one database server
+    # (pooled plus overflow): split evenly between api_workers (app.store.db.pool_limits).
+    # Keep it under the server's max_connections (100 by default) less what job workers, the
+    # CLI, replication and administrators need there.
+    db_connection_budget: int = Field(60, ge=1)
     # Job queue (procrastinate on this database): `make run` starts queue_workers worker
     # processes (`redline worker`), each running queue_concurrency jobs at once.
     queue_workers: int = 1
@@ -88,6 +97,11 @@ class Settings(BaseSettings):
     # Per-key (per-client until keys exist) moving-window rate limits, per process.
     rate_limit_reads_per_minute: int = 6000
     rate_limit_writes_per_minute: int = 600
+
+    @property
+    def api_processes(self) -> int:
+        """How many API processes run: api_workers, or the CPU cores when it is 0."""
+        return self.api_workers or os.cpu_count() or 1
 
     @property
     def data_dir(self) -> Path:

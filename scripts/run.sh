@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# The API and its job-queue workers (`redline worker`, REDLINE_QUEUE_WORKERS of them), started
-# and stopped together: Ctrl-C, SIGTERM or any one of them exiting stops them all.
+# The API (REDLINE_API_WORKERS uvicorn processes, default one per core) and its job-queue
+# workers (`redline worker`, REDLINE_QUEUE_WORKERS of them), started and stopped together:
+# Ctrl-C, SIGTERM or any one of them exiting stops them all.
 # Usage: DATABASE_URL=... scripts/run.sh [BIN_DIR] [HOST] [PORT]
 set -euo pipefail
 bin=${1:-.venv/bin}
 host=${2:-127.0.0.1}
 port=${3:-8000}
-workers=$("$bin/python" -c 'from app.config import get_settings; print(get_settings().queue_workers)')
+read -r workers api_workers < <("$bin/python" -c \
+  'from app.config import get_settings as g; s = g(); print(s.queue_workers, s.api_processes)')
 pids=()
 
 stop() {
@@ -20,7 +22,7 @@ for _ in $(seq "$workers"); do
   "$bin/redline" worker &
   pids+=($!)
 done
-echo "Redline: API on http://$host:$port/ with $workers job worker(s)"
-"$bin/uvicorn" app.api.main:app --host "$host" --port "$port" &
+echo "Redline: API on http://$host:$port/ ($api_workers process(es)) with $workers job worker(s)"
+"$bin/uvicorn" app.api.main:app --host "$host" --port "$port" --workers "$api_workers" &
 pids+=($!)
 wait -n

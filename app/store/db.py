@@ -19,6 +19,21 @@ log = logging.getLogger(__name__)
 CONNECT_TIMEOUT_S = 3
 # Seconds a request waits for a free pooled connection before it is answered 503.
 POOL_TIMEOUT_S = 10
+# Connections a process keeps open between requests, at most; what its share of the budget
+# allows beyond that is overflow, opened under load and closed when returned.
+POOL_SIZE_MAX = 10
+# Every process may open at least this many (one request's session and a second one: a
+# replica check, a record filed while a read is open), even past the budget: a machine with
+# more cores than half the budget should lower api_workers.
+POOL_MIN_PER_PROCESS = 2
+
+
+def pool_limits(settings: Settings) -> tuple[int, int]:
+    """(pool_size, max_overflow) of one process's engine: api_processes of them together stay
+    within db_connection_budget, so more workers never exhaust the server's max_connections."""
+    per_process = max(settings.db_connection_budget // settings.api_processes, POOL_MIN_PER_PROCESS)
+    pool_size = min(per_process, POOL_SIZE_MAX)
+    return pool_size, per_process - pool_size
 
 
 def connect_args() -> dict[str, Any]:
@@ -47,8 +62,11 @@ def _replica_engine(url: str) -> Engine:
 
 def _make_engine(url: str, settings: Settings) -> Engine:
     """An engine whose connections are checked before use and carry the session limits."""
+    pool_size, max_overflow = pool_limits(settings)
     engine = create_engine(
         url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
         # A connection the server dropped (restart) is replaced instead of failing a request.
         pool_pre_ping=True,
         pool_timeout=POOL_TIMEOUT_S,
