@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 LOCAL_DB := postgresql+psycopg://postgres@127.0.0.1:$(REDLINE_PGPORT)
 
-.PHONY: run test fuzz venv db system web lint reference
+.PHONY: run test fuzz bench venv db system web lint reference
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ needed"'
@@ -53,6 +53,14 @@ fuzz: system venv web
 	@[ -n "$$TEST_DATABASE_URL" ] || env -u DATABASE_URL scripts/db.sh redline redline_test
 	DATABASE_URL=$${TEST_DATABASE_URL:-$(LOCAL_DB)/redline_test} FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
 	  $(BIN)/python -m pytest -q tests/test_fuzz.py
+
+# Every benchmark end to end (not part of `make test`; several minutes per data scale):
+# bench/results.json and bench/results.md. BENCH_SCALES (default 1,10,100), BENCH_REPEAT,
+# BENCH_QUICK=1 (a smoke run: scale 1, few repeats); see scripts/bench/run.py.
+bench: system venv
+	scripts/bench/system.sh
+	@[ -n "$$DATABASE_URL" ] || scripts/db.sh
+	$(BIN)/python scripts/bench/run.py
 
 lint: venv
 	$(BIN)/ruff check app tests scripts migrations
