@@ -326,7 +326,7 @@ def markdown(results: dict[str, Any], targets: list[dict[str, Any]]) -> str:
         lines.append("")
         lines.append(
             f"Data {scale_key}× (`{scale_result.get('database')}`): "
-            + ", ".join(f"{k} {v}" for k, v in data.items())
+            + ", ".join(f"{k} {v}" for k, v in data.items() if not isinstance(v, dict | list))
         )
     if results.get("notes"):
         lines += ["", "## Notes", "", *[f"- {n}" for n in results["notes"]]]

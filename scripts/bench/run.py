@@ -19,8 +19,9 @@ BENCH_SERVER_URL (the PostgreSQL server, default that of DATABASE_URL, else the 
 cluster on REDLINE_PGPORT).
 
 Keys of `ctx.extra` set here: redline_nocache_url, quick (bool), repeat (int or None),
-var_dir (var/bench, a Path), log_dir, bin_dir, api_workers, and cleanup (a list a workload
-may append callables to; they run when the scale is done).
+var_dir (var/bench, a Path), log_dir, bin_dir, api_workers, cleanup (a list a workload may
+append callables to; they run when the scale is done), and in a quick run wrk_seconds and
+wrk_rounds (3 and 1).
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ from types import ModuleType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))  # this checkout's `app` and `scripts`, before any installed one
+# This checkout's `app` and `scripts` before any installed one; scripts/bench too, so that a
+# workload may import its neighbours either way (`from cases import Case`).
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts" / "bench")]
 
 import httpx  # noqa: E402
 import psycopg  # noqa: E402
@@ -60,9 +63,9 @@ def log(message: str) -> None:
 def optional_module(name: str) -> ModuleType | None:
     """scripts.bench.NAME, or None (with a note) when it is not there (not merged yet)."""
     try:
-        return importlib.import_module(f"scripts.bench.{name}")
+        return importlib.import_module(name)
     except ModuleNotFoundError as exc:
-        if exc.name not in (f"scripts.bench.{name}", name):
+        if exc.name != name:
             raise
         log(f"note: scripts/bench/{name}.py not found: skipped")
         return None
@@ -215,8 +218,11 @@ def run_scale(
         tipg_url = None
         if tipg is not None:
             log(f"{scale}×: starting tipg …")
-            tipg.ensure_venv(cfg.var_dir)
-            tipg_url = stack.enter_context(tipg.start(url, services.free_port()))
+            python = tipg.ensure_venv(cfg.var_dir)
+            log_dir.mkdir(parents=True, exist_ok=True)
+            tipg_url = stack.enter_context(
+                tipg.start(url, services.free_port(), python, log_dir / f"tipg_{scale}x.log")
+            )
         key = services.admin_key(cfg.bin_dir, url)
         http = stack.enter_context(
             httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=600)
@@ -239,6 +245,7 @@ def run_scale(
                 "bin_dir": cfg.bin_dir,
                 "api_workers": cfg.api_workers,
                 "cleanup": cleanup,
+                **({"wrk_seconds": 3, "wrk_rounds": 1} if cfg.quick else {}),
             },
         )
         result["services"] = {"redline": base, "redline_nocache": nocache, "tipg": tipg_url}
@@ -256,8 +263,12 @@ def _quietly(fn: Callable[[], Any]) -> None:
         log(f"  cleanup: {exc}")
 
 
+class Terminated(BaseException):
+    """SIGTERM: unwinds the `with` blocks like Ctrl-C, so every service is stopped."""
+
+
 def _terminate(signum: int, _frame: Any) -> None:
-    raise SystemExit(128 + signum)  # unwinds the `with` blocks: every service is stopped
+    raise Terminated(signum)
 
 
 def main() -> int:
@@ -280,7 +291,7 @@ def main() -> int:
             url = cfg.database_url(scale)
             try:
                 data = build_data(cfg, scale, url, scale_mod)
-            except Exception as exc:  # noqa: BLE001
+            except (Exception, SystemExit) as exc:  # noqa: BLE001 (scale.py exits on refusal)
                 log(f"{scale}×: the data could not be built: {exc}")
                 results["notes"].append(f"{scale}×: data not built: {exc}")
                 continue
@@ -295,7 +306,7 @@ def main() -> int:
                 traceback.print_exc()
                 results["notes"].append(f"{scale}×: failed: {exc}")
             report.write(results, cfg.out_dir)
-    except (KeyboardInterrupt, SystemExit) as exc:
+    except (KeyboardInterrupt, Terminated) as exc:
         results["notes"].append(f"interrupted ({type(exc).__name__}): partial results")
         report.write(results, cfg.out_dir)
         log("interrupted: services stopped, partial results written")
