@@ -188,10 +188,16 @@ def _title(module: ModuleType) -> str:
 
 
 def run_scale(
-    cfg: Settings, scale: int, modules: list[ModuleType], tipg: ModuleType | None, url: str
-) -> dict[str, Any]:
-    """Start the services on scale N's database, run every workload, stop them."""
-    result: dict[str, Any] = {"database": make_url(url).database, "workloads": []}
+    cfg: Settings,
+    scale: int,
+    modules: list[ModuleType],
+    tipg: ModuleType | None,
+    url: str,
+    result: dict[str, Any],
+) -> None:
+    """Start the services on scale N's database, run every workload into RESULT (as they
+    finish: an interrupted run keeps them), stop the services."""
+    result.update(database=make_url(url).database, workloads=[])
     log_dir = cfg.var_dir / "logs"
     cleanup: list[Callable[[], Any]] = []
     with ExitStack() as stack:
@@ -253,7 +259,6 @@ def run_scale(
             log(f"{scale}× workload {module.__name__.rsplit('.', 1)[-1]}")
             result["workloads"].append(run_module(ctx, module, cfg.repeat))
         log(f"{scale}×: stopping the services …")
-    return result
 
 
 def _quietly(fn: Callable[[], Any]) -> None:
@@ -300,7 +305,7 @@ def main() -> int:
                 continue
             entry = results["scales"][str(scale)] = {"data": data}
             try:
-                entry.update(run_scale(cfg, scale, modules, tipg, url))
+                run_scale(cfg, scale, modules, tipg, url, entry)
             except Exception as exc:  # noqa: BLE001 (the other scales may still run)
                 log(f"{scale}×: failed: {exc}")
                 traceback.print_exc()
