@@ -53,8 +53,10 @@ def child_env(database_url: str, **extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def process(name: str, argv: list[str], env: dict[str, str], log_dir: Path) -> Iterator[Path]:
-    """Run ARGV for the duration of the block; yields its log file."""
+def process(
+    name: str, argv: list[str], env: dict[str, str], log_dir: Path
+) -> Iterator[tuple[subprocess.Popen, Path]]:
+    """Run ARGV for the duration of the block; yields the process and its log file."""
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / f"{name}.log"
     with log.open("wb") as out:
@@ -62,7 +64,7 @@ def process(name: str, argv: list[str], env: dict[str, str], log_dir: Path) -> I
             argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
         try:
-            yield log
+            yield proc, log
             if proc.poll() is not None:
                 raise RuntimeError(f"{name} exited early ({proc.returncode}); see {log}")
         finally:
@@ -92,11 +94,12 @@ def _group_alive(proc: subprocess.Popen) -> bool:
     return True
 
 
-def wait_ready(url: str, log: Path, timeout_s: float = 120) -> None:
-    """Wait until URL answers 200; fail with the end of the log when it does not in time."""
+def wait_ready(url: str, proc: subprocess.Popen, log: Path, timeout_s: float = 120) -> None:
+    """Wait until URL answers 200; fail with the end of the log when it does not in time or
+    the process exits first."""
     deadline = time.monotonic() + timeout_s
     last = ""
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and proc.poll() is None:
         try:
             response = httpx.get(url, timeout=5)
             if response.status_code == 200:
@@ -106,7 +109,8 @@ def wait_ready(url: str, log: Path, timeout_s: float = 120) -> None:
             last = str(exc)
         time.sleep(0.5)
     tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-    raise RuntimeError(f"{url} not ready after {timeout_s:.0f} s ({last}); log {log}:\n{tail}")
+    state = "not ready" if proc.poll() is None else f"exited ({proc.returncode})"
+    raise RuntimeError(f"{url}: {state} ({last}); log {log}:\n{tail}")
 
 
 @contextmanager
@@ -128,9 +132,9 @@ def redline(
         REDLINE_QUEUE_WORKERS=str(queue_workers),
         **env,
     )
-    with process(name, argv, environ, log_dir) as log:
+    with process(name, argv, environ, log_dir) as (proc, log):
         base = f"http://127.0.0.1:{port}"
-        wait_ready(f"{base}/health/ready", log)
+        wait_ready(f"{base}/health/ready", proc, log)
         yield base
 
 
