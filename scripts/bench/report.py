@@ -212,7 +212,7 @@ def _target_rows(rows: list[dict[str, Any]]) -> list[str]:
             out.append(f"| {r['target']} | {r['scale']}× | — | — | not measured |")
             continue
         title = next(t for t in TARGETS if t.title == r["target"])
-        unit = {"ms_max": " ms", "value_min": ""}.get(title.rule, "×")
+        unit = {"ms_max": " ms", "value_min": f" {title.unit or ''}"}.get(title.rule, "×")
         verdict = "met" if r["met"] else "**missed**"
         out.append(
             f"| {r['target']} | {r['scale']}× | {r['group']} | {_fmt(r['measured'], 2)}{unit} "
