@@ -264,33 +264,39 @@ def _workload_tables(results: dict[str, Any]) -> list[str]:
 
 
 def _growth_table(results: dict[str, Any]) -> list[str]:
+    """Each figure per scale, its growth from the smallest scale, and (for non-anchors) its
+    ratio to the group's first anchor per scale: on a shared machine the ratio is the steadier
+    sign of growth, the anchors being measured in the same minutes."""
     scales = sorted(int(s) for s in results.get("scales", {}))
-    rows: dict[tuple[str, str], dict[int, str]] = {}
-    raw: dict[tuple[str, str], dict[int, float]] = {}
+    rows: dict[tuple[str, str], dict[int, dict[str, Any]]] = {}
     for scale in scales:
         for _, group in _groups(results["scales"][str(scale)]):
             for r in [*group.get("cases", []), *group.get("figures", [])]:
-                key = (group["name"], r["name"])
-                value = r.get("p50_ms", r.get("value"))
-                if value is None:
-                    continue
-                unit = " ms" if "p50_ms" in r else f" {r['unit']}"
-                rows.setdefault(key, {})[scale] = f"{_fmt(value)}{unit}"
-                raw.setdefault(key, {})[scale] = value
-    head = " → ".join(f"{s}×" for s in scales)
-    out = [f"| group | case | {' | '.join(f'{s}×' for s in scales)} | {head} |"]
-    out.append("|---|---|" + "---:|" * (len(scales) + 1))
-    for key, cells in rows.items():
-        values = raw[key]
+                if r.get("p50_ms", r.get("value")) is not None:
+                    rows.setdefault((group["name"], r["name"]), {})[scale] = r
+    arrow = " → ".join(f"{s}×" for s in scales)
+    out = [f"| group | case | {' | '.join(f'{s}×' for s in scales)} | {arrow} | ratio {arrow} |"]
+    out.append("|---|---|" + "---:|" * (len(scales) + 2))
+    for key, by_scale in rows.items():
+        values = {s: r.get("p50_ms", r.get("value")) for s, r in by_scale.items()}
         first = values.get(scales[0])
+        cells = [
+            f"{_fmt(values[s])}{' ms' if 'p50_ms' in by_scale[s] else ' ' + by_scale[s]['unit']}"
+            if s in by_scale
+            else "—"
+            for s in scales
+        ]
         growth = " → ".join(
             f"{values[s] / first:.2g}×" if s in values and first else "—" for s in scales
         )
-        out.append(
-            f"| {key[0]} | {key[1]} | "
-            + " | ".join(cells.get(s, "—") for s in scales)
-            + f" | {growth} |"
-        )
+        ratio = ""
+        anchor = next(iter(next(iter(by_scale.values())).get("ratios", {})), None)
+        if anchor is not None and not next(iter(by_scale.values()))["anchor"]:
+            found = [by_scale[s].get("ratios", {}).get(anchor) if s in by_scale else None
+                     for s in scales]  # fmt: skip
+            ratio = " → ".join(_fmt(v) + "×" if v is not None else "—" for v in found)
+            ratio += f" {anchor}"
+        out.append(f"| {key[0]} | {key[1]} | {' | '.join(cells)} | {growth} | {ratio} |")
     return out
 
 
