@@ -17,6 +17,7 @@ from rasterio.io import DatasetReader
 
 from app.catalog import RasterSpec
 from app.config import get_settings
+from app.geo.geojson import geojson
 from app.io.limits import TooLarge
 from app.raster.held import Held, held
 
@@ -97,7 +98,9 @@ def _zonal(
     pixel_km2 = abs(src.transform.a * src.transform.e) / 1e6 if src.crs.is_projected else None
     labels = np.zeros(data.shape, dtype=np.int32)
     if data.size:
-        shapes = [(g, i + 1) for i, g in enumerate(local) if shapely.get_dimensions(g) == 2]
+        shapes = [
+            (geojson(g), i + 1) for i, g in enumerate(local) if shapely.get_dimensions(g) == 2
+        ]
         if shapes:
             labels = features.rasterize(
                 shapes,

@@ -6,15 +6,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import shapely
 from geoalchemy2.shape import from_shape
-from shapely.geometry import mapping
 from sqlalchemy import Text, bindparam, cast, insert, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from app.catalog import LayerSpec, catalog, project_categories
 from app.errors import NotFound
+from app.geo.geojson import geojson
 from app.geo.local import geodesic_buffer
 from app.geo.measure import area_m2
 from app.raster.stats import stats_for
@@ -61,7 +62,10 @@ MAX_BUFFER_M = 50_000
 _ATTEMPTS = 3
 # The result goes in as the JSON text pydantic writes (in Rust), not a dict that the driver
 # would serialize again in Python.
-_FILE = insert(Screening.__table__).values(result=cast(bindparam("result_json", type_=Text), JSONB))
+_FILE = insert(Screening.__table__).values(
+    result=cast(bindparam("result_json", type_=Text), JSONB),
+    inputs=cast(bindparam("inputs_json", type_=Text), JSONB),
+)
 
 
 @dataclass
@@ -195,14 +199,16 @@ def judge_sites(
     specs: list[LayerSpec],
     found: list[list[list[dict[str, Any]]]],
     category: str | ProjectKind | None,
+    areas: list[float] | None = None,
 ) -> list[Screened]:
     """Each site's figures by layer, then its rules and verdicts (see screen_geometries).
 
-    FOUND: per site, per spec, the statement's rows."""
+    FOUND: per site, per spec, the statement's rows; AREAS: the sites' areas if known."""
     kind = category if isinstance(category, ProjectKind) else resolve_project(category, None, None)
+    if areas is None:
+        areas = [area_m2(g) if shapely.get_dimensions(g) == 2 else 0.0 for g in geoms]
     results = []
-    for geom, buffer, per_layer in zip(geoms, buffers, found, strict=True):
-        area = area_m2(geom) if shapely.get_dimensions(geom) == 2 else 0.0
+    for buffer, per_layer, area in zip(buffers, found, areas, strict=True):
         screened = Screened({}, [])
         for spec, rows in zip(specs, per_layer, strict=True):
             figures = [figures_of(spec, r, area, buffer) for r in rows]
@@ -236,8 +242,14 @@ def _parcel_rows(
 
 
 def screen_site(session: Session, req: ScreeningRequest) -> ScreeningResult:
-    """Screen one site against every active layer and file the result (one statement reads
-    versions, coverage and findings; one INSERT files it)."""
+    """Screen one site against every active layer and file the result."""
+    return screen_and_file(session, req)[0]
+
+
+def screen_and_file(session: Session, req: ScreeningRequest) -> tuple[ScreeningResult, bytes]:
+    """Screen one site and file the result: the result and its JSON as filed (the answer's
+    body, encoded once). One statement reads versions, coverage and findings; one INSERT
+    files it."""
     kind = resolve_project(req.project_category, req.industry_code, req.eia_item)
     if not 0 <= req.buffer_m <= MAX_BUFFER_M:
         raise SiteError(
@@ -260,13 +272,16 @@ def screen_site(session: Session, req: ScreeningRequest) -> ScreeningResult:
     # Refuses a site wholly outside the loaded counties.
     coverage = coverage_of(query, looked.coverage, force.versions, force.specs)
     complete = all(c.covered for c in coverage if catalog()[c.layer].screening_role == "finding")
-    every = judge_sites(geoms, buffers, force.specs, looked.found, kind)
+    areas = [site.area_m2] + [area_m2(g) if site.kind == "polygon" else 0.0 for g in geoms[1:]]
+    every = judge_sites(geoms, buffers, force.specs, looked.found, kind, areas)
     screened, parcels = _parcel_rows(site, every, complete)
     rasters = stats_for(force.rasters_on_disk(), [search])[0]
     result = build_result(req, kind, screened, force.versions, search, coverage, rasters, parcels)
-    filed = result.model_dump_json(exclude_unset=True)
-    session.execute(_FILE, {**screening_values(req, result), "result_json": filed})
-    return result
+    filed = result.__pydantic_serializer__.to_json(result, exclude_unset=True)
+    values = screening_values(req, result)
+    values["inputs_json"] = orjson.dumps(values.pop("inputs")).decode()
+    session.execute(_FILE, {**values, "result_json": filed.decode()})
+    return result, filed
 
 
 def build_result(
@@ -282,7 +297,10 @@ def build_result(
     """The result of one screened site, as filed and answered (also for each batch row)."""
     site = req.site
     complete = all(c.covered for c in coverage if catalog()[c.layer].screening_role == "finding")
-    search_area = area_m2(search) if shapely.get_dimensions(search) == 2 else 0.0
+    if search is site.geometry:
+        search_area = site.area_m2
+    else:
+        search_area = area_m2(search) if shapely.get_dimensions(search) == 2 else 0.0
     by_category = category_verdicts(kind, screened.by_category)
     screening_id = uuid.uuid4().hex[:16]
     result = ScreeningResult(
@@ -306,7 +324,7 @@ def build_result(
             source_format=site.source_format,
             parcels=site.names,
             search_area_m2=search_area,
-            geometry=mapping(site.geometry),
+            geometry=geojson(site.geometry),
         ),
         context=with_conditions(context_of(screened.by_layer, site.kind), kind),
         findings=screened.reported,

@@ -36,7 +36,12 @@ from app.screening.inputs import (
 from app.screening.models import ScreeningResult
 from app.screening.opinion import DOCX_MEDIA_TYPE, opinion_docx
 from app.screening.report import report_html, report_pdf
-from app.screening.service import get_screening, list_screenings, screen_site
+from app.screening.service import (
+    ScreeningRequest,
+    get_screening,
+    list_screenings,
+    screen_and_file,
+)
 from app.store import audit
 from app.store.models import Screening
 
@@ -120,16 +125,13 @@ _BATCH_DOC = {
 }
 
 
-def _filed(session: Session, actor: str, result: ScreeningResult) -> Response:
-    """Audit and count a screening just filed; its answer, encoded by pydantic (in Rust)
-    rather than validated again and encoded in Python (`response_model` documents it)."""
+def _filed(session: Session, actor: str, req: ScreeningRequest) -> Response:
+    """Screen, file, audit and count; the answer is the JSON filed, encoded once (in Rust),
+    not validated again and re-encoded in Python (`response_model` documents it)."""
+    result, body = screen_and_file(session, req)
     audit.record(session, actor, "screening", result.id, verdict=result.verdict)
     screening_filed(result.verdict)
-    return Response(
-        result.model_dump_json(exclude_unset=True),
-        status_code=201,
-        media_type="application/json",
-    )
+    return Response(body, status_code=201, media_type="application/json")
 
 
 def _screen_json(session: Session, actor: str, raw: bytes) -> Response:
@@ -141,7 +143,7 @@ def _screen_json(session: Session, actor: str, raw: bytes) -> Response:
         raise InvalidInput(
             f"The screening request is not valid JSON of the documented shape: {exc}. See /docs."
         ) from exc
-    return _filed(session, actor, screen_site(session, request_from_body(body, actor)))
+    return _filed(session, actor, request_from_body(body, actor))
 
 
 def _screen_file(
@@ -161,7 +163,7 @@ def _screen_file(
         industry_code=field.get("industry_code") or None,
         eia_item=field.get("eia_item") or None,
     )
-    return _filed(session, actor, screen_site(session, req))
+    return _filed(session, actor, req)
 
 
 def _visible(session: Session, screening_id: str, caller: Principal) -> Screening:
