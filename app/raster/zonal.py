@@ -75,40 +75,50 @@ def _check_budget(win: windows.Window) -> None:
         )
 
 
-def zonal_stats(path: str, spec: RasterSpec, zones: list[shapely.Geometry]) -> list[ZoneStats]:
+Projected = dict[str, tuple[list[shapely.Geometry], list[tuple[dict, int]]]]
+
+
+def zonal_stats(
+    path: str, spec: RasterSpec, zones: list[shapely.Geometry], projected: Projected | None = None
+) -> list[ZoneStats]:
     """Statistics per zone (EPSG:4490 geometries), in order. Zones smaller than a pixel
     (and points) take the value of the pixel under their centre. The raster is read from
-    memory when it is small enough to hold (app.raster.held), else from its file."""
+    memory when it is small enough to hold (app.raster.held), else from its file.
+
+    PROJECTED keeps the zones projected to each raster CRS met, for the next raster."""
     grid = held(path)
     if grid is not None:
-        return _zonal(grid, spec, zones)
+        return _zonal(grid, spec, zones, {} if projected is None else projected)
     with rasterio.open(path) as src:
-        return _zonal(src, spec, zones)
+        return _zonal(src, spec, zones, {} if projected is None else projected)
 
 
 def _zonal(
-    src: DatasetReader | Held, spec: RasterSpec, zones: list[shapely.Geometry]
+    src: DatasetReader | Held, spec: RasterSpec, zones: list[shapely.Geometry], projected: Projected
 ) -> list[ZoneStats]:
     """zonal_stats on an open dataset or a held raster."""
-    local = _to_raster_crs(zones, src.crs)
+    key = src.crs.to_wkt()
+    if key not in projected:
+        local = _to_raster_crs(zones, src.crs)
+        shapes = [
+            (geojson(g), i + 1) for i, g in enumerate(local) if shapely.get_dimensions(g) == 2
+        ]
+        projected[key] = (local, shapes)
+    local, shapes = projected[key]
     win = _window(src, local)
     _check_budget(win)
     data = src.read(1, window=win) if win.width and win.height else np.zeros((0, 0))
     nodata = spec.nodata if spec.nodata is not None else src.nodata
     pixel_km2 = abs(src.transform.a * src.transform.e) / 1e6 if src.crs.is_projected else None
     labels = np.zeros(data.shape, dtype=np.int32)
-    if data.size:
-        shapes = [
-            (geojson(g), i + 1) for i, g in enumerate(local) if shapely.get_dimensions(g) == 2
-        ]
-        if shapes:
-            labels = features.rasterize(
-                shapes,
-                out_shape=data.shape,
-                fill=0,
-                transform=src.window_transform(win),
-                dtype="int32",
-            )
+    if data.size and shapes:
+        labels = features.rasterize(
+            shapes,
+            out_shape=data.shape,
+            fill=0,
+            transform=src.window_transform(win),
+            dtype="int32",
+        )
     valid = labels > 0
     if nodata is not None:
         valid &= data != nodata
