@@ -32,7 +32,7 @@ pair AS (
   -- Each site with each layer: the layer's radius widened by the site's buffer (a zero
   -- radius, context layers: only what the site itself touches, stays zero) and a lon/lat
   -- box half-width that surely holds it.
-  SELECT site.site_no, site.g, site.dim, l.layer_no::int AS layer_no, l.vid, r.radius,
+  SELECT site.site_no, site.g, site.dim, site.size, l.layer_no::int AS layer_no, l.vid, r.radius,
          r.radius / (111000 * greatest(cos(radians(site.lat + 1)), 0.1)) + 1e-6 AS deg
   FROM site
   CROSS JOIN unnest(CAST(:vids AS int[]), CAST(:radii AS float8[]))
@@ -41,8 +41,8 @@ pair AS (
                       AS radius) r
 ),
 near AS (
-  SELECT pair.site_no, pair.layer_no, pair.dim, p.feature_id, p.geom AS part, pair.g,
-         ST_Dimension(p.geom) AS pdim, ST_Intersects(p.geom, pair.g) AS hit
+  SELECT pair.site_no, pair.layer_no, pair.dim, pair.size, p.feature_id, p.geom AS part,
+         pair.g, ST_Dimension(p.geom) AS pdim, ST_Intersects(p.geom, pair.g) AS hit
   FROM pair JOIN feature_part p
     ON p.version_id = pair.vid
    AND p.geom && ST_Expand(pair.g, pair.deg)
@@ -54,15 +54,20 @@ near AS (
             WHEN pair.radius <= 0 THEN false
             ELSE ST_DWithin(p.geom::geography, pair.g::geography, pair.radius) END
 ),
+-- A part that holds the whole site overlaps it by the site itself: its size, measured once,
+-- instead of an intersection measured again (most of the cost of a large site).
+whole AS (
+  SELECT near.*, hit AND dim > 0 AND pdim = 2 AND ST_Covers(part, g) AS covers FROM near
+),
 agg AS (
   SELECT site_no, layer_no, feature_id, bool_or(hit) AS intersects,
          bool_or(pdim = 1) AS is_line,
          min(CASE WHEN hit THEN 0 ELSE ST_Distance(part::geography, g::geography) END)
            AS distance_m,
-         sum(CASE WHEN pdim = 2 AND dim = 2 THEN CASE WHEN hit
+         sum(CASE WHEN pdim = 2 AND dim = 2 THEN CASE WHEN covers THEN size WHEN hit
                   THEN ST_Area(ST_Intersection(part, g)::geography) ELSE 0 END END)
            AS overlap_area_m2,
-         sum(CASE WHEN dim = 1 AND pdim = 2 THEN CASE WHEN hit
+         sum(CASE WHEN dim = 1 AND pdim = 2 THEN CASE WHEN covers THEN size WHEN hit
                     THEN ST_Length(ST_Intersection(g, part)::geography) ELSE 0 END
                   WHEN pdim = 1 AND dim >= 1 THEN CASE WHEN hit
                     THEN ST_Length(ST_Intersection(part, g)::geography) ELSE 0 END END)
@@ -71,7 +76,7 @@ agg AS (
          -- border of two parts of one feature meets both.
          ST_NPoints(ST_Union(CASE WHEN dim = 0 AND hit THEN ST_Intersection(part, g) END))
            AS overlap_points
-  FROM near GROUP BY site_no, layer_no, feature_id
+  FROM whole GROUP BY site_no, layer_no, feature_id
 ),
 found AS (
   SELECT agg.*, f.attributes, f.area_m2, site.dim AS site_dim, site.size AS site_size
@@ -89,10 +94,11 @@ cov_site AS (
   FROM (SELECT ST_GeomFromWKB(CAST(:cov_wkb AS bytea), 4490) AS g) s
 ),
 pieces AS MATERIALIZED (
-  SELECT row_number() OVER () AS pid, coalesce(f.attributes->>'code', '') AS code,
-         ST_Intersection(p.geom, cov_site.g) AS g
+  SELECT row_number() OVER () AS pid, coalesce(f.attributes->>'code', '') AS code, w.whole,
+         CASE WHEN w.whole THEN cov_site.g ELSE ST_Intersection(p.geom, cov_site.g) END AS g
   FROM cov_site JOIN feature_part p ON p.version_id = :county AND p.geom && cov_site.g
   JOIN feature f ON f.id = p.feature_id
+  CROSS JOIN LATERAL (SELECT cov_site.dim > 0 AND ST_Covers(p.geom, cov_site.g) AS whole) w
   WHERE ST_Intersects(p.geom, cov_site.g)
 ),
 sets AS (
@@ -105,13 +111,15 @@ hits AS (
   GROUP BY s.set_no
 ),
 measured AS (
-  SELECT u.pids,
-         CASE WHEN cov_site.dim = 0 THEN ST_NPoints(u.g)::float
-              WHEN cov_site.dim = 2 THEN ST_Area(u.g::geography)
-              ELSE ST_Length(u.g::geography) END AS covered
-  FROM cov_site,
-       (SELECT d.pids, (SELECT ST_Union(pc.g) FROM pieces pc WHERE pc.pid = ANY(d.pids)) AS g
-        FROM (SELECT DISTINCT pids FROM hits) d) u
+  -- A set with a piece that is the whole site covers it: its size, not a union measured.
+  SELECT d.pids,
+         CASE WHEN (SELECT bool_or(pc.whole) FROM pieces pc WHERE pc.pid = ANY(d.pids))
+              THEN cov_site.size
+              ELSE (SELECT CASE WHEN cov_site.dim = 0 THEN ST_NPoints(ST_Union(pc.g))::float
+                                WHEN cov_site.dim = 2 THEN ST_Area(ST_Union(pc.g)::geography)
+                                ELSE ST_Length(ST_Union(pc.g)::geography) END
+                    FROM pieces pc WHERE pc.pid = ANY(d.pids)) END AS covered
+  FROM cov_site, (SELECT DISTINCT pids FROM hits) d
 ),
 coverage AS (
   SELECT n.set_no, cov_site.size, m.covered
