@@ -168,13 +168,13 @@ def test_a_geojson_file_of_two_features_gets_rows(client, tmp_path):
 
 def test_single_sites_screen_in_one_pass_and_have_no_parcel_rows(client, tmp_path, monkeypatch):
     calls: list[int] = []
-    screen = service.screen_geometries
+    look_up = service.look_up
 
     def counted(session, geoms, *args, **kwargs):
         calls.append(len(geoms))
-        return screen(session, geoms, *args, **kwargs)
+        return look_up(session, geoms, *args, **kwargs)
 
-    monkeypatch.setattr(service, "screen_geometries", counted)
+    monkeypatch.setattr(service, "look_up", counted)
     point = {"type": "Point", "coordinates": [106.84, 32.35]}
     resp = client.post("/screenings", json={"geometry": point})
     assert resp.status_code == 201
@@ -185,7 +185,7 @@ def test_single_sites_screen_in_one_pass_and_have_no_parcel_rows(client, tmp_pat
     assert len(one["parcels"]) == 1
     two = upload(client, tmp_path, two_parcels(land_txt(SMALL), land_txt(circle(106.9, 32.4, 90))))
     assert len(two["parcels"]) == 2
-    # The site and its parcels go together: one query per layer, whatever the parcel count.
+    # The site and its parcels go together: one statement, whatever the parcel count.
     assert calls == [1, 1, 1, 3]
 
 

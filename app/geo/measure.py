@@ -17,8 +17,17 @@ def area_m2(geom: shapely.Geometry) -> float:
 
 
 def length_m(geom: shapely.Geometry) -> float:
-    """Ellipsoidal length of a lon/lat line (perimeter for polygons) in metres."""
-    return GEOD.geometry_length(geom)
+    """Ellipsoidal length of a lon/lat line (perimeter for polygons: the exterior ring's, as
+    pyproj's `geometry_length`) in metres, part after part; coordinates read as arrays."""
+    total = 0.0
+    for part in shapely.get_parts(geom):
+        if isinstance(part, shapely.GeometryCollection):
+            total += length_m(part)
+            continue
+        line = part.exterior if isinstance(part, shapely.Polygon) else part
+        xy = shapely.get_coordinates(line)
+        total += GEOD.line_length(xy[:, 0], xy[:, 1]) if len(xy) else 0.0
+    return total
 
 
 def area_units(m2: float) -> dict[str, float]:

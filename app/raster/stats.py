@@ -5,7 +5,7 @@ from sqlalchemy.orm import Session
 
 from app.catalog import get_raster_spec
 from app.errors import InvalidInput
-from app.raster.zonal import zonal_stats
+from app.raster.zonal import Projected, zonal_stats
 from app.store.models import RasterVersion
 from app.store.rasters import active_rasters
 
@@ -27,9 +27,10 @@ def stats_for(
 ) -> list[dict[str, dict]]:
     """Per geometry: {raster id: statistics with title and version}."""
     out: list[dict[str, dict]] = [{} for _ in geoms]
+    projected: Projected = {}  # rasters in one CRS project the geometries once
     for raster_id, version in versions.items():
         spec = get_raster_spec(raster_id)
-        for i, s in enumerate(zonal_stats(version.path, spec, geoms)):
+        for i, s in enumerate(zonal_stats(version.path, spec, geoms, projected)):
             out[i][raster_id] = {
                 "title_zh": spec.title_zh,
                 "version": version.version,

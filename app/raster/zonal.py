@@ -6,6 +6,7 @@ numpy.bincount: one pass over the pixels however many zones there are.
 """
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pyproj
@@ -16,7 +17,9 @@ from rasterio.io import DatasetReader
 
 from app.catalog import RasterSpec
 from app.config import get_settings
+from app.geo.geojson import geojson
 from app.io.limits import TooLarge
+from app.raster.held import Held, held
 
 
 @dataclass
@@ -37,15 +40,21 @@ class ZoneStats:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
+@lru_cache(maxsize=16)
+def _from_4490(crs_wkt: str) -> pyproj.Transformer:
+    # Building a transformer costs milliseconds; pyproj transformers are thread-safe.
+    return pyproj.Transformer.from_crs(4490, crs_wkt, always_xy=True)
+
+
 def _to_raster_crs(geoms: list[shapely.Geometry], crs: rasterio.crs.CRS) -> list[shapely.Geometry]:
-    t = pyproj.Transformer.from_crs(4490, crs, always_xy=True)
+    t = _from_4490(crs.to_wkt())
     return [
         shapely.transform(g, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
         for g in geoms
     ]
 
 
-def _window(src: DatasetReader, geoms: list[shapely.Geometry]) -> windows.Window:
+def _window(src: DatasetReader | Held, geoms: list[shapely.Geometry]) -> windows.Window:
     x0, y0, x1, y1 = shapely.total_bounds(np.asarray(geoms, dtype=object))
     win = windows.from_bounds(x0, y0, x1, y1, src.transform).round_offsets().round_lengths()
     full = windows.Window(0, 0, src.width, src.height)
@@ -66,38 +75,61 @@ def _check_budget(win: windows.Window) -> None:
         )
 
 
-def zonal_stats(path: str, spec: RasterSpec, zones: list[shapely.Geometry]) -> list[ZoneStats]:
+Projected = dict[str, tuple[list[shapely.Geometry], list[tuple[dict, int]]]]
+
+
+def zonal_stats(
+    path: str, spec: RasterSpec, zones: list[shapely.Geometry], projected: Projected | None = None
+) -> list[ZoneStats]:
     """Statistics per zone (EPSG:4490 geometries), in order. Zones smaller than a pixel
-    (and points) take the value of the pixel under their centre."""
+    (and points) take the value of the pixel under their centre. The raster is read from
+    memory when it is small enough to hold (app.raster.held), else from its file.
+
+    PROJECTED keeps the zones projected to each raster CRS met, for the next raster."""
+    grid = held(path)
+    if grid is not None:
+        return _zonal(grid, spec, zones, {} if projected is None else projected)
     with rasterio.open(path) as src:
+        return _zonal(src, spec, zones, {} if projected is None else projected)
+
+
+def _zonal(
+    src: DatasetReader | Held, spec: RasterSpec, zones: list[shapely.Geometry], projected: Projected
+) -> list[ZoneStats]:
+    """zonal_stats on an open dataset or a held raster."""
+    key = src.crs.to_wkt()
+    if key not in projected:
         local = _to_raster_crs(zones, src.crs)
-        win = _window(src, local)
-        _check_budget(win)
-        data = src.read(1, window=win) if win.width and win.height else np.zeros((0, 0))
-        nodata = spec.nodata if spec.nodata is not None else src.nodata
-        pixel_km2 = abs(src.transform.a * src.transform.e) / 1e6 if src.crs.is_projected else None
-        labels = np.zeros(data.shape, dtype=np.int32)
-        if data.size:
-            shapes = [(g, i + 1) for i, g in enumerate(local) if shapely.get_dimensions(g) == 2]
-            if shapes:
-                labels = features.rasterize(
-                    shapes,
-                    out_shape=data.shape,
-                    fill=0,
-                    transform=src.window_transform(win),
-                    dtype="int32",
-                )
-        valid = labels > 0
-        if nodata is not None:
-            valid &= data != nodata
-        stats = (
-            _categorical(data, labels, valid, len(zones), spec, pixel_km2)
-            if spec.kind == "categorical"
-            else _continuous(data, labels, valid, len(zones), pixel_km2)
+        shapes = [
+            (geojson(g), i + 1) for i, g in enumerate(local) if shapely.get_dimensions(g) == 2
+        ]
+        projected[key] = (local, shapes)
+    local, shapes = projected[key]
+    win = _window(src, local)
+    _check_budget(win)
+    data = src.read(1, window=win) if win.width and win.height else np.zeros((0, 0))
+    nodata = spec.nodata if spec.nodata is not None else src.nodata
+    pixel_km2 = abs(src.transform.a * src.transform.e) / 1e6 if src.crs.is_projected else None
+    labels = np.zeros(data.shape, dtype=np.int32)
+    if data.size and shapes:
+        labels = features.rasterize(
+            shapes,
+            out_shape=data.shape,
+            fill=0,
+            transform=src.window_transform(win),
+            dtype="int32",
         )
-        for i, s in enumerate(stats):
-            if s.pixels == 0:  # a point, or a sliver smaller than a pixel
-                stats[i] = _sample(src, local[i], spec, nodata)
+    valid = labels > 0
+    if nodata is not None:
+        valid &= data != nodata
+    stats = (
+        _categorical(data, labels, valid, len(zones), spec, pixel_km2)
+        if spec.kind == "categorical"
+        else _continuous(data, labels, valid, len(zones), pixel_km2)
+    )
+    for i, s in enumerate(stats):
+        if s.pixels == 0:  # a point, or a sliver smaller than a pixel
+            stats[i] = _sample(src, local[i], spec, nodata)
     return stats
 
 
@@ -154,7 +186,7 @@ def _continuous(
 
 
 def _sample(
-    src: DatasetReader, geom: shapely.Geometry, spec: RasterSpec, nodata: float | None
+    src: DatasetReader | Held, geom: shapely.Geometry, spec: RasterSpec, nodata: float | None
 ) -> ZoneStats:
     p = geom.representative_point() if shapely.get_dimensions(geom) else geom.centroid
     row, col = src.index(p.x, p.y)

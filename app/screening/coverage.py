@@ -2,20 +2,29 @@
 
 A layer's coverage is the union of the active counties within its active version's
 `coverage_codes` (all loaded counties when NULL: an unscoped import). Every coverage set
-present is measured against the site in one SQL statement (geography, so geodesic).
+present is measured against the site (geography, so geodesic) by the screening statement
+(app.screening.lookup), with the findings.
 """
 
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import shapely
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.catalog import LayerSpec
+from app.screening.lookup import CoverageQuery, look_up
 from app.screening.models import LayerCoverage
 from app.screening.site import SiteError
-from app.store.models import LayerVersion
 from app.store.regions import region_prefix
+
+
+class Versioned(Protocol):
+    """What coverage reads of a layer version (a LayerVersion row or its snapshot)."""
+
+    id: int
+    coverage_codes: list[str] | None
+
 
 # Below these the uncovered part is float noise or a sliver between neighbouring counties.
 MIN_UNCOVERED_M2 = 1.0
@@ -23,36 +32,6 @@ MIN_UNCOVERED_M = 1.0
 # Seams between real county outlines (a few cm wide) leave a few m² uncovered under a long
 # buffered road: a share this small is a seam, never a missing county.
 MAX_SEAM_SHARE = 1e-5
-
-# The site cut by the county parts it meets (small, GiST-indexed), then per coverage set the
-# union of its counties' pieces measured (points: counted, a point is covered or not).
-_COVERED = text("""
-WITH site AS (SELECT ST_GeomFromWKB(:wkb, 4490) AS g),
-pieces AS (
-  SELECT row_number() OVER () AS pid, coalesce(f.attributes->>'code', '') AS code,
-         ST_Intersection(p.geom, site.g) AS g
-  FROM site JOIN feature_part p ON p.version_id = :county AND p.geom && site.g
-  JOIN feature f ON f.id = p.feature_id
-  WHERE ST_Intersects(p.geom, site.g)
-),
-sets AS (
-  SELECT set_no, prefix
-  FROM unnest(CAST(:set_nos AS int[]), CAST(:prefixes AS text[])) AS t(set_no, prefix)
-),
-hits AS (
-  SELECT DISTINCT ON (s.set_no, pc.pid) s.set_no, pc.g
-  FROM sets s JOIN pieces pc ON pc.code LIKE s.prefix || '%'
-)
-SELECT n.set_no,
-       CASE WHEN ST_Dimension(site.g) = 2 THEN ST_Area(site.g::geography)
-            WHEN ST_Dimension(site.g) = 1 THEN ST_Length(site.g::geography)
-            ELSE ST_NPoints(site.g) END AS size,
-       (SELECT CASE WHEN ST_Dimension(site.g) = 0 THEN ST_NPoints(ST_Union(h.g))::float
-                    WHEN ST_Dimension(site.g) = 2 THEN ST_Area(ST_Union(h.g)::geography)
-                    ELSE ST_Length(ST_Union(h.g)::geography) END
-        FROM hits h WHERE h.set_no = n.set_no) AS covered
-FROM (SELECT DISTINCT set_no FROM sets) n, site
-""")
 
 
 @dataclass
@@ -74,53 +53,50 @@ class Measured:
         )
 
 
-def _prefixes(version: LayerVersion) -> tuple[str, ...]:
+def _prefixes(version: Versioned) -> tuple[str, ...]:
     """The code prefixes of a version's coverage; ("",) = every loaded county."""
     if version.coverage_codes is None:
         return ("",)
     return tuple(sorted({region_prefix(c) for c in version.coverage_codes}))
 
 
-def _measure(
-    session: Session, county: LayerVersion, geom: shapely.Geometry, sets: list[tuple[str, ...]]
-) -> list[Measured]:
-    """Each coverage set's uncovered share and amount of the site, in one statement."""
-    set_nos = [i for i, s in enumerate(sets) for _ in s]
-    prefixes = [p for s in sets for p in s]
-    rows = session.execute(
-        _COVERED,
-        {
-            "wkb": shapely.to_wkb(geom),
-            "county": county.id,
-            "set_nos": set_nos,
-            "prefixes": prefixes,
-        },
-    ).all()
-    dim = int(shapely.get_dimensions(geom))
-    out: dict[int, Measured] = {}
-    for r in rows:
-        size = r.size or 0.0
-        uncovered = max(size - (r.covered or 0.0), 0.0)
-        share = uncovered / size if size else 0.0
-        out[r.set_no] = Measured(dim, share, uncovered if dim else None)
-    return [out[i] for i in range(len(sets))]
-
-
-def site_coverage(
-    session: Session,
-    versions: dict[str, LayerVersion],
-    specs: list[LayerSpec],
-    geom: shapely.Geometry,
-) -> list[LayerCoverage]:
-    """Per screened layer, whether its data cover the search geometry; a SiteError when
-    the site lies wholly outside every loaded county."""
+def coverage_query(
+    versions: dict[str, Any], specs: list[LayerSpec], geom: shapely.Geometry
+) -> CoverageQuery | None:
+    """What the screening statement measures for SPECS' coverage of GEOM (None without a
+    county layer: nothing to measure against). The first set, every county, is the data."""
     county = versions.get("admin_county")
     if county is None:
-        return []
+        return None
     sets = [("",)] + sorted({_prefixes(versions[s.id]) for s in specs})
-    measured = dict(zip(sets, _measure(session, county, geom, sets), strict=True))
+    return CoverageQuery(geom, county.id, sets)
+
+
+def _measured(query: CoverageQuery, rows: list[dict[str, Any]]) -> dict[tuple, Measured]:
+    """Each coverage set's uncovered share and amount of the site, from the statement's rows."""
+    dim = int(shapely.get_dimensions(query.geometry))
+    out: dict[int, Measured] = {}
+    for r in rows:
+        size = r["size"] or 0.0
+        uncovered = max(size - (r["covered"] or 0.0), 0.0)
+        share = uncovered / size if size else 0.0
+        out[r["set_no"]] = Measured(dim, share, uncovered if dim else None)
+    return {s: out[i] for i, s in enumerate(query.sets)}
+
+
+def coverage_of(
+    query: CoverageQuery | None,
+    rows: list[dict[str, Any]],
+    versions: dict[str, Any],
+    specs: list[LayerSpec],
+) -> list[LayerCoverage]:
+    """Per screened layer, whether its data cover the search geometry; a SiteError when
+    the site lies wholly outside every loaded county. ROWS: the statement's coverage."""
+    if query is None:
+        return []
+    measured = _measured(query, rows)
     if measured[("",)].share >= 1 - 1e-9:
-        c = geom.centroid
+        c = query.geometry.centroid
         raise SiteError(
             f"用地（约 {c.x:.5f}, {c.y:.5f}）不在已加载数据（区县图层 admin_county）的覆盖范围内："
             "请检查坐标和坐标系（手机地图坐标请选 GCJ02/BD09），或先加载该地区的数据。"
@@ -143,6 +119,20 @@ def site_coverage(
             )
         )
     return out
+
+
+def site_coverage(
+    session: Session,
+    versions: dict[str, Any],
+    specs: list[LayerSpec],
+    geom: shapely.Geometry,
+) -> list[LayerCoverage]:
+    """Per screened layer, whether its data cover the search geometry; a SiteError when
+    the site lies wholly outside every loaded county (the statement without findings)."""
+    query = coverage_query(versions, specs, geom)
+    if query is None:
+        return []
+    return coverage_of(query, look_up(session, [], [], [], query).coverage, versions, specs)
 
 
 def _amount(item: LayerCoverage) -> str:

@@ -47,9 +47,10 @@ class ScreeningBody(BaseModel):
 
 def request_from_body(body: ScreeningBody, actor: str | None) -> ScreeningRequest:
     """A screening request from the JSON body; the inputs are kept as given."""
-    geoms, parcels, fmt = features_from_json(body.model_dump())
+    # The fields as given, without model_dump's copy of a large geometry (twice).
+    inputs = {k: v for k, v in body if v is not None}
+    geoms, parcels, fmt = features_from_json({"wkt": body.wkt, "geometry": body.geometry})
     site = build_site(geoms, body.crs, None, fmt, body.axis_order, parcels)
-    inputs = body.model_dump(exclude_none=True)
     return ScreeningRequest(
         site,
         body.project_name,

@@ -6,21 +6,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import shapely
 from geoalchemy2.shape import from_shape
-from shapely.geometry import mapping
-from sqlalchemy import select
+from sqlalchemy import Text, bindparam, cast, insert, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from app.catalog import LayerSpec, catalog, project_categories
 from app.errors import NotFound
+from app.geo.geojson import geojson
 from app.geo.local import geodesic_buffer
 from app.geo.measure import area_m2
 from app.raster.stats import stats_for
 from app.screening import access
-from app.screening import findings as findings_mod
 from app.screening.context import context_of, main_unit
-from app.screening.coverage import coverage_warnings, site_coverage
+from app.screening.coverage import coverage_of, coverage_query, coverage_warnings
+from app.screening.findings import figures_of
+from app.screening.in_force import in_force, screened_specs, search_radius
+from app.screening.lookup import Layer, look_up
 from app.screening.models import (
     AccessCondition,
     Context,
@@ -49,11 +53,19 @@ from app.screening.rules import (
     plan_context,
 )
 from app.screening.site import Site, SiteError
-from app.store.layers import active_versions
-from app.store.models import LayerVersion, Screening
-from app.store.rasters import active_rasters
+from app.store.models import Screening
+
+__all__ = ["screened_specs"]  # batch reads the screened layers from here
 
 MAX_BUFFER_M = 50_000
+# Attempts at one statement whose versions are still the active ones (see in_force).
+_ATTEMPTS = 3
+# The result goes in as the JSON text pydantic writes (in Rust), not a dict that the driver
+# would serialize again in Python.
+_FILE = insert(Screening.__table__).values(
+    result=cast(bindparam("result_json", type_=Text), JSONB),
+    inputs=cast(bindparam("inputs_json", type_=Text), JSONB),
+)
 
 
 @dataclass
@@ -159,68 +171,67 @@ class Screened:
         return overall([f.verdict for f in self.reported])
 
 
-def screened_specs(versions: dict[str, LayerVersion]) -> list[LayerSpec]:
-    """The catalog layers a screening reads: screened ones with an active version."""
-    return [
-        spec
-        for layer_id, spec in catalog().items()
-        if spec.screening_role != "none" and layer_id in versions
-    ]
-
-
 def screen_geometries(
     session: Session,
     geoms: list[shapely.Geometry],
     category: str | ProjectKind | None,
-    versions: dict[str, LayerVersion],
+    versions: dict[str, Any],
     buffers_m: Sequence[float] | None = None,
 ) -> list[Screened]:
-    """Findings, rules and verdicts for many sites, one query per layer.
+    """Findings, rules and verdicts for many sites, in one statement for every layer.
 
     Each site is searched within its layer's radius plus its buffer (BUFFERS_M, one per
     site; none by default), but relations and distances are those of the site itself.
     CATEGORY is a category name, a resolved ProjectKind, or None: judged as every category,
-    the verdict the most severe. The queries run once; only the rules repeat per category.
+    the verdict the most severe. VERSIONS: layer id → active version (row or snapshot).
+    The statement runs once; only the rules repeat per category.
     """
-    kind = category if isinstance(category, ProjectKind) else resolve_project(category, None, None)
-    areas = [area_m2(g) if shapely.get_dimensions(g) == 2 else 0.0 for g in geoms]
-    results = [Screened({}, []) for _ in geoms]
     specs = screened_specs(versions)
-    for spec in specs:
-        radius = 0.0 if spec.screening_role == "context" else spec.search_radius_m
-        per_site = findings_mod.find_many(
-            session, spec, versions[spec.id].id, geoms, areas, radius, buffers_m
-        )
-        for screened, found in zip(results, per_site, strict=True):
+    buffers = list(buffers_m) if buffers_m is not None else [0.0] * len(geoms)
+    layers = [Layer(versions[s.id].id, search_radius(s)) for s in specs]
+    found = look_up(session, geoms, buffers, layers).found
+    return judge_sites(geoms, buffers, specs, found, category)
+
+
+def judge_sites(
+    geoms: list[shapely.Geometry],
+    buffers: list[float],
+    specs: list[LayerSpec],
+    found: list[list[list[dict[str, Any]]]],
+    category: str | ProjectKind | None,
+    areas: list[float] | None = None,
+) -> list[Screened]:
+    """Each site's figures by layer, then its rules and verdicts (see screen_geometries).
+
+    FOUND: per site, per spec, the statement's rows; AREAS: the sites' areas if known."""
+    kind = category if isinstance(category, ProjectKind) else resolve_project(category, None, None)
+    if areas is None:
+        areas = [area_m2(g) if shapely.get_dimensions(g) == 2 else 0.0 for g in geoms]
+    results = []
+    for buffer, per_layer, area in zip(buffers, found, areas, strict=True):
+        screened = Screened({}, [])
+        for spec, rows in zip(specs, per_layer, strict=True):
+            figures = [figures_of(spec, r, area, buffer) for r in rows]
             if spec.screening_role == "context":
-                found = [f for f in found if f["relation"] in ("inside", "overlaps")]
-            screened.by_layer[spec.id] = found
-    # Rules are evaluated once the county is known: their bases cite the plan of its region.
-    for screened in results:
+                figures = [f for f in figures if f["relation"] in ("inside", "overlaps")]
+            screened.by_layer[spec.id] = figures
+        # Rules are evaluated once the county is known: their bases cite the plan of its region.
         plan = plan_context(main_unit(screened.by_layer, "admin_county"))
         for spec in specs:
-            found = screened.by_layer[spec.id]
-            screened.reported.extend(_evaluate(spec, found, kind, plan, screened.by_category))
+            found_here = screened.by_layer[spec.id]
+            screened.reported.extend(_evaluate(spec, found_here, kind, plan, screened.by_category))
         screened.reported.sort(key=lambda f: (-SEVERITY[f.verdict], f.distance_m or 0))
+        results.append(screened)
     return results
 
 
-def _screen_site_and_parcels(
-    session: Session,
-    req: ScreeningRequest,
-    kind: ProjectKind,
-    versions: dict[str, LayerVersion],
-    complete: bool,
+def _parcel_rows(
+    site: Site, every: list[Screened], complete: bool
 ) -> tuple[Screened, list[ParcelResult] | None]:
     """The site's findings and, for a multi-parcel site, each parcel's row.
 
-    Parcels are screened with the site, in the same query per layer; a lone parcel (a
-    one-parcel 报盘 file) is the site itself and costs nothing more."""
-    site = req.site
-    geoms = [site.geometry]
-    if len(site.parcel_geometries) > 1:
-        geoms += site.parcel_geometries
-    every = screen_geometries(session, geoms, kind, versions, [req.buffer_m] * len(geoms))
+    Parcels are screened with the site, in the same statement; a lone parcel (a one-parcel
+    报盘 file) is the site itself and costs nothing more."""
     if not site.multi_parcel:
         return every[0], None
     per_parcel = every[1:] or every
@@ -232,6 +243,13 @@ def _screen_site_and_parcels(
 
 def screen_site(session: Session, req: ScreeningRequest) -> ScreeningResult:
     """Screen one site against every active layer and file the result."""
+    return screen_and_file(session, req)[0]
+
+
+def screen_and_file(session: Session, req: ScreeningRequest) -> tuple[ScreeningResult, bytes]:
+    """Screen one site and file the result: the result and its JSON as filed (the answer's
+    body, encoded once). One statement reads versions, coverage and findings; one INSERT
+    files it."""
     kind = resolve_project(req.project_category, req.industry_code, req.eia_item)
     if not 0 <= req.buffer_m <= MAX_BUFFER_M:
         raise SiteError(
@@ -239,24 +257,38 @@ def screen_site(session: Session, req: ScreeningRequest) -> ScreeningResult:
             f"buffer_m must be between 0 and {MAX_BUFFER_M} metres."
         )
     site = req.site
-    versions = active_versions(session)
     search = geodesic_buffer(site.geometry, req.buffer_m) if req.buffer_m > 0 else site.geometry
-    # Refuses a site wholly outside the loaded counties before anything else is read.
-    coverage = site_coverage(session, versions, screened_specs(versions), search)
+    geoms = [site.geometry]
+    if len(site.parcel_geometries) > 1:
+        geoms += site.parcel_geometries
+    buffers = [req.buffer_m] * len(geoms)
+    force = in_force(session)
+    for attempt in range(_ATTEMPTS):
+        query = coverage_query(force.versions, force.specs, search)
+        looked = look_up(session, geoms, buffers, force.layers, query)
+        if force.matches(looked) or attempt == _ATTEMPTS - 1:
+            break
+        force = in_force(session, fresh=True)
+    # Refuses a site wholly outside the loaded counties.
+    coverage = coverage_of(query, looked.coverage, force.versions, force.specs)
     complete = all(c.covered for c in coverage if catalog()[c.layer].screening_role == "finding")
-    screened, parcels = _screen_site_and_parcels(session, req, kind, versions, complete)
-    rasters = stats_for(active_rasters(session), [search])[0]
-    result = build_result(req, kind, screened, versions, search, coverage, rasters, parcels)
-    session.add(Screening(**screening_values(req, result), result=result.as_json()))
-    session.flush()
-    return result
+    areas = [site.area_m2] + [area_m2(g) if site.kind == "polygon" else 0.0 for g in geoms[1:]]
+    every = judge_sites(geoms, buffers, force.specs, looked.found, kind, areas)
+    screened, parcels = _parcel_rows(site, every, complete)
+    rasters = stats_for(force.rasters_on_disk(), [search])[0]
+    result = build_result(req, kind, screened, force.versions, search, coverage, rasters, parcels)
+    filed = result.__pydantic_serializer__.to_json(result, exclude_unset=True)
+    values = screening_values(req, result)
+    values["inputs_json"] = orjson.dumps(values.pop("inputs")).decode()
+    session.execute(_FILE, {**values, "result_json": filed.decode()})
+    return result, filed
 
 
 def build_result(
     req: ScreeningRequest,
     kind: ProjectKind,
     screened: Screened,
-    versions: dict[str, LayerVersion],
+    versions: dict[str, Any],
     search: shapely.Geometry,
     coverage: list[LayerCoverage],
     rasters: dict[str, Any],
@@ -265,7 +297,10 @@ def build_result(
     """The result of one screened site, as filed and answered (also for each batch row)."""
     site = req.site
     complete = all(c.covered for c in coverage if catalog()[c.layer].screening_role == "finding")
-    search_area = area_m2(search) if shapely.get_dimensions(search) == 2 else 0.0
+    if search is site.geometry:
+        search_area = site.area_m2
+    else:
+        search_area = area_m2(search) if shapely.get_dimensions(search) == 2 else 0.0
     by_category = category_verdicts(kind, screened.by_category)
     screening_id = uuid.uuid4().hex[:16]
     result = ScreeningResult(
@@ -289,7 +324,7 @@ def build_result(
             source_format=site.source_format,
             parcels=site.names,
             search_area_m2=search_area,
-            geometry=mapping(site.geometry),
+            geometry=geojson(site.geometry),
         ),
         context=with_conditions(context_of(screened.by_layer, site.kind), kind),
         findings=screened.reported,

@@ -5,6 +5,7 @@ Pure: no database. Coverage against the loaded data is checked by the service.
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -107,12 +108,17 @@ class Site:
         """point, line or polygon."""
         return FAMILY_OF_DIMENSION[shapely.get_dimensions(self.geometry)]
 
+    @cached_property
+    def area_m2(self) -> float:
+        """Geodesic area of a polygon site (0 for points and lines), measured once."""
+        return area_m2(self.geometry) if self.kind == "polygon" else 0.0
+
     def figures(self) -> dict[str, Any]:
         """Geodesic size, vertex and part counts, and the centroid (also in Gauss-Krüger)."""
         c = self.geometry.centroid
         return {
             "kind": self.kind,
-            "area_m2": area_m2(self.geometry) if self.kind == "polygon" else 0.0,
+            "area_m2": self.area_m2,
             "length_m": length_m(self.geometry) if self.kind == "line" else 0.0,
             "perimeter_m": length_m(self.geometry) if self.kind == "polygon" else 0.0,
             "vertices": int(shapely.get_num_coordinates(self.geometry)),

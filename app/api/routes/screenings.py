@@ -2,6 +2,7 @@
 
 import datetime as dt
 import re
+from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
 
@@ -35,7 +36,12 @@ from app.screening.inputs import (
 from app.screening.models import ScreeningResult
 from app.screening.opinion import DOCX_MEDIA_TYPE, opinion_docx
 from app.screening.report import report_html, report_pdf
-from app.screening.service import get_screening, list_screenings, screen_site
+from app.screening.service import (
+    ScreeningRequest,
+    get_screening,
+    list_screenings,
+    screen_and_file,
+)
 from app.store import audit
 from app.store.models import Screening
 
@@ -119,11 +125,45 @@ _BATCH_DOC = {
 }
 
 
-def _filed(session: Session, actor: str, result: ScreeningResult) -> ScreeningResult:
-    """Audit and count a screening just filed."""
+def _filed(session: Session, actor: str, req: ScreeningRequest) -> Response:
+    """Screen, file, audit and count; the answer is the JSON filed, encoded once (in Rust),
+    not validated again and re-encoded in Python (`response_model` documents it)."""
+    result, body = screen_and_file(session, req)
     audit.record(session, actor, "screening", result.id, verdict=result.verdict)
     screening_filed(result.verdict)
-    return result
+    return Response(body, status_code=201, media_type="application/json")
+
+
+def _screen_json(session: Session, actor: str, raw: bytes) -> Response:
+    """Parse, check and screen a JSON request (in a worker thread: parsing a large site is
+    CPU work the event loop must not wait for)."""
+    try:
+        body = ScreeningBody.model_validate(load_json(raw or b"{}"))
+    except ValidationError as exc:
+        raise InvalidInput(
+            f"The screening request is not valid JSON of the documented shape: {exc}. See /docs."
+        ) from exc
+    return _filed(session, actor, request_from_body(body, actor))
+
+
+def _screen_file(
+    session: Session, actor: str, path: Path, field: dict[str, str | None]
+) -> Response:
+    """Read, check and screen an uploaded site file (in a worker thread)."""
+    req = request_from_file(
+        path,
+        field.get("crs") or None,
+        field.get("encoding") or None,
+        finite_float(field.get("buffer_m"), "buffer_m"),
+        field.get("project_category") or None,
+        field.get("project_name") or None,
+        field.get("axis_order") or "auto",
+        actor,
+        field.get("officer"),
+        industry_code=field.get("industry_code") or None,
+        eia_item=field.get("eia_item") or None,
+    )
+    return _filed(session, actor, req)
 
 
 def _visible(session: Session, screening_id: str, caller: Principal) -> Screening:
@@ -159,7 +199,7 @@ def _bounded(form: dict) -> None:
 )
 async def create_screening(
     request: Request, session: ScreeningSession, officer: Principal = Officer
-) -> ScreeningResult:
+) -> Response:
     """Screen a site: JSON (`geometry` or `wkt`) or a multipart upload in field `file`."""
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         form = await request.form()
@@ -169,28 +209,8 @@ async def create_screening(
         field = {k: (str(v) if v is not None else None) for k, v in form.items() if k != "file"}
         _bounded(field)
         async with saved_upload(upload) as path:
-            req = request_from_file(
-                path,
-                field.get("crs") or None,
-                field.get("encoding") or None,
-                finite_float(field.get("buffer_m"), "buffer_m"),
-                field.get("project_category") or None,
-                field.get("project_name") or None,
-                field.get("axis_order") or "auto",
-                officer.name,
-                field.get("officer"),
-                industry_code=field.get("industry_code") or None,
-                eia_item=field.get("eia_item") or None,
-            )
-            return _filed(session, officer.name, await run_in_threadpool(screen_site, session, req))
-    try:
-        body = ScreeningBody.model_validate(load_json(await request.body() or b"{}"))
-    except ValidationError as exc:
-        raise InvalidInput(
-            f"The screening request is not valid JSON of the documented shape: {exc}. See /docs."
-        ) from exc
-    req = request_from_body(body, officer.name)
-    return _filed(session, officer.name, await run_in_threadpool(screen_site, session, req))
+            return await run_in_threadpool(_screen_file, session, officer.name, path, field)
+    return await run_in_threadpool(_screen_json, session, officer.name, await request.body())
 
 
 @router.post(
