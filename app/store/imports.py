@@ -16,6 +16,7 @@ from app.config import get_settings
 from app.errors import ImportRejected, RedlineError
 from app.io.normalize import NormalizedLayer, normalize
 from app.io.readers import read_vector
+from app.store.catalog_epoch import mark_changed
 from app.store.db import long_statements
 from app.store.layers import active_version, get_layer, next_version_number, sync_catalog
 from app.store.models import AuditLog, Layer, LayerVersion
@@ -287,3 +288,4 @@ def _activate(session: Session, layer: Layer, version: LayerVersion) -> None:
     version.status = "active"
     version.activated_at = dt.datetime.now(dt.UTC)
     layer.active_version_id = version.id
+    mark_changed(session)

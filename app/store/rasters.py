@@ -20,6 +20,7 @@ from app.config import get_settings
 from app.errors import CrsError, ImportRejected, UnreadableFile
 from app.io.limits import check_raster_pixels
 from app.io.readers import without_paths
+from app.store.catalog_epoch import mark_changed
 from app.store.models import AuditLog, RasterVersion
 
 # Files being uploaded carry this prefix until their transaction commits.
@@ -99,6 +100,7 @@ def import_raster(
     staged = target.with_name(f"{TEMP_PREFIX}{uuid.uuid4().hex}-{target.name}")
     shutil.copyfile(path, staged)
     _place_on_commit(session, staged, target)
+    mark_changed(session)
     session.execute(
         update(RasterVersion)
         .where(RasterVersion.raster_id == raster_id, RasterVersion.status == "active")

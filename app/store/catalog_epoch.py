@@ -1,0 +1,173 @@
+"""A counter that moves whenever layer or raster versions change, so caches never go stale.
+
+Derived values (active version ids, specs in force, rasters held open, encoded summaries,
+tile addresses) are cached in each process under the current epoch. The epoch moves when
+this process commits a version change (`mark_changed`) and when any process on any machine
+does: triggers on `layer`, `layer_version` and `raster_version` send `NOTIFY redline_catalog`
+at commit (migration 0009), and one listener thread per process hears it. While that
+listener is not connected the epoch is None and nothing is served from a cache: a change
+could be missed. A change made elsewhere reaches this process within the notification's
+delivery time (milliseconds on one network); a screening always records the version ids it
+used.
+"""
+
+import logging
+import threading
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+import psycopg
+from sqlalchemy import event, make_url, select
+from sqlalchemy.orm import Session
+
+from app.cache import LockedLRU
+from app.config import get_settings
+from app.store.models import Layer, RasterVersion
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "redline_catalog"
+_FLAG = "redline_catalog_changed"
+# Seconds between liveness checks of an idle listener connection, and before a reconnect.
+_IDLE_CHECK_S = 30.0
+_RETRY_S = 1.0
+# How long the first cache use waits for the listener to connect.
+_FIRST_CONNECT_S = 2.0
+
+V = TypeVar("V")
+
+
+class _Listener:
+    """LISTEN redline_catalog on one database; counts notifications and reconnections."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self.counter = 0
+        self.connected = threading.Event()
+        self._lock = threading.Lock()
+        threading.Thread(target=self._run, name="redline-catalog-listener", daemon=True).start()
+
+    def bump(self) -> None:
+        """Move the epoch: everything cached before is stale."""
+        with self._lock:
+            self.counter += 1
+
+    def epoch(self) -> int | None:
+        """The current epoch, or None while not listening."""
+        return self.counter if self.connected.is_set() else None
+
+    def _run(self) -> None:
+        while True:
+            try:
+                with psycopg.connect(self.dsn, autocommit=True, connect_timeout=3) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    # Changes made while we were not listening were missed: start afresh.
+                    self.bump()
+                    self.connected.set()
+                    while True:
+                        for _ in conn.notifies(timeout=_IDLE_CHECK_S):
+                            self.bump()
+                        conn.execute("SELECT 1")  # a silently dropped connection raises here
+            except Exception as exc:  # noqa: BLE001 - any failure: stop trusting caches, retry
+                if self.connected.is_set():
+                    log.warning("catalog listener lost its connection (%s); retrying", exc)
+            self.connected.clear()
+            self.bump()
+            threading.Event().wait(_RETRY_S)
+
+
+_listeners: dict[str, _Listener] = {}
+_listeners_lock = threading.Lock()
+
+
+def _dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _listener() -> _Listener:
+    dsn = _dsn(get_settings().database_url)
+    with _listeners_lock:
+        found = _listeners.get(dsn)
+        if found is None:
+            found = _listeners[dsn] = _Listener(dsn)
+    if not found.connected.is_set():
+        found.connected.wait(_FIRST_CONNECT_S)
+    return found
+
+
+def epoch(session: Session | None = None) -> int | None:
+    """The epoch to cache under, or None when no cache may be trusted.
+
+    None also for a session holding uncommitted version changes: what it sees is not what
+    the cache holds."""
+    if session is not None and session.info.get(_FLAG):
+        return None
+    return _listener().epoch()
+
+
+def mark_changed(session: Session) -> None:
+    """Note that this session changes versions: its commit moves this process's epoch."""
+    session.info[_FLAG] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    if session.info.pop(_FLAG, False):
+        with _listeners_lock:
+            listeners = list(_listeners.values())
+        for listener in listeners:
+            listener.bump()
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_FLAG, None)
+
+
+class EpochCache(LockedLRU[tuple[int, Any]]):
+    """Values computed under the current epoch; recomputed once the epoch moves."""
+
+    def get_or_compute(self, session: Session | None, key: Hashable, compute: Callable[[], V]) -> V:  # type: ignore[override]
+        """The value cached for `key` under the current epoch, or `compute()` (then cached)."""
+        now = epoch(session)  # read before computing: a change meanwhile makes it stale
+        if now is None:
+            return compute()
+        found = self.get(key)
+        if found is not None and found[0] == now:
+            return found[1]
+        value = compute()
+        self.put(key, (now, value))
+        return value
+
+
+_ids = EpochCache(4)
+
+
+def active_version_ids(session: Session) -> dict[str, int]:
+    """Layer id → active version id, for every layer that has one (cached by epoch)."""
+    return _ids.get_or_compute(
+        session,
+        "layers",
+        lambda: dict(
+            session.execute(
+                select(Layer.id, Layer.active_version_id).where(
+                    Layer.active_version_id.is_not(None)
+                )
+            ).all()
+        ),
+    )
+
+
+def active_raster_ids(session: Session) -> dict[str, int]:
+    """Raster id → active raster version id (cached by epoch)."""
+    return _ids.get_or_compute(
+        session,
+        "rasters",
+        lambda: dict(
+            session.execute(
+                select(RasterVersion.raster_id, RasterVersion.id).where(
+                    RasterVersion.status == "active"
+                )
+            ).all()
+        ),
+    )
