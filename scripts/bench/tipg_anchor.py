@@ -37,7 +37,12 @@ TIPG_VERSION = "1.6.1"
 SCHEMA = "tipg_bench"
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_VAR_DIR = REPO / "var" / "bench"
-_SQL_TYPES = {"integer": "bigint", "number": "double precision", "boolean": "boolean", "date": "date"}
+_SQL_TYPES = {
+    "integer": "bigint",
+    "number": "double precision",
+    "boolean": "boolean",
+    "date": "date",
+}
 _MEASURES = {"polygon": "area_m2", "line": "length_m"}
 _START_TIMEOUT_S = 60.0
 
@@ -50,7 +55,11 @@ def ensure_venv(var_dir: Path = DEFAULT_VAR_DIR) -> Path:
         return Path(override)
     venv = var_dir / "tipg-venv"
     python = venv / "bin" / "python"
-    probe = [str(python), "-c", f"import tipg, uvicorn; assert tipg.__version__ == '{TIPG_VERSION}'"]
+    probe = [
+        str(python),
+        "-c",
+        f"import tipg, uvicorn; assert tipg.__version__ == '{TIPG_VERSION}'",
+    ]
     if python.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
         return python
     var_dir.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.api.auth import Reader
@@ -187,7 +187,9 @@ def items(
 ) -> JSONResponse:
     """A page of features; queryable properties also work as name=value parameters."""
     declared = declared_parameters(request)
-    return _geojson(*ogc.items(session, _base(request), collection_id, params, declared))
+    body, crs_uri = ogc.items(session, _base(request), collection_id, params, declared)
+    # Encoded by app.publish.ogc (orjson, geometries as PostGIS wrote them).
+    return Response(body, media_type=ogc.GEOJSON, headers={"Content-Crs": f"<{crs_uri}>"})
 
 
 @router.get(
