@@ -35,9 +35,9 @@ def _getter(client: httpx.Client, url: str, params: dict[str, Any], expect: int)
         response = client.get(url, params=params, headers=IDENTITY)
         if response.status_code != 200:
             raise RuntimeError(f"GET {response.url}: {response.status_code} {response.text[:200]}")
-        returned = response.json()["numberReturned"]
-        if returned != expect:
-            raise RuntimeError(f"GET {response.url}: {returned} features, {expect} expected")
+        # Checked without parsing: the client's JSON decoding is not the server's time.
+        if f'"numberReturned":{expect},'.encode() not in response.content:
+            raise RuntimeError(f"GET {response.url}: not {expect} features")
         return len(response.content)
 
     return run

@@ -1,9 +1,11 @@
 """OGC API - Features under /ogc: GDAL/QGIS/ArcGIS read the layers as standard collections."""
 
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
 from app.api.auth import Reader
 from app.api.deps import ReadSession
@@ -28,6 +30,17 @@ from app.api.ogc_params import (
 )
 from app.api.problems import problem_responses
 from app.publish import ogc
+from app.publish.reads import read_session
+
+
+def _published_read() -> Iterator[Session]:
+    with read_session() as session:
+        yield session
+
+
+# Items read one immutable layer version in one to two statements: no transaction needed
+# (app.publish.reads), so no BEGIN and COMMIT round trips.
+VersionRead = Annotated[Session, Depends(_published_read, scope="function")]
 
 router = APIRouter(
     prefix="/ogc",
@@ -182,7 +195,7 @@ def queryables(collection_id: CollectionId, request: Request, session: ReadSessi
 def items(
     collection_id: CollectionId,
     request: Request,
-    session: ReadSession,
+    session: VersionRead,
     params: Annotated[ogc.ItemsRequest, Depends(items_request)],
 ) -> JSONResponse:
     """A page of features; queryable properties also work as name=value parameters."""
@@ -204,7 +217,7 @@ def feature(
     collection_id: CollectionId,
     feature_id: FeatureId,
     request: Request,
-    session: ReadSession,
+    session: VersionRead,
     crs: Annotated[str | None, Depends(output_crs)],
 ) -> JSONResponse:
     """One feature of the active version."""
