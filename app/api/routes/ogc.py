@@ -1,11 +1,10 @@
 """OGC API - Features under /ogc: GDAL/QGIS/ArcGIS read the layers as standard collections."""
 
-from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session
 
 from app.api.auth import Reader
 from app.api.deps import ReadSession
@@ -31,16 +30,6 @@ from app.api.ogc_params import (
 from app.api.problems import problem_responses
 from app.publish import ogc
 from app.publish.reads import read_session
-
-
-def _published_read() -> Iterator[Session]:
-    with read_session() as session:
-        yield session
-
-
-# Items read one immutable layer version in one to two statements: no transaction needed
-# (app.publish.reads), so no BEGIN and COMMIT round trips.
-VersionRead = Annotated[Session, Depends(_published_read, scope="function")]
 
 router = APIRouter(
     prefix="/ogc",
@@ -192,17 +181,28 @@ def queryables(collection_id: CollectionId, request: Request, session: ReadSessi
     response_model=FeatureCollection,
     responses={**_CRS_HEADER, **_errors(404)},
 )
-def items(
+async def items(
     collection_id: CollectionId,
     request: Request,
-    session: VersionRead,
     params: Annotated[ogc.ItemsRequest, Depends(items_request)],
-) -> JSONResponse:
+) -> Response:
     """A page of features; queryable properties also work as name=value parameters."""
     declared = declared_parameters(request)
-    body, crs_uri = ogc.items(session, _base(request), collection_id, params, declared)
-    # Encoded by app.publish.ogc (orjson, geometries as PostGIS wrote them).
+    # One worker thread for the whole page (no session dependency: its opening and closing
+    # would each take a thread hop), encoded by app.publish.ogc: orjson, geometries as
+    # PostGIS wrote them.
+    body, crs_uri = await run_in_threadpool(
+        _items_page, _base(request), collection_id, params, declared
+    )
     return Response(body, media_type=ogc.GEOJSON, headers={"Content-Crs": f"<{crs_uri}>"})
+
+
+def _items_page(
+    base: str, collection_id: str, params: ogc.ItemsRequest, declared: list[str]
+) -> tuple[bytes, str]:
+    # Without a transaction: the page reads one immutable version (app.publish.reads).
+    with read_session() as session:
+        return ogc.items(session, base, collection_id, params, declared)
 
 
 @router.get(
@@ -217,7 +217,7 @@ def feature(
     collection_id: CollectionId,
     feature_id: FeatureId,
     request: Request,
-    session: VersionRead,
+    session: ReadSession,
     crs: Annotated[str | None, Depends(output_crs)],
 ) -> JSONResponse:
     """One feature of the active version."""
