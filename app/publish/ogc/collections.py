@@ -102,13 +102,20 @@ def _attribute_column(attribute: AttributeSpec) -> ColumnElement:
     return cast(text_value, sql_type) if sql_type else text_value
 
 
+# Layer spec → its queryables: the SQL expressions are built once per spec, not per request.
+_queryables: dict[int, tuple[LayerSpec, dict[str, Queryable]]] = {}
+
+
 def queryables(collection: Collection) -> dict[str, Queryable]:
     """The filterable properties: catalog attributes and the measure."""
-    found = {
-        a.name: Queryable(a.name, a.type, _attribute_column(a)) for a in collection.spec.attributes
-    }
+    spec = collection.spec
+    cached = _queryables.get(id(spec))
+    if cached is not None and cached[0] is spec:
+        return cached[1]
+    found = {a.name: Queryable(a.name, a.type, _attribute_column(a)) for a in spec.attributes}
     if collection.measure:
         found[collection.measure] = Queryable(
             collection.measure, "number", getattr(Feature, collection.measure)
         )
+    _queryables[id(spec)] = (spec, found)
     return found

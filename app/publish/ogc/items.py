@@ -3,11 +3,12 @@
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
 import orjson
-from sqlalchemy import ColumnElement, Row, func, select
+from sqlalchemy import ColumnElement, Integer, Row, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from app.errors import NotFound
@@ -130,14 +131,9 @@ def _conditions(collection: Collection, query: ItemsQuery) -> list[ColumnElement
     return conditions
 
 
-def _page(
-    session: Session,
-    conditions: list[ColumnElement],
-    output: GeometryOutput,
-    limit: int,
-    offset: int,
-) -> list[Row]:
-    """One page of features (file order) with their GeoJSON and bounds in the output CRS.
+def _page_statement(conditions: list[ColumnElement], output: GeometryOutput) -> Select:
+    """One page of features (file order) with their GeoJSON and bounds in the output CRS;
+    `limit` and `offset` are bound parameters.
 
     The page's ids are chosen first: geometries are shaped for the rows returned only, not for
     the rows an offset skips; the shaped geometry is materialized so the GeoJSON and the four
@@ -146,8 +142,8 @@ def _page(
         select(Feature.id, Feature.ordinal)
         .where(*conditions)
         .order_by(Feature.ordinal, Feature.id)
-        .limit(min(limit, feature_store.MAX_LIMIT))
-        .offset(offset)
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
         .subquery("page")
     )
     shaped = (
@@ -164,7 +160,7 @@ def _page(
         .prefix_with("MATERIALIZED")
     )
     shape = shaped.c.shape
-    query = select(
+    return select(
         shaped.c.id,
         shaped.c.attributes,
         shaped.c.area_m2,
@@ -175,7 +171,28 @@ def _page(
         func.ST_XMax(shape).label("xmax"),
         func.ST_YMax(shape).label("ymax"),
     ).order_by(shaped.c.ordinal, shaped.c.id)
-    return list(session.connection().execute(query))
+
+
+@lru_cache(maxsize=64)
+def _whole_version_page(output: GeometryOutput) -> Select:
+    """The statement of an unfiltered page, built once per output CRS (the version bound)."""
+    return _page_statement([Feature.version_id == bindparam("version_id")], output)
+
+
+def _page(
+    session: Session,
+    collection: Collection,
+    conditions: list[ColumnElement],
+    output: GeometryOutput,
+    request: ItemsRequest,
+) -> list[Row]:
+    params = {"limit": min(request.limit, feature_store.MAX_LIMIT), "offset": request.offset}
+    if len(conditions) == 1:  # the version only
+        statement = _whole_version_page(output)
+        params["version_id"] = collection.version.id
+    else:
+        statement = _page_statement(conditions, output)
+    return list(session.connection().execute(statement, params).all())
 
 
 def _matched(session: Session, collection: Collection, conditions: list[ColumnElement]) -> int:
@@ -237,7 +254,7 @@ def items(
     collection = get_collection(session, collection_id)
     query = resolve(request, collection, declared)
     conditions = _conditions(collection, query)
-    rows = _page(session, conditions, query.crs.output, request.limit, request.offset)
+    rows = _page(session, collection, conditions, query.crs.output, request)
     matched = _matched(session, collection, conditions)
     body: dict[str, Any] = {"type": "FeatureCollection"}
     if rows:
