@@ -7,6 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 import morecantile
+from psycopg import ClientCursor
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -201,7 +202,11 @@ def _tile_sql(session: Session, params: dict[str, Any]) -> str:
 
 
 def _scalar(session: Session, sql: str, params: dict[str, Any]) -> Any:
-    return session.connection().exec_driver_sql(sql, params).scalar()
+    # Values inlined, as tipg does: bound parameters let psycopg prepare the statement after
+    # five runs, and PostgreSQL's generic plan for it, blind to the tile, was ~25 % slower.
+    connection = session.connection()
+    inlined = ClientCursor(connection.connection.driver_connection).mogrify(sql, params)
+    return connection.exec_driver_sql(inlined).scalar()
 
 
 def tile_params(spec: LayerSpec, address: TileAddress) -> dict[str, Any]:
