@@ -14,7 +14,7 @@ from sqlalchemy import text
 from app.catalog import catalog
 from app.store.db import get_engine
 from tests.conftest import ARTIFACTS
-from tests.factories import GEOD
+from tests.factories import GEOD, SQUARE, frame, write
 
 ROOT = Path(__file__).resolve().parent.parent
 ECO = "重点生态功能区"
@@ -225,6 +225,34 @@ def test_collection_bbox_surrounds_the_returned_features(client):
     minx, miny, maxx, maxy = body["bbox"]
     bounds = shapely.total_bounds([shapely.geometry.shape(f["geometry"]) for f in body["features"]])
     assert [minx, miny, maxx, maxy] == pytest.approx(list(bounds))
+
+
+@pytest.mark.parametrize(("crs", "digits"), [(None, 7), (EPSG + "4490", 7), (EPSG + "3857", 3)])
+def test_a_deep_page_is_the_features_an_independent_query_pages_to(client, crs, digits):
+    """Ids paged before geometries are shaped, counts and bounds computed in SQL: checked
+    against a plain query and shapely on the returned GeoJSON."""
+    params = {"limit": 30, "offset": 100, **({"crs": crs} if crs else {})}
+    body = items(client, **params).json()
+    with get_engine().connect() as conn:
+        query = f"SELECT id FROM ({active('township')}) f ORDER BY ordinal, id"
+        ordered = conn.execute(text(query))
+        expected = [row[0] for row in ordered][100:130]
+    assert [f["id"] for f in body["features"]] == expected
+    assert body["numberMatched"] == count("township") == 139
+    shapes = [shapely.geometry.shape(f["geometry"]) for f in body["features"]]
+    assert body["bbox"] == [round(float(v), digits) for v in shapely.total_bounds(shapes)]
+
+
+def test_an_import_changes_the_items_of_its_collection(client, tmp_path):
+    """Collections are cached by catalog epoch: a new version shows at once."""
+    for name in ("旧地块", "新地块"):
+        path = write(frame([SQUARE], names=[name]), tmp_path / f"{name}.geojson")
+        with path.open("rb") as fh:
+            resp = client.post("/layers/test_parcel/versions", files={"file": (path.name, fh)})
+        assert resp.status_code == 201, resp.text
+        body = items(client, "test_parcel").json()
+        assert [f["properties"]["name"] for f in body["features"]] == [name]
+        assert body["numberMatched"] == 1
 
 
 def test_bbox_selects_the_features_that_intersect_it(client):

@@ -1,17 +1,21 @@
 """Vector tiles, TileJSON and the MapLibre style over the Bazhong reference data."""
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import mapbox_vector_tile
 import morecantile
+import psycopg
 import pytest
 import shapely
 import yaml
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, event, make_url
 
-from app.publish.tiles import BUFFER, EXTENT, MAX_TILE_TEXT, MAX_ZOOM, TileCache
+from app.config import get_settings
+from app.publish.tiles import BUFFER, EXTENT, MAX_TILE_TEXT, MAX_ZOOM, TileCache, tile_cache
 from tests.factories import SQUARE, frame, write
 
 TMS = morecantile.tms.get("WebMercatorQuad")
@@ -256,3 +260,105 @@ def test_tile_grid_is_morecantile_web_mercator():
 
     assert tile_width_m(0) == pytest.approx(40075016.68557849)
     assert tile_width_m(10) == pytest.approx(40075016.68557849 / 1024)
+
+
+# --- the tile cache: hits served without the database, dropped when versions change -----------
+
+
+@pytest.fixture
+def statements() -> Iterator[list[str]]:
+    """Every SQL statement any engine of this process runs during the test."""
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        seen.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(Engine, "before_cursor_execute", record)
+
+
+@pytest.fixture(scope="module")
+def open_client(tiles_client: TestClient) -> TestClient:
+    """The same app without a key (open reads, as map clients read tiles): no key lookup."""
+    return TestClient(tiles_client.app)
+
+
+def test_a_cached_tile_is_served_without_touching_the_database(open_client, statements):
+    tile_cache().clear()
+    first = get_tile(open_client, "township", GUANGWUSHAN)
+    assert first.status_code == 200 and statements, "a miss renders the tile in PostGIS"
+    statements.clear()
+    again = get_tile(open_client, "township", GUANGWUSHAN)
+    unchanged = get_tile(
+        open_client, "township", GUANGWUSHAN, **{"If-None-Match": first.headers["etag"]}
+    )
+    assert statements == []
+    assert again.content == first.content and again.headers["etag"] == first.headers["etag"]
+    assert unchanged.status_code == 304
+
+
+def test_an_import_drops_the_cached_tiles_of_the_layer(
+    tiles_client, open_client, statements, tmp_path
+):
+    tile = TMS.tile(*SQUARE.centroid.coords[0], 12)
+    upload_parcel(tiles_client, tmp_path / "first.geojson", "旧地块")
+    before = get_tile(open_client, "test_parcel", tile)
+    statements.clear()
+    assert get_tile(open_client, "test_parcel", tile).content == before.content
+    assert statements == [], "the second request is a cache hit"
+
+    upload_parcel(tiles_client, tmp_path / "second.geojson", "新地块")
+    after = get_tile(open_client, "test_parcel", tile)
+    assert after.headers["etag"] != before.headers["etag"]
+    assert [f["properties"]["name"] for f in decode(after.content, "test_parcel")] == ["新地块"]
+    statements.clear()
+    assert get_tile(open_client, "test_parcel", tile).content == after.content
+    assert statements == [], "the new version's tile is cached in turn"
+
+
+def test_a_version_switched_by_another_process_is_not_served_from_the_cache(
+    tiles_client, open_client, tmp_path
+):
+    tile = TMS.tile(*SQUARE.centroid.coords[0], 12)
+    upload_parcel(tiles_client, tmp_path / "old.geojson", "旧地块")
+    upload_parcel(tiles_client, tmp_path / "new.geojson", "新地块")
+    assert names_in(get_tile(open_client, "test_parcel", tile)) == ["新地块"]  # now cached
+    url = make_url(get_settings().database_url).set(drivername="postgresql")
+    dsn = url.render_as_string(hide_password=False)
+    # Another process (another API worker, an import elsewhere) points the layer back at the
+    # previous version and commits: its NOTIFY must reach this process's epoch.
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        current, previous = conn.execute(
+            "SELECT max(id), min(id) FROM (SELECT id FROM layer_version "
+            "WHERE layer_id = 'test_parcel' ORDER BY id DESC LIMIT 2) AS v"
+        ).fetchone()
+        switch = "UPDATE layer SET active_version_id = %s WHERE id = 'test_parcel'"
+        conn.execute(switch, (previous,))
+        try:
+            deadline = time.monotonic() + 5
+            while names_in(get_tile(open_client, "test_parcel", tile)) != ["旧地块"]:
+                assert time.monotonic() < deadline, "the cached tile outlived the version switch"
+                time.sleep(0.02)
+        finally:
+            conn.execute(switch, (current,))
+
+
+def names_in(resp) -> list[str]:
+    return [f["properties"]["name"] for f in decode(resp.content, "test_parcel")]
+
+
+def test_tiles_of_layers_without_long_texts_keep_every_attribute(tiles_client):
+    """The tile query that skips the per-value filter gives the filtered query's tile."""
+    from app.publish import tiles
+    from app.publish.reads import read_session
+
+    farm = TMS.tile(106.75, 31.86, 12)
+    with read_session() as session:
+        address = tiles.locate_tile(session, "farmland", farm.z, farm.x, farm.y)
+        params = tiles.tile_params(tiles.get_layer_spec("farmland"), address)
+        assert tiles._tile_sql(session, params) == tiles._TILE_ALL_ATTRIBUTES
+        conn = session.connection()
+        fast = conn.exec_driver_sql(tiles._TILE_ALL_ATTRIBUTES, params).scalar()
+        filtered = conn.exec_driver_sql(tiles._TILE, params).scalar()
+    assert fast and bytes(fast) == bytes(filtered)

@@ -9,6 +9,7 @@ from functools import cache
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
@@ -143,10 +144,13 @@ def require(role: str) -> Any:
     return dependency
 
 
-def read_access(request: Request, bearer: Bearer, api_key: ApiKeyHeader) -> Principal:
+async def read_access(request: Request, bearer: Bearer, api_key: ApiKeyHeader) -> Principal:
     """Reads: anyone while REDLINE_OPEN_READS is true (a key given must still be valid),
     else a viewer key or higher."""
-    return _check(request, "viewer", _presented(bearer, api_key), open_read=True)
+    presented = _presented(bearer, api_key)
+    if presented is None and settings_of(request).open_reads:
+        return ANONYMOUS  # on the event loop: an open read takes no thread hop
+    return await run_in_threadpool(_check, request, "viewer", presented, True)
 
 
 Reader = Depends(read_access)

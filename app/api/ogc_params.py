@@ -1,5 +1,8 @@
 """Query parameters of the OGC API routes as FastAPI dependencies.
 
+They only parse (no I/O), so they are `async`: FastAPI runs a plain `def` dependency in a
+worker thread, a hop each per request.
+
 FastAPI documents them in the OpenAPI (and so in /ogc/api); OGC API - Features wants 400 for
 a parameter it cannot use, so `OgcRoute` turns FastAPI's validation errors into 400 problems
 and `no_other_parameters` rejects parameters a route does not declare.
@@ -50,7 +53,7 @@ def _query_names(dependant: Dependant) -> list[str]:
     return names
 
 
-def no_other_parameters(request: Request) -> None:
+async def no_other_parameters(request: Request) -> None:
     """Reject query parameters the route does not declare."""
     declared = declared_parameters(request)
     unknown = sorted(set(request.query_params) - set(declared))
@@ -65,14 +68,14 @@ def _check_format(value: str | None, allowed: tuple[str, ...]) -> None:
         raise BadParameter(f"f={value!r} is not offered; use f={allowed[0]} or leave f out.")
 
 
-def json_format(
+async def json_format(
     f: Annotated[str | None, Query(description="Response format: json (the default).")] = None,
 ) -> None:
     """`f`: only JSON is offered."""
     _check_format(f, ("json",))
 
 
-def geojson_format(
+async def geojson_format(
     f: Annotated[
         str | None, Query(description="Response format: json or geojson (the default).")
     ] = None,
@@ -81,7 +84,7 @@ def geojson_format(
     _check_format(f, ("json", "geojson"))
 
 
-def output_crs(
+async def output_crs(
     crs: Annotated[str | None, Query(description=f"Output CRS: {_CRS_HELP}.")] = None,
 ) -> str | None:
     """`crs`: the output CRS as given; the collection decides whether it is offered."""
@@ -92,7 +95,7 @@ def _comma_list(value: str | None) -> list[str] | None:
     return None if value is None else [n.strip() for n in value.split(",") if n.strip()]
 
 
-def items_request(
+async def items_request(
     request: Request,
     limit: Annotated[
         int, Query(ge=1, description=f"Features per page (values above {MAX_LIMIT} are clamped).")

@@ -7,6 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 import morecantile
+from psycopg import ClientCursor
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -14,6 +15,7 @@ from app.cache import LockedLRU
 from app.catalog import LayerSpec, catalog, get_layer_spec
 from app.config import get_settings
 from app.errors import NotFound
+from app.store.catalog_epoch import EpochCache, active_version_ids
 from app.store.layers import get_layer
 from app.store.models import Layer
 
@@ -99,45 +101,112 @@ def active_version_id(layer: Layer) -> int:
     return layer.active_version_id
 
 
+# Layer id → active version id under the catalog epoch: `cached_address` reads it without a
+# session, so a cached tile is served without touching the database.
+_active_versions = EpochCache(max_items=256)
+
+
 def locate_tile(session: Session, layer_id: str, z: int, x: int, y: int) -> TileAddress:
     """The tile of the layer's active version (UnknownLayer / NotFound / TileOutOfRange)."""
-    _, layer = get_layer(session, layer_id)
+    get_layer_spec(layer_id)
     check_tile(z, x, y)
-    return TileAddress(layer_id, active_version_id(layer), z, x, y)
+    version_id = _active_versions.get_or_compute(
+        session, layer_id, lambda: active_version_ids(session).get(layer_id)
+    )
+    if version_id is None:
+        raise NotFound(f"Layer {layer_id} has no active version; import data first.")
+    return TileAddress(layer_id, version_id, z, x, y)
 
 
-# Candidates come from the GiST index on feature.geom (tile box transformed to 4490, with
-# the buffer margin); each is clipped in 4490 first so large polygons are cheap to transform.
-_TILE = text(
-    """
+def cached_address(layer_id: str, z: int, x: int, y: int) -> TileAddress | None:
+    """The tile's address when its layer's active version is known under the current epoch
+    (None otherwise: then `locate_tile`). Never blocks: safe on the event loop."""
+    version_id = _active_versions.peek(layer_id)
+    if version_id is None:
+        return None
+    check_tile(z, x, y)
+    return TileAddress(layer_id, version_id, z, x, y)
+
+
+def cached_tile(address: TileAddress) -> bytes | None:
+    """The tile's bytes if they are in the cache, else None."""
+    return tile_cache().get(_cache_key(address))
+
+
+def _cache_key(address: TileAddress) -> tuple[int, int, int, int]:
+    return (address.version_id, address.z, address.x, address.y)
+
+
+# psycopg's SQL (pyformat, run with exec_driver_sql): a tile read skips SQLAlchemy's compile
+# step. Candidates come from the GiST index on feature.geom (tile box transformed to 4490,
+# with the buffer margin); each is clipped in 4490 first so large polygons are cheap to
+# transform.
+# ST_AsMVT skips rows whose ST_AsMVTGeom is NULL (outside the tile): filtering them in SQL
+# would compute the whole geometry pipeline twice per feature.
+_TILE_SQL = """
     WITH tile AS (
-        SELECT ST_TileEnvelope(:z, :x, :y) AS box,
+        SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS box,
                -- Clamped to the world first: past ±180° the margin would wrap around.
-               ST_Transform(ST_ClipByBox2D(ST_TileEnvelope(:z, :x, :y, margin => :margin),
-                                           ST_TileEnvelope(0, 0, 0)), 4490) AS box4490
+               ST_Transform(ST_ClipByBox2D(
+                   ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => %(margin)s),
+                   ST_TileEnvelope(0, 0, 0)), 4490) AS box4490
     ),
     rows AS (
         SELECT f.id AS mvt_id,
                f.id AS fid,
-               (SELECT coalesce(jsonb_object_agg(a.key, a.value), '{}'::jsonb)
-                  FROM jsonb_each(f.attributes) AS a
-                 WHERE a.key = ANY(CAST(:keep AS text[]))
-                    OR jsonb_typeof(a.value) <> 'string'
-                    OR char_length(a.value #>> '{}') <= :max_text) AS attributes,
+               {attributes} AS attributes,
                ST_AsMVTGeom(
                    ST_Simplify(ST_Transform(ST_ClipByBox2D(f.geom, tile.box4490), 3857),
-                               :tolerance, true),
-                   tile.box, :extent, :buffer, true) AS geom
+                               %(tolerance)s, true),
+                   tile.box, %(extent)s, %(buffer)s, true) AS geom
           FROM feature AS f, tile
-         WHERE f.version_id = :version_id
+         WHERE f.version_id = %(version_id)s
            AND f.geom && tile.box4490
-           AND coalesce(f.area_m2, 0) >= :min_area
-           AND coalesce(f.length_m, 0) >= :min_length
+           AND coalesce(f.area_m2, 0) >= %(min_area)s
+           AND coalesce(f.length_m, 0) >= %(min_length)s
          ORDER BY f.ordinal
     )
-    SELECT ST_AsMVT(rows.*, :layer, :extent, 'geom', 'mvt_id') FROM rows WHERE geom IS NOT NULL
-    """
-)
+    SELECT ST_AsMVT(rows.*, %(layer)s, %(extent)s, 'geom', 'mvt_id') FROM rows
+"""
+# Long strings are left out value by value; a version without any (most layers) sends its
+# attributes as they are, sparing a jsonb_each per feature.
+_SHORT_ATTRIBUTES = """(
+    SELECT coalesce(jsonb_object_agg(a.key, a.value), '{}'::jsonb)
+      FROM jsonb_each(f.attributes) AS a
+     WHERE a.key = ANY(CAST(%(keep)s AS text[]))
+        OR jsonb_typeof(a.value) <> 'string'
+        OR char_length(a.value #>> '{}') <= %(max_text)s)"""
+_TILE = _TILE_SQL.format(attributes=_SHORT_ATTRIBUTES)
+_TILE_ALL_ATTRIBUTES = _TILE_SQL.format(attributes="f.attributes")
+_HAS_LONG_TEXT = """
+    SELECT EXISTS (
+        SELECT 1 FROM feature AS f, jsonb_each(f.attributes) AS a
+         WHERE f.version_id = %(version_id)s
+           AND NOT a.key = ANY(CAST(%(keep)s AS text[]))
+           AND jsonb_typeof(a.value) = 'string'
+           AND char_length(a.value #>> '{}') > %(max_text)s)
+"""
+# Version id → whether some attribute value is too long for tiles (a version never changes).
+_long_texts: LockedLRU[bool] = LockedLRU(max_items=4096)
+
+
+def _tile_sql(session: Session, params: dict[str, Any]) -> str:
+    """The tile query for the version: attributes filtered per value only where needed."""
+    version_id = params["version_id"]
+    found = _long_texts.get(version_id)
+    if found is None:
+        keys = {k: params[k] for k in ("version_id", "keep", "max_text")}
+        found = bool(_scalar(session, _HAS_LONG_TEXT, keys))
+        _long_texts.put(version_id, found)
+    return _TILE if found else _TILE_ALL_ATTRIBUTES
+
+
+def _scalar(session: Session, sql: str, params: dict[str, Any]) -> Any:
+    # Values inlined, as tipg does: bound parameters let psycopg prepare the statement after
+    # five runs, and PostgreSQL's generic plan for it, blind to the tile, was ~25 % slower.
+    connection = session.connection()
+    inlined = ClientCursor(connection.connection.driver_connection).mogrify(sql, params)
+    return connection.exec_driver_sql(inlined).scalar()
 
 
 def tile_params(spec: LayerSpec, address: TileAddress) -> dict[str, Any]:
@@ -174,13 +243,11 @@ def kept_attributes(spec: LayerSpec) -> list[str]:
 
 def render_tile(session: Session, address: TileAddress) -> bytes:
     """MVT bytes of one tile (b"" when no feature touches it), from the cache when possible."""
-    cache = tile_cache()
-    key = (address.version_id, address.z, address.x, address.y)
-    data = cache.get(key)
+    data = cached_tile(address)
     if data is None:
         params = tile_params(get_layer_spec(address.layer_id), address)
-        data = bytes(session.scalar(_TILE, params) or b"")
-        cache.put(key, data)
+        data = bytes(_scalar(session, _tile_sql(session, params), params) or b"")
+        tile_cache().put(_cache_key(address), data)
     return data
 
 

@@ -84,25 +84,25 @@ def _dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def _listener() -> _Listener:
+def _listener(wait: bool = True) -> _Listener:
     dsn = _dsn(get_settings().database_url)
     with _listeners_lock:
         found = _listeners.get(dsn)
         if found is None:
             found = _listeners[dsn] = _Listener(dsn)
-    if not found.connected.is_set():
+    if wait and not found.connected.is_set():
         found.connected.wait(_FIRST_CONNECT_S)
     return found
 
 
-def epoch(session: Session | None = None) -> int | None:
+def epoch(session: Session | None = None, *, wait: bool = True) -> int | None:
     """The epoch to cache under, or None when no cache may be trusted.
 
     None also for a session holding uncommitted version changes: what it sees is not what
-    the cache holds."""
+    the cache holds. `wait=False` never blocks (for the event loop): None until connected."""
     if session is not None and session.info.get(_FLAG):
         return None
-    return _listener().epoch()
+    return _listener(wait).epoch()
 
 
 def mark_changed(session: Session) -> None:
@@ -138,6 +138,13 @@ class EpochCache(LockedLRU[tuple[int, Any]]):
         value = compute()
         self.put(key, (now, value))
         return value
+
+    def peek(self, key: Hashable) -> Any:
+        """The value cached for `key` under the current epoch, or None; never computes nor
+        blocks, so the event loop may serve a hit without a thread or the database."""
+        now = epoch(wait=False)
+        found = self.get(key)
+        return found[1] if now is not None and found is not None and found[0] == now else None
 
 
 _ids = EpochCache(4)

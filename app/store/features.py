@@ -45,15 +45,23 @@ class GeometryOutput:
     north_first: bool = False  # the output CRS lists latitude/northing first
     digits: int = 7
 
-    def column(self) -> ColumnElement:
-        """ST_AsGeoJSON of the feature geometry in this output, labelled `geometry`."""
+    def shape(self) -> ColumnElement:
+        """The feature geometry in this output's SRID and axis order."""
         geometry: ColumnElement = Feature.geom
         if self.srid != 4490:
             geometry = func.ST_Transform(geometry, self.srid)
         if self.north_first:
             geometry = func.ST_FlipCoordinates(geometry)
+        return geometry
+
+    def geojson(self, geometry: ColumnElement) -> ColumnElement:
+        """ST_AsGeoJSON of a geometry in this output, labelled `geometry`."""
         # options 0: no per-geometry "crs" member.
         return func.ST_AsGeoJSON(geometry, self.digits, 0).label("geometry")
+
+    def column(self) -> ColumnElement:
+        """ST_AsGeoJSON of the feature geometry in this output, labelled `geometry`."""
+        return self.geojson(self.shape())
 
 
 STORAGE_LON_LAT = GeometryOutput()

@@ -2,7 +2,8 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from app.api.auth import Reader
@@ -28,6 +29,7 @@ from app.api.ogc_params import (
 )
 from app.api.problems import problem_responses
 from app.publish import ogc
+from app.publish.reads import read_session
 
 router = APIRouter(
     prefix="/ogc",
@@ -179,15 +181,28 @@ def queryables(collection_id: CollectionId, request: Request, session: ReadSessi
     response_model=FeatureCollection,
     responses={**_CRS_HEADER, **_errors(404)},
 )
-def items(
+async def items(
     collection_id: CollectionId,
     request: Request,
-    session: ReadSession,
     params: Annotated[ogc.ItemsRequest, Depends(items_request)],
-) -> JSONResponse:
+) -> Response:
     """A page of features; queryable properties also work as name=value parameters."""
     declared = declared_parameters(request)
-    return _geojson(*ogc.items(session, _base(request), collection_id, params, declared))
+    # One worker thread for the whole page (no session dependency: its opening and closing
+    # would each take a thread hop), encoded by app.publish.ogc: orjson, geometries as
+    # PostGIS wrote them.
+    body, crs_uri = await run_in_threadpool(
+        _items_page, _base(request), collection_id, params, declared
+    )
+    return Response(body, media_type=ogc.GEOJSON, headers={"Content-Crs": f"<{crs_uri}>"})
+
+
+def _items_page(
+    base: str, collection_id: str, params: ogc.ItemsRequest, declared: list[str]
+) -> tuple[bytes, str]:
+    # Without a transaction: the page reads one immutable version (app.publish.reads).
+    with read_session() as session:
+        return ogc.items(session, base, collection_id, params, declared)
 
 
 @router.get(

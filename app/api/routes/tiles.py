@@ -3,6 +3,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from app.api.auth import Reader
@@ -14,6 +15,7 @@ from app.api.problems import problem_responses
 from app.catalog import get_layer_spec
 from app.config import get_settings
 from app.publish import mapstyle, tiles
+from app.publish.reads import read_session
 
 router = APIRouter(
     prefix="/tiles",
@@ -74,23 +76,45 @@ def tilejson(layer: str, request: Request, session: ReadSession) -> Response:
         **problem_responses(404, 422),
     },
 )
-def tile(
+async def tile(
     layer: str,
     z: TileIndex,
     x: TileIndex,
     y: TileIndex,
-    session: ReadSession,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """A Mapbox vector tile (WebMercatorQuad) of the layer's active version."""
-    address = tiles.locate_tile(session, layer, z, x, y)
+    # A cached tile is answered here on the event loop: no thread, no database.
+    address = tiles.cached_address(layer, z, x, y)
+    if address is not None:
+        if _etag_matches(if_none_match, _etag(address)):
+            return _tile_response(address, None)
+        data = tiles.cached_tile(address)
+        if data is not None:
+            return _tile_response(address, data)
+    return await run_in_threadpool(_render, layer, z, x, y, if_none_match)
+
+
+def _render(layer: str, z: int, x: int, y: int, if_none_match: str | None) -> Response:
+    with read_session() as session:
+        address = tiles.locate_tile(session, layer, z, x, y)
+        if _etag_matches(if_none_match, _etag(address)):
+            return _tile_response(address, None)
+        return _tile_response(address, tiles.render_tile(session, address))
+
+
+def _etag(address: tiles.TileAddress) -> str:
+    return f'"{address.fingerprint}"'
+
+
+def _tile_response(address: tiles.TileAddress, data: bytes | None) -> Response:
+    """200 with the tile, 204 for an empty tile, 304 (data None) when the client has it."""
     headers = {
-        "ETag": f'"{address.fingerprint}"',
+        "ETag": _etag(address),
         "Cache-Control": f"public, max-age={get_settings().tile_max_age_s}",
     }
-    if _etag_matches(if_none_match, headers["ETag"]):
+    if data is None:
         return Response(status_code=304, headers=headers)
-    data = tiles.render_tile(session, address)
     if not data:
         return Response(status_code=204, headers=headers)
     return Response(data, media_type=MVT, headers=headers)

@@ -10,6 +10,7 @@ from app.errors import NotFound
 from app.publish.cql import Queryable
 from app.publish.ogc.crs import offered_crs
 from app.store import layers as store
+from app.store.catalog_epoch import EpochCache
 from app.store.models import Feature, LayerVersion
 
 # Geometry measure column and its label per geometry type (points have none).
@@ -68,14 +69,30 @@ def all_collections(session: Session) -> list[Collection]:
     ]
 
 
+# Collection id → its Collection (or None) under the catalog epoch: an items page then needs
+# no round trip for the layer, its version and its extent (a scan of the whole version).
+_collections = EpochCache(max_items=256)
+
+
+def _load_collection(session: Session, spec: LayerSpec) -> Collection | None:
+    _, layer = store.get_layer(session, spec.id)
+    version = store.active_version(session, layer)
+    if version is None:
+        return None
+    # Detached: a rollback of this session must not expire the copy other requests read.
+    session.expunge(version)
+    return Collection(spec, version, _extents(session, [version.id]).get(version.id))
+
+
 def get_collection(session: Session, collection_id: str) -> Collection:
     """One collection; unknown layers and layers without an active version are 404."""
     spec = get_layer_spec(collection_id)
-    _, layer = store.get_layer(session, collection_id)
-    version = store.active_version(session, layer)
-    if version is None:
+    found = _collections.get_or_compute(
+        session, collection_id, lambda: _load_collection(session, spec)
+    )
+    if found is None:
         raise NotFound(f"Layer {collection_id} has no active version yet: import data first.")
-    return Collection(spec, version, _extents(session, [version.id]).get(version.id))
+    return found
 
 
 def _attribute_column(attribute: AttributeSpec) -> ColumnElement:
@@ -85,13 +102,20 @@ def _attribute_column(attribute: AttributeSpec) -> ColumnElement:
     return cast(text_value, sql_type) if sql_type else text_value
 
 
+# Layer spec → its queryables: the SQL expressions are built once per spec, not per request.
+_queryables: dict[int, tuple[LayerSpec, dict[str, Queryable]]] = {}
+
+
 def queryables(collection: Collection) -> dict[str, Queryable]:
     """The filterable properties: catalog attributes and the measure."""
-    found = {
-        a.name: Queryable(a.name, a.type, _attribute_column(a)) for a in collection.spec.attributes
-    }
+    spec = collection.spec
+    cached = _queryables.get(id(spec))
+    if cached is not None and cached[0] is spec:
+        return cached[1]
+    found = {a.name: Queryable(a.name, a.type, _attribute_column(a)) for a in spec.attributes}
     if collection.measure:
         found[collection.measure] = Queryable(
             collection.measure, "number", getattr(Feature, collection.measure)
         )
+    _queryables[id(spec)] = (spec, found)
     return found

@@ -3,11 +3,12 @@
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
-import shapely
-from sqlalchemy import ColumnElement, func, select
+import orjson
+from sqlalchemy import ColumnElement, Integer, Row, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from app.errors import NotFound
@@ -17,7 +18,7 @@ from app.publish.ogc.collections import Collection, get_collection, queryables
 from app.publish.ogc.crs import OgcCrs, choose_crs
 from app.publish.ogc.documents import GEOJSON, JSON, PREFIX, link
 from app.store import features as feature_store
-from app.store.features import Bbox
+from app.store.features import Bbox, GeometryOutput
 from app.store.models import Feature, FeaturePart
 
 DEFAULT_LIMIT = 100
@@ -130,9 +131,97 @@ def _conditions(collection: Collection, query: ItemsQuery) -> list[ColumnElement
     return conditions
 
 
-def _bounds(geometries: list[str], digits: int) -> list[float]:
-    bounds = shapely.total_bounds(shapely.from_geojson(geometries))
+def _page_statement(conditions: list[ColumnElement], output: GeometryOutput) -> Select:
+    """One page of features (file order) with their GeoJSON and bounds in the output CRS;
+    `limit` and `offset` are bound parameters.
+
+    The page's ids are chosen first: geometries are shaped for the rows returned only, not for
+    the rows an offset skips; the shaped geometry is materialized so the GeoJSON and the four
+    bounds transform it once."""
+    ids = (
+        select(Feature.id, Feature.ordinal)
+        .where(*conditions)
+        .order_by(Feature.ordinal, Feature.id)
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
+        .subquery("page")
+    )
+    shaped = (
+        select(
+            Feature.id,
+            Feature.attributes,
+            Feature.area_m2,
+            Feature.length_m,
+            ids.c.ordinal,
+            output.shape().label("shape"),
+        )
+        .join(ids, ids.c.id == Feature.id)
+        .cte("shaped")
+        .prefix_with("MATERIALIZED")
+    )
+    shape = shaped.c.shape
+    return select(
+        shaped.c.id,
+        shaped.c.attributes,
+        shaped.c.area_m2,
+        shaped.c.length_m,
+        output.geojson(shape),
+        func.ST_XMin(shape).label("xmin"),
+        func.ST_YMin(shape).label("ymin"),
+        func.ST_XMax(shape).label("xmax"),
+        func.ST_YMax(shape).label("ymax"),
+    ).order_by(shaped.c.ordinal, shaped.c.id)
+
+
+@lru_cache(maxsize=64)
+def _whole_version_page(output: GeometryOutput) -> Select:
+    """The statement of an unfiltered page, built once per output CRS (the version bound)."""
+    return _page_statement([Feature.version_id == bindparam("version_id")], output)
+
+
+def _page(
+    session: Session,
+    collection: Collection,
+    conditions: list[ColumnElement],
+    output: GeometryOutput,
+    request: ItemsRequest,
+) -> list[Row]:
+    params = {"limit": min(request.limit, feature_store.MAX_LIMIT), "offset": request.offset}
+    if len(conditions) == 1:  # the version only
+        statement = _whole_version_page(output)
+        params["version_id"] = collection.version.id
+    else:
+        statement = _page_statement(conditions, output)
+    return list(session.connection().execute(statement, params).all())
+
+
+def _matched(session: Session, collection: Collection, conditions: list[ColumnElement]) -> int:
+    """Features matching: the version's own count when nothing but the version is asked."""
+    if len(conditions) == 1:
+        return collection.version.feature_count
+    count = select(func.count()).select_from(Feature).where(*conditions)
+    return session.connection().execute(count).scalar_one()
+
+
+def _bounds(rows: list[Row], digits: int) -> list[float]:
+    bounds = (
+        min(r.xmin for r in rows),
+        min(r.ymin for r in rows),
+        max(r.xmax for r in rows),
+        max(r.ymax for r in rows),
+    )
     return [round(float(v), digits) for v in bounds]
+
+
+def _feature(row: Row, names: list[str]) -> dict[str, Any]:
+    """A GeoJSON Feature whose geometry is PostGIS's GeoJSON text as it is."""
+    values = {**row.attributes, "area_m2": row.area_m2, "length_m": row.length_m}
+    return {
+        "type": "Feature",
+        "id": row.id,
+        "geometry": orjson.Fragment(row.geometry),
+        "properties": {name: values.get(name) for name in names},
+    }
 
 
 def _page_links(base: str, collection_id: str, request: ItemsRequest, more: bool) -> list[dict]:
@@ -160,25 +249,25 @@ def _now() -> str:
 
 def items(
     session: Session, base: str, collection_id: str, request: ItemsRequest, declared: list[str]
-) -> tuple[dict[str, Any], str]:
-    """One page of a collection's features as GeoJSON, and the URI of its CRS."""
+) -> tuple[bytes, str]:
+    """One page of a collection's features as GeoJSON (encoded), and the URI of its CRS."""
     collection = get_collection(session, collection_id)
     query = resolve(request, collection, declared)
-    rows, matched = feature_store.page(
-        session, _conditions(collection, query), query.crs.output, request.limit, request.offset
-    )
+    conditions = _conditions(collection, query)
+    rows = _page(session, collection, conditions, query.crs.output, request)
+    matched = _matched(session, collection, conditions)
     body: dict[str, Any] = {"type": "FeatureCollection"}
     if rows:
-        body["bbox"] = _bounds([r.geometry for r in rows], query.crs.digits)
+        body["bbox"] = _bounds(rows, query.crs.digits)
     more = request.offset + len(rows) < matched
     body |= {
         "timeStamp": _now(),
         "numberMatched": matched,
         "numberReturned": len(rows),
-        "features": [feature_store.feature_json(r, query.properties) for r in rows],
+        "features": [_feature(r, query.properties) for r in rows],
         "links": _page_links(base, collection_id, request, more),
     }
-    return body, query.crs.uri
+    return orjson.dumps(body), query.crs.uri
 
 
 def item(
