@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 
 from app.config import get_settings
 from app.store import db
+from app.store.catalog_epoch import EpochCache
 from app.store.replica import replica_caught_up
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -218,3 +219,46 @@ def test_screening_lookups_read_the_replica_only_once_it_has_caught_up(
         with replica.connect() as conn:
             conn.execute(text("SELECT pg_wal_replay_resume()"))
     wait_for_replica()
+
+
+def test_caches_are_not_filled_from_a_lagging_replica(replica):
+    # A version switch the replica has not replayed: the epoch moves at once (NOTIFY from the
+    # primary), and what the replica answers meanwhile is served but never kept.
+    with db.get_engine().connect() as conn:
+        layer, version = conn.execute(
+            text("SELECT id, active_version_id FROM layer WHERE active_version_id IS NOT NULL")
+        ).first()
+    wait_for_replica()
+    with replica.connect() as conn:
+        conn.execute(text("SELECT pg_wal_replay_pause()"))
+    cache = EpochCache(4)
+    calls = []
+
+    def on_replica() -> int | None:
+        calls.append(1)
+        with db.get_read_engine().connect() as conn:
+            return conn.execute(
+                text("SELECT active_version_id FROM layer WHERE id = :l"), {"l": layer}
+            ).scalar()
+
+    try:
+        with db.get_engine().begin() as conn:
+            conn.execute(
+                text("UPDATE layer SET active_version_id = NULL WHERE id = :l"), {"l": layer}
+            )
+        assert cache.get_or_compute(None, "k", on_replica) == version  # stale, served once
+        assert cache.get_or_compute(None, "k", on_replica) == version
+        assert len(calls) == 2, "a lagging replica's answer was cached"
+    finally:
+        with replica.connect() as conn:
+            conn.execute(text("SELECT pg_wal_replay_resume()"))
+        wait_for_replica()
+        assert cache.get_or_compute(None, "k", on_replica) is None
+        assert cache.get_or_compute(None, "k", on_replica) is None
+        assert len(calls) == 3
+        with db.get_engine().begin() as conn:
+            conn.execute(
+                text("UPDATE layer SET active_version_id = :v WHERE id = :l"),
+                {"v": version, "l": layer},
+            )
+        wait_for_replica()

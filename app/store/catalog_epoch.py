@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from app.cache import LockedLRU
 from app.config import get_settings
 from app.store.models import Layer, RasterVersion
+from app.store.replica import replica_caught_up
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +125,15 @@ def _after_rollback(session: Session) -> None:
     session.info.pop(_FLAG, None)
 
 
+def _replica_current() -> bool:
+    """Whether values read now may be cached: no replica, or one that has replayed all the
+    primary had committed (so every change the epoch has announced is visible there)."""
+    settings = get_settings()
+    if not settings.read_database_url:
+        return True
+    return replica_caught_up(settings.replica_max_wait_ms / 1000)
+
+
 class EpochCache(LockedLRU[tuple[int, Any]]):
     """Values computed under the current epoch; recomputed once the epoch moves."""
 
@@ -135,6 +145,8 @@ class EpochCache(LockedLRU[tuple[int, Any]]):
         found = self.get(key)
         if found is not None and found[0] == now:
             return found[1]
+        if not _replica_current():
+            return compute()  # a lagging replica's answer is served once, never kept
         value = compute()
         self.put(key, (now, value))
         return value
