@@ -410,3 +410,22 @@ def test_start_up_removes_what_a_crash_left_in_temp_folders(database):
     finally:
         shutil.rmtree(live, ignore_errors=True)
         kept.unlink(missing_ok=True)
+
+
+def test_a_pooled_connection_dropped_while_idle_is_replaced(database, monkeypatch):
+    import psycopg
+    from sqlalchemy import text
+
+    from app.store import db
+
+    engine = db.get_engine()
+    with engine.connect() as conn:
+        pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    # The server drops that pooled connection (as a restart or a network cut would).
+    url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url, autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    monkeypatch.setattr(db, "IDLE_PING_S", 0.0)  # it has been idle long enough to be checked
+    for _ in range(3):
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT 1")).scalar_one() == 1
