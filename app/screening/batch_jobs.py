@@ -70,7 +70,8 @@ def screen_batch_job(
     unpacked = unpack_sites(sites)
 
     def work(progress: Any) -> str:
-        rows = batch.screen_batch(unpacked, category, buffer_m, progress, actor, source)
+        # Rows go to the file chunk by chunk as they are screened and filed.
+        rows = batch.iter_rows(unpacked, category, buffer_m, progress, actor, source)
         return str(batch.write_rows(rows, fmt, target))
 
     run_job(job_id, work)

@@ -195,6 +195,12 @@ def screen_geometries(
             if spec.screening_role == "context":
                 found = [f for f in found if f["relation"] in ("inside", "overlaps")]
             screened.by_layer[spec.id] = found
+    judge(results, kind, specs)
+    return results
+
+
+def judge(results: list[Screened], kind: ProjectKind, specs: list[LayerSpec]) -> None:
+    """Rules and verdicts of sites whose relations to every layer of SPECS are found."""
     # Rules are evaluated once the county is known: their bases cite the plan of its region.
     for screened in results:
         plan = plan_context(main_unit(screened.by_layer, "admin_county"))
@@ -202,7 +208,6 @@ def screen_geometries(
             found = screened.by_layer[spec.id]
             screened.reported.extend(_evaluate(spec, found, kind, plan, screened.by_category))
         screened.reported.sort(key=lambda f: (-SEVERITY[f.verdict], f.distance_m or 0))
-    return results
 
 
 def _screen_site_and_parcels(
