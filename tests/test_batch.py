@@ -531,9 +531,9 @@ def test_rows_are_filed_with_one_copy_per_chunk(reference, monkeypatch):
     copies: list[int] = []
     real = filing.file_screenings
 
-    def counted(session, filed):
+    def counted(session, filed, replacing=None):
         copies.append(len(filed))
-        real(session, filed)
+        real(session, filed, replacing)
 
     monkeypatch.setattr(batch, "file_screenings", counted)
     monkeypatch.setattr(batch, "CHUNK", 3)
@@ -558,13 +558,21 @@ def test_a_job_run_again_files_each_row_once(reference):
     first = batch.screen_batch(sites, "居住", 0, source=source)
     again = batch.screen_batch(sites, "化工", 0, source=source)
     assert [r["screening_id"] for r in first] == [r["screening_id"] for r in again]
-    with session_scope() as session:
-        filed = session.execute(
-            select(Screening.id, Screening.project_category).where(
-                Screening.inputs["batch"].astext == "retried-job-1"
-            )
-        ).all()
-    assert len(filed) == 4 and {c for _, c in filed} == {"化工"}
+    assert first[0]["screening_id"] == batch.screening_id("retried-job-1", 1)
+
+    def filed() -> list[tuple[str, str]]:
+        with session_scope() as session:
+            return session.execute(
+                select(Screening.id, Screening.project_category).where(
+                    Screening.inputs["batch"].astext == "retried-job-1"
+                )
+            ).all()
+
+    assert len(filed()) == 4 and {c for _, c in filed()} == {"化工"}
+    # A row refused on the next run (the data changed meanwhile) keeps no screening.
+    sites.problems[3] = "坏行"
+    assert batch.screen_batch(sites, "化工", 0, source=source)[3]["verdict"] == "error"
+    assert len(filed()) == 3
 
 
 def test_rows_stream_in_file_order_and_a_failed_write_leaves_no_file(reference, tmp_path):
@@ -583,4 +591,4 @@ def test_rows_stream_in_file_order_and_a_failed_write_leaves_no_file(reference, 
 
     with pytest.raises(RuntimeError):
         batch.write_rows(broken(), "xlsx", tmp_path / "rows.xlsx")
-    assert not (tmp_path / "rows.xlsx").exists()
+    assert list(tmp_path.iterdir()) == [out]  # neither the result nor a part of it

@@ -216,10 +216,11 @@ def _screen_rows(
     return rows, filed
 
 
-def _file(filed: Filed) -> None:
-    """File one chunk's screenings in a transaction of its own (committed on return)."""
+def _file(filed: Filed, replacing: list[str]) -> None:
+    """File one chunk's screenings in a transaction of its own (committed on return),
+    replacing any filed under REPLACING (the chunk's ids in an earlier run of its job)."""
     with session_scope() as session:
-        file_screenings(session, filed)
+        file_screenings(session, filed, replacing)
 
 
 def iter_rows(
@@ -268,7 +269,12 @@ def iter_rows(
                         filed_as,
                         points,
                     )
-                screened = (filing.submit(_file, filed), rows, min(start + CHUNK, n))
+                end = min(start + CHUNK, n)
+                batch_id = (source or {}).get("batch")
+                # Every row's id, error rows too: a row screened in an earlier run and
+                # refused in this one leaves no screening behind.
+                ids = [screening_id(batch_id, i + 1) for i in range(start, end)] if batch_id else []
+                screened = (filing.submit(_file, filed, ids), rows, end)
             if pending is not None:
                 future, done_rows, done = pending
                 future.result()  # committed (or its error raised) before its rows go out

@@ -5,6 +5,7 @@ their order and headers are data (layers/screening/batch_columns.yaml `output`).
 written as they come, so a batch's result never sits whole in memory.
 """
 
+import contextlib
 import csv
 from collections.abc import Iterable
 from pathlib import Path
@@ -80,8 +81,14 @@ def _xlsx(rows: Iterable[dict], path: Path) -> None:
     sheet = book.create_sheet(SHEET)
     _readable(sheet, list(columns.values()))
     sheet.append(list(columns.values()))
-    for row in rows:
-        sheet.append([_cell(k, row.get(k)) for k in columns])
+    try:
+        for row in rows:
+            sheet.append([_cell(k, row.get(k)) for k in columns])
+    except BaseException:
+        # Saved anyway (then deleted by write_rows): it closes the sheet's open stream.
+        with contextlib.suppress(Exception):
+            book.save(path)
+        raise
     book.save(path)
 
 
@@ -95,14 +102,18 @@ def write_rows(rows: Iterable[dict], fmt: str, path: Path) -> Path:
         )
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.part")
-    if fmt == "json":
-        with partial.open("wb") as fh:
-            _json(rows, fh)
-    elif fmt == "csv":
-        with partial.open("w", encoding="utf-8-sig", newline="") as fh:
-            _csv(rows, fh)
-    else:
-        _xlsx(rows, partial)
+    try:
+        if fmt == "json":
+            with partial.open("wb") as fh:
+                _json(rows, fh)
+        elif fmt == "csv":
+            with partial.open("w", encoding="utf-8-sig", newline="") as fh:
+                _csv(rows, fh)
+        else:
+            _xlsx(rows, partial)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     partial.replace(path)
     return path
 

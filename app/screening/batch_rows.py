@@ -108,7 +108,7 @@ def request_of(
 ) -> ScreeningRequest:
     """The screening request a batch row stands for (its project as resolved by row_project)."""
     geom = sites.geometries[i]
-    site = Site(geom, sites.source_crs, sites.source_format, len(shapely.get_parts(geom)))
+    site = Site(geom, sites.source_crs, sites.source_format, int(shapely.get_num_geometries(geom)))
     return ScreeningRequest(
         site,
         sites.row(i).name,

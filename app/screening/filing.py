@@ -7,6 +7,7 @@ same transaction as the new ones are copied in.
 
 from typing import Any
 
+import numpy as np
 import orjson
 import shapely
 from sqlalchemy.orm import Session
@@ -31,15 +32,16 @@ _COPY = f"COPY screening ({', '.join(_COLUMNS)}) FROM STDIN"
 _JSON = ("inputs", "layer_versions")
 
 
-def _ewkb(geom: shapely.Geometry) -> str:
-    """The site as hex EWKB in EPSG:4490, as the geometry column reads text."""
-    return shapely.to_wkb(shapely.set_srid(geom, 4490), hex=True, include_srid=True)
+def _ewkb(geoms: list[shapely.Geometry]) -> list[str]:
+    """The sites as hex EWKB in EPSG:4490, as the geometry column reads text."""
+    tagged = shapely.set_srid(np.asarray(geoms, dtype=object), 4490)
+    return shapely.to_wkb(tagged, hex=True, include_srid=True).tolist()
 
 
-def _row(req: ScreeningRequest, res: ScreeningResult) -> tuple[Any, ...]:
+def _row(req: ScreeningRequest, res: ScreeningResult, ewkb: str) -> tuple[Any, ...]:
     """One screening's columns, as COPY sends them (JSON as text, geometry as EWKB)."""
     values = screening_values(req, res)
-    values["geom"] = _ewkb(req.site.geometry)
+    values["geom"] = ewkb
     for key in _JSON:
         values[key] = orjson.dumps(values[key]).decode()
     # The result goes in as JSON text serialized by pydantic (in Rust), as screen_site
@@ -49,15 +51,21 @@ def _row(req: ScreeningRequest, res: ScreeningResult) -> tuple[Any, ...]:
 
 
 def file_screenings(
-    session: Session, filed: list[tuple[ScreeningRequest, ScreeningResult]]
+    session: Session,
+    filed: list[tuple[ScreeningRequest, ScreeningResult]],
+    replacing: list[str] | None = None,
 ) -> None:
     """File each (request, result) as screen_site files one, in one COPY, in the session's
-    transaction; screenings already filed under the same ids are replaced."""
-    if not filed:
+    transaction; screenings already filed under their ids or under REPLACING are deleted."""
+    stale = sorted({*(replacing or []), *(r.id for _, r in filed)})
+    if not stale:
         return
     connection = session.connection().connection.driver_connection
     with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM screening WHERE id = ANY(%s)", ([r.id for _, r in filed],))
+        cursor.execute("DELETE FROM screening WHERE id = ANY(%s)", (stale,))
+        if not filed:
+            return
+        sites = _ewkb([req.site.geometry for req, _ in filed])
         with cursor.copy(_COPY) as copy:
-            for req, res in filed:
-                copy.write_row(_row(req, res))
+            for (req, res), ewkb in zip(filed, sites, strict=True):
+                copy.write_row(_row(req, res, ewkb))
