@@ -57,7 +57,12 @@ def _fields(packed: dict[str, Any]) -> list[RowFields]:
     columns = packed.get("columns") or {}
     if not columns:
         return []
-    return [RowFields(*cells) for cells in zip(*columns.values(), strict=True)]
+    # By name: the queue keeps its arguments as JSONB, which does not keep the keys' order.
+    names = list(columns)
+    return [
+        RowFields(**dict(zip(names, cells, strict=True)))
+        for cells in zip(*columns.values(), strict=True)
+    ]
 
 
 def unpack_sites(packed: dict[str, Any]) -> batch.BatchSites:
