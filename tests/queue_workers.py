@@ -58,11 +58,11 @@ def worker_process(*, hold_s: float = 0.0, **env: str) -> subprocess.Popen:
         "import time\n"
         "from app.screening import batch\n"
         f"if {hold_s!r} > 0:\n"
-        "    screen = batch.screen_geometries\n"
+        "    screen = batch._screen_rows\n"
         "    def held(*args, **kwargs):\n"
         f"        time.sleep({hold_s!r})\n"
         "        return screen(*args, **kwargs)\n"
-        "    batch.screen_geometries = held\n"
+        "    batch._screen_rows = held\n"
         "from app.cli import main\n"
         "main()\n"
     )

@@ -1,5 +1,6 @@
 """Batch screening: one row per site; small batches answer at once, large ones run as jobs."""
 
+import csv
 import datetime as dt
 import io
 import json
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 from app.api.routes.screenings import SYNC_SITES
 from app.config import get_settings
 from app.screening import batch
+from app.screening.batch_output import headers
 from app.store.db import session_scope
 from app.store.models import Screening
 from tests.factories import GEOD
@@ -87,13 +89,13 @@ def test_batch_csv_and_xlsx_outputs(client):
 def test_large_batch_runs_as_a_job_with_progress(client, worker, monkeypatch):
     # Hold the job at its first chunk, so the early result request meets an unfinished job.
     gate = threading.Event()
-    screen = batch.screen_geometries
+    screen = batch._screen_rows
 
     def held(*args, **kwargs):
         gate.wait(timeout=60)
         return screen(*args, **kwargs)
 
-    monkeypatch.setattr(batch, "screen_geometries", held)
+    monkeypatch.setattr(batch, "_screen_rows", held)
     try:
         resp = client.post(
             "/screenings/batch",
@@ -523,22 +525,70 @@ def test_the_cli_batch_files_rows_and_writes_chinese_headers(client, tmp_path):
     ]
 
 
-def test_rows_are_filed_with_one_insert_per_chunk(reference):
-    from sqlalchemy import event
+def test_rows_are_filed_with_one_copy_per_chunk(reference, monkeypatch):
+    from app.screening import filing
 
-    from app.store.db import get_engine
+    copies: list[int] = []
+    real = filing.file_screenings
 
-    statements: list[tuple[str, bool]] = []
+    def counted(session, filed, replacing=None):
+        copies.append(len(filed))
+        real(session, filed, replacing)
 
-    def seen(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("INSERT INTO SCREENING"):
-            statements.append((statement, executemany))
+    monkeypatch.setattr(batch, "file_screenings", counted)
+    monkeypatch.setattr(batch, "CHUNK", 3)
+    sites = batch.BatchSites(
+        [Point(106.75 + i / 1000, 31.85) for i in range(7)], list("abcdefg"), {}
+    )
+    rows = batch.screen_batch(sites, "居住", 0)
+    assert copies == [3, 3, 1]
+    with session_scope() as session:
+        filed = session.scalars(
+            select(Screening.id).where(Screening.id.in_([r["screening_id"] for r in rows]))
+        ).all()
+    assert len(filed) == 7
 
+
+def test_a_job_run_again_files_each_row_once(reference):
+    """A retried job (its worker died after filing some chunks) replaces its rows."""
+    sites = batch.BatchSites(
+        [Point(106.75 + i / 1000, 31.85) for i in range(4)] + [None], list("abcde"), {4: "坏行"}
+    )
+    source = {"batch": "retried-job-1", "file": "s.csv"}
+    first = batch.screen_batch(sites, "居住", 0, source=source)
+    again = batch.screen_batch(sites, "化工", 0, source=source)
+    assert [r["screening_id"] for r in first] == [r["screening_id"] for r in again]
+    assert first[0]["screening_id"] == batch.screening_id("retried-job-1", 1)
+
+    def filed() -> list[tuple[str, str]]:
+        with session_scope() as session:
+            return session.execute(
+                select(Screening.id, Screening.project_category).where(
+                    Screening.inputs["batch"].astext == "retried-job-1"
+                )
+            ).all()
+
+    assert len(filed()) == 4 and {c for _, c in filed()} == {"化工"}
+    # A row refused on the next run (the data changed meanwhile) keeps no screening.
+    sites.problems[3] = "坏行"
+    assert batch.screen_batch(sites, "化工", 0, source=source)[3]["verdict"] == "error"
+    assert len(filed()) == 3
+
+
+def test_rows_stream_in_file_order_and_a_failed_write_leaves_no_file(reference, tmp_path):
     sites = batch.BatchSites([Point(106.75 + i / 1000, 31.85) for i in range(5)], list("abcde"), {})
-    event.listen(get_engine(), "before_cursor_execute", seen)
-    try:
-        rows = batch.screen_batch(sites, "居住", 0)
-    finally:
-        event.remove(get_engine(), "before_cursor_execute", seen)
-    assert all(r["screening_id"] for r in rows)
-    assert len(statements) == 1 and statements[0][1] is True
+    done: list[int] = []
+    rows = batch.iter_rows(sites, "居住", 0, done.append)
+    assert not isinstance(rows, list)
+    out = batch.write_rows(rows, "csv", tmp_path / "rows.csv")
+    written = list(csv.DictReader(io.StringIO(out.read_text("utf-8-sig"))))
+    assert [r[headers()["row"]] for r in written] == ["1", "2", "3", "4", "5"]
+    assert done == [5]
+
+    def broken():
+        yield from batch.iter_rows(sites, "居住", 0)
+        raise RuntimeError("worker lost")
+
+    with pytest.raises(RuntimeError):
+        batch.write_rows(broken(), "xlsx", tmp_path / "rows.xlsx")
+    assert list(tmp_path.iterdir()) == [out]  # neither the result nor a part of it

@@ -1,6 +1,7 @@
 """Batch jobs on the procrastinate queue: worker processes apart from the API, a job that
 outlives an API restart, and a worker that dies mid-job (requeued, or failed cleanly)."""
 
+import dataclasses
 import datetime as dt
 import json
 import signal
@@ -126,6 +127,7 @@ def test_a_job_whose_worker_falls_silent_fails_cleanly_once_its_attempts_are_spe
 
 def test_the_queue_carries_the_sites_exactly(tmp_path: Path):
     from app.screening.batch import read_sites
+    from app.screening.batch_input import RowFields
     from app.screening.batch_jobs import pack_sites, unpack_sites
 
     path = tmp_path / "s.csv"
@@ -134,6 +136,17 @@ def test_the_queue_carries_the_sites_exactly(tmp_path: Path):
     assert sites.problems and sites.fields and len(sites.geometries) == 8
     back = unpack_sites(json.loads(json.dumps(pack_sites(sites))))
     assert back == sites
+    # The queue stores the arguments as JSONB, which orders keys its own way.
+    packed = pack_sites(sites)
+    packed["columns"] = dict(reversed(packed["columns"].items()))
+    assert unpack_sites(packed) == sites
+    # Rows without project cells travel without them, and read back as empty.
+    plain = dataclasses.replace(sites, fields=[RowFields(name=None)] * 8)
+    assert pack_sites(plain)["columns"] == {}
+    assert unpack_sites(pack_sites(plain)).row(3) == RowFields()
+    # An entry queued in the earlier form (a dict per row) is still read.
+    old = pack_sites(sites) | {"fields": [dataclasses.asdict(f) for f in sites.fields]}
+    assert unpack_sites(old) == sites
 
 
 def test_a_queued_job_that_never_reached_the_queue_fails_after_a_lease(database):

@@ -36,10 +36,33 @@ def pack_sites(sites: batch.BatchSites) -> dict[str, Any]:
         ],
         "labels": sites.labels,
         "problems": {str(i): reason for i, reason in sites.problems.items()},
-        "fields": [dataclasses.asdict(f) for f in sites.fields],
+        # Column by column (a queued batch is held whole by its worker): 100 000 rows of
+        # mostly empty cells are a few lists, not 100 000 dicts.
+        "columns": {
+            name: [getattr(f, name) for f in sites.fields]
+            for name in (c.name for c in dataclasses.fields(RowFields))
+        }
+        if any(f != RowFields() for f in sites.fields)
+        else {},
         "source_crs": sites.source_crs,
         "source_format": sites.source_format,
     }
+
+
+def _fields(packed: dict[str, Any]) -> list[RowFields]:
+    """The rows' fields pack_sites wrote (none: every cell empty); a list of dicts is what
+    entries queued before the columns were."""
+    if "fields" in packed:
+        return [RowFields(**f) for f in packed["fields"]]
+    columns = packed.get("columns") or {}
+    if not columns:
+        return []
+    # By name: the queue keeps its arguments as JSONB, which does not keep the keys' order.
+    names = list(columns)
+    return [
+        RowFields(**dict(zip(names, cells, strict=True)))
+        for cells in zip(*columns.values(), strict=True)
+    ]
 
 
 def unpack_sites(packed: dict[str, Any]) -> batch.BatchSites:
@@ -48,7 +71,7 @@ def unpack_sites(packed: dict[str, Any]) -> batch.BatchSites:
         geometries=[None if g is None else shapely.from_wkb(g) for g in packed["geometries"]],
         labels=packed["labels"],
         problems={int(i): reason for i, reason in packed["problems"].items()},
-        fields=[RowFields(**f) for f in packed["fields"]],
+        fields=_fields(packed),
         source_crs=packed["source_crs"],
         source_format=packed["source_format"],
     )
@@ -70,7 +93,8 @@ def screen_batch_job(
     unpacked = unpack_sites(sites)
 
     def work(progress: Any) -> str:
-        rows = batch.screen_batch(unpacked, category, buffer_m, progress, actor, source)
+        # Rows go to the file chunk by chunk as they are screened and filed.
+        rows = batch.iter_rows(unpacked, category, buffer_m, progress, actor, source)
         return str(batch.write_rows(rows, fmt, target))
 
     run_job(job_id, work)

@@ -1,14 +1,19 @@
 """Batch rows written out: JSON with English keys; CSV and XLSX with Chinese headers.
 
 CSV is UTF-8 with a BOM, so Excel opens the Chinese text right. The spreadsheet columns,
-their order and headers are data (layers/screening/batch_columns.yaml `output`).
+their order and headers are data (layers/screening/batch_columns.yaml `output`). Rows are
+written as they come, so a batch's result never sits whole in memory.
 """
 
-import json
+import contextlib
+import csv
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, TextIO
 
-import pandas as pd
+import orjson
+from openpyxl import Workbook
+from openpyxl.utils import get_column_letter
 
 from app.catalog import catalog
 from app.errors import InvalidInput
@@ -52,37 +57,70 @@ def _cell(key: str, value: Any) -> Any:
     return value
 
 
-def table(rows: list[dict]) -> pd.DataFrame:
-    """The rows as a table with Chinese headers (columns no row has a value for are kept)."""
+def _json(rows: Iterable[dict], fh: BinaryIO) -> None:
+    """A JSON array, one row at a time."""
+    fh.write(b"[")
+    for n, row in enumerate(rows):
+        fh.write(b"," * bool(n) + orjson.dumps(row))
+    fh.write(b"]")
+
+
+def _csv(rows: Iterable[dict], fh: TextIO) -> None:
+    """CSV with Chinese headers, one row at a time (empty cells for missing values)."""
     columns = headers()
-    return pd.DataFrame(
-        [[_cell(k, r.get(k)) for k in columns] for r in rows], columns=list(columns.values())
-    )
+    out = csv.writer(fh, lineterminator="\n")
+    out.writerow(columns.values())
+    for row in rows:
+        out.writerow(["" if (v := _cell(k, row.get(k))) is None else v for k in columns])
 
 
-def write_rows(rows: list[dict], fmt: str, path: Path) -> Path:
-    """Write rows as JSON, CSV (UTF-8 with BOM) or XLSX."""
+def _xlsx(rows: Iterable[dict], path: Path) -> None:
+    """XLSX with Chinese headers, streamed (openpyxl's write-only mode keeps no rows)."""
+    columns = headers()
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(SHEET)
+    _readable(sheet, list(columns.values()))
+    sheet.append(list(columns.values()))
+    try:
+        for row in rows:
+            sheet.append([_cell(k, row.get(k)) for k in columns])
+    except BaseException:
+        # Saved anyway (then deleted by write_rows): it closes the sheet's open stream.
+        with contextlib.suppress(Exception):
+            book.save(path)
+        raise
+    book.save(path)
+
+
+def write_rows(rows: Iterable[dict], fmt: str, path: Path) -> Path:
+    """Write rows as JSON, CSV (UTF-8 with BOM) or XLSX, as they come: the file is written
+    beside PATH and moved there once complete, so PATH never holds half a result."""
     if fmt not in FORMATS:
         raise InvalidInput(
             f"不支持的结果格式“{fmt}”：请用 {'、'.join(FORMATS)} 之一。"
             f"format must be one of {', '.join(FORMATS)}."
         )
     path.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "json":
-        path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
-    elif fmt == "csv":
-        table(rows).to_csv(path, index=False, encoding="utf-8-sig")
-    else:
-        with pd.ExcelWriter(path, engine="openpyxl") as writer:
-            table(rows).to_excel(writer, index=False, sheet_name=SHEET)
-            _readable(writer.sheets[SHEET])
+    partial = path.with_name(f".{path.name}.part")
+    try:
+        if fmt == "json":
+            with partial.open("wb") as fh:
+                _json(rows, fh)
+        elif fmt == "csv":
+            with partial.open("w", encoding="utf-8-sig", newline="") as fh:
+                _csv(rows, fh)
+        else:
+            _xlsx(rows, partial)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    partial.replace(path)
     return path
 
 
-def _readable(sheet: Any) -> None:
+def _readable(sheet: Any, header: list[str]) -> None:
     """Keep the header row in view and widen columns to their header (CJK counts double)."""
     sheet.freeze_panes = "B2"
-    for cells in sheet.iter_cols(max_row=1):
-        header = str(cells[0].value or "")
-        width = sum(2 if ord(ch) > 0x2E80 else 1 for ch in header)
-        sheet.column_dimensions[cells[0].column_letter].width = max(8, width + 2)
+    for n, name in enumerate(header, start=1):
+        width = sum(2 if ord(ch) > 0x2E80 else 1 for ch in name)
+        sheet.column_dimensions[get_column_letter(n)].width = max(8, width + 2)

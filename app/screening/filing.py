@@ -1,32 +1,71 @@
-"""Filing many screenings at once: one INSERT statement per chunk, not one ORM flush per row."""
+"""Filing many screenings at once: one COPY per chunk, replacing rows filed under the same ids.
 
-from sqlalchemy import Text, bindparam, cast, insert
-from sqlalchemy.dialects.postgresql import JSONB
+A batch row's id is derived from its job and row (batch.screening_id), so a job run again
+after its worker died files each row once: the rows of the earlier run are deleted in the
+same transaction as the new ones are copied in.
+"""
+
+from typing import Any
+
+import numpy as np
+import orjson
+import shapely
 from sqlalchemy.orm import Session
 
 from app.screening.models import ScreeningResult
 from app.screening.service import ScreeningRequest, screening_values
-from app.store.models import Screening
 
-# The result goes in as JSON text serialized by pydantic (in Rust), not a dict that the driver
-# serializes again: most of a row's size, and most of the cost of filing it.
-_INSERT = insert(Screening.__table__).values(
-    result=cast(bindparam("result_json", type_=Text), JSONB)
+_COLUMNS = (
+    "id",
+    "created_by",
+    "project_name",
+    "project_category",
+    "buffer_m",
+    "verdict",
+    "officer",
+    "inputs",
+    "layer_versions",
+    "geom",
+    "result",
 )
+_COPY = f"COPY screening ({', '.join(_COLUMNS)}) FROM STDIN"
+_JSON = ("inputs", "layer_versions")
+
+
+def _ewkb(geoms: list[shapely.Geometry]) -> list[str]:
+    """The sites as hex EWKB in EPSG:4490, as the geometry column reads text."""
+    tagged = shapely.set_srid(np.asarray(geoms, dtype=object), 4490)
+    return shapely.to_wkb(tagged, hex=True, include_srid=True).tolist()
+
+
+def _row(req: ScreeningRequest, res: ScreeningResult, ewkb: str) -> tuple[Any, ...]:
+    """One screening's columns, as COPY sends them (JSON as text, geometry as EWKB)."""
+    values = screening_values(req, res)
+    values["geom"] = ewkb
+    for key in _JSON:
+        values[key] = orjson.dumps(values[key]).decode()
+    # The result goes in as JSON text serialized by pydantic (in Rust), as screen_site
+    # files it (model fields as set), not a dict serialized again.
+    values["result"] = res.model_dump_json(exclude_unset=True)
+    return tuple(values[c] for c in _COLUMNS)
 
 
 def file_screenings(
-    session: Session, filed: list[tuple[ScreeningRequest, ScreeningResult]]
+    session: Session,
+    filed: list[tuple[ScreeningRequest, ScreeningResult]],
+    replacing: list[str] | None = None,
 ) -> None:
-    """File each (request, result) as screen_site files one, all in one INSERT statement."""
-    if filed:
-        session.execute(
-            _INSERT,
-            [
-                {
-                    **screening_values(req, res),
-                    "result_json": res.model_dump_json(exclude_unset=True),
-                }
-                for req, res in filed
-            ],
-        )
+    """File each (request, result) as screen_site files one, in one COPY, in the session's
+    transaction; screenings already filed under their ids or under REPLACING are deleted."""
+    stale = sorted({*(replacing or []), *(r.id for _, r in filed)})
+    if not stale:
+        return
+    connection = session.connection().connection.driver_connection
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM screening WHERE id = ANY(%s)", (stale,))
+        if not filed:
+            return
+        sites = _ewkb([req.site.geometry for req, _ in filed])
+        with cursor.copy(_COPY) as copy:
+            for (req, res), ewkb in zip(filed, sites, strict=True):
+                copy.write_row(_row(req, res, ewkb))

@@ -215,14 +215,20 @@ def judge_sites(
             if spec.screening_role == "context":
                 figures = [f for f in figures if f["relation"] in ("inside", "overlaps")]
             screened.by_layer[spec.id] = figures
-        # Rules are evaluated once the county is known: their bases cite the plan of its region.
+        results.append(screened)
+    judge(results, kind, specs)
+    return results
+
+
+def judge(results: list[Screened], kind: ProjectKind, specs: list[LayerSpec]) -> None:
+    """Rules and verdicts of sites whose relations to every layer of SPECS are found."""
+    # Rules are evaluated once the county is known: their bases cite the plan of its region.
+    for screened in results:
         plan = plan_context(main_unit(screened.by_layer, "admin_county"))
         for spec in specs:
             found_here = screened.by_layer[spec.id]
             screened.reported.extend(_evaluate(spec, found_here, kind, plan, screened.by_category))
         screened.reported.sort(key=lambda f: (-SEVERITY[f.verdict], f.distance_m or 0))
-        results.append(screened)
-    return results
 
 
 def _parcel_rows(

@@ -1,0 +1,95 @@
+"""A batch's point sites screened in memory: the same findings, verdicts and coverage as the
+SQL path (`screen_geometries`, `site_coverage`), without a query per layer or per site.
+
+The parts near every point of the batch are read once (app.screening.pointindex); lines,
+polygons and multipoints keep the SQL path.
+"""
+
+import numpy as np
+import shapely
+from sqlalchemy.orm import Session
+
+from app.catalog import LayerSpec
+from app.screening.findings import reach
+from app.screening.models import LayerCoverage
+from app.screening.pointindex import PointIndex
+from app.screening.projects import ProjectKind
+from app.screening.service import Screened, judge, screened_specs
+from app.store.models import LayerVersion
+from app.store.regions import region_prefix
+
+
+def is_point(geom: shapely.Geometry | None) -> bool:
+    """Whether a site is a single point (screened in memory)."""
+    return geom is not None and shapely.get_type_id(geom) == 0
+
+
+def _radius(spec: LayerSpec) -> float:
+    """The layer's own search radius (context layers: only what the site touches)."""
+    return 0.0 if spec.screening_role == "context" else spec.search_radius_m
+
+
+class PointScreener:
+    """The active versions' parts around a batch's points, and screening with them."""
+
+    def __init__(
+        self,
+        session: Session,
+        versions: dict[str, LayerVersion],
+        points: list[shapely.Geometry],
+        max_buffer_m: float,
+    ) -> None:
+        self.versions = versions
+        self.specs = screened_specs(versions)
+        self._coverage: dict[tuple[str, ...], list[LayerCoverage]] = {}
+        margin = max((reach(_radius(s), max_buffer_m) for s in self.specs), default=0.0)
+        self.index = PointIndex.load(
+            session,
+            [versions[s.id].id for s in self.specs],
+            tuple(shapely.total_bounds(np.asarray(points, dtype=object))),
+            margin,
+        )
+
+    def screen(
+        self, points: list[shapely.Geometry], kind: ProjectKind, buffer_m: float
+    ) -> list[Screened]:
+        """Findings, rules and verdict of each point (as `screen_geometries` gives them)."""
+        xy = shapely.get_coordinates(np.asarray(points, dtype=object))
+        buffers = np.full(len(points), float(buffer_m))
+        results = [Screened({}, []) for _ in points]
+        for spec in self.specs:
+            per_site = self.index.find(spec, self.versions[spec.id].id, xy, _radius(spec), buffers)
+            for screened, found in zip(results, per_site, strict=True):
+                if spec.screening_role == "context":
+                    found = [f for f in found if f["relation"] in ("inside", "overlaps")]
+                screened.by_layer[spec.id] = found
+        judge(results, kind, self.specs)
+        return results
+
+    def coverage(self, screened: Screened) -> list[LayerCoverage]:
+        """Per screened layer, whether its data cover the point (as `site_coverage`): a
+        point is covered by a layer when a county it lies in is within the layer's regions."""
+        if "admin_county" not in self.versions:
+            return []
+        codes = tuple(
+            sorted(
+                (f.get("attributes") or {}).get("code") or ""
+                for f in screened.by_layer.get("admin_county", [])
+            )
+        )
+        # Points in the same counties are covered alike: each answer is built once.
+        if codes not in self._coverage:
+            self._coverage[codes] = [self._covers(spec, codes) for spec in self.specs]
+        return self._coverage[codes]
+
+    def _covers(self, spec: LayerSpec, codes: tuple[str, ...]) -> LayerCoverage:
+        """Whether a point in the counties CODES is covered by the data of one layer."""
+        scope = self.versions[spec.id].coverage_codes
+        prefixes = ("",) if scope is None else tuple(region_prefix(c) for c in scope)
+        covered = any(code.startswith(prefixes) for code in codes)
+        return LayerCoverage(
+            layer=spec.id,
+            title_zh=spec.title_zh,
+            covered=covered,
+            uncovered_share=0.0 if covered else 1.0,
+        )

@@ -1,0 +1,121 @@
+"""One batch row: the cells written out for a site, and the screening request it stands for."""
+
+from typing import Any
+
+import shapely
+
+from app.catalog import catalog
+from app.screening.batch_input import BatchSites
+from app.screening.models import LABELS, ScreeningResult
+from app.screening.projects import ProjectKind
+from app.screening.service import Screened, ScreeningRequest
+from app.screening.site import Site
+
+
+def project_cells(
+    i: int, sites: BatchSites, project: ProjectKind | None, buffer_m: float | None
+) -> dict[str, Any]:
+    """The row's number, label and project as screened (or as given, for a row in error)."""
+    given = sites.row(i)
+    return {
+        "row": i + 1,
+        "site": sites.labels[i],
+        "project_name": given.name,
+        "project_category": project.category if project else given.category,
+        "industry_code": project.industry_code if project else given.industry_code,
+        "eia_item": project.eia_item if project else given.eia_item,
+        "buffer_m": buffer_m,
+    }
+
+
+def error_row(cells: dict[str, Any], reason: str) -> dict[str, Any]:
+    """A row that could not be screened: 无法研判, and why (第 n 行：…)."""
+    return {
+        **cells,
+        "verdict": "error",
+        "verdict_zh": "无法研判",
+        "verdict_label": "无法研判",
+        "screening_id": None,
+        "report_url": None,
+        "created_at": None,
+        "problem": f"第 {cells['row']} 行：{reason}",
+    }
+
+
+def main_conflict(result: ScreeningResult) -> str | None:
+    """The most severe finding with a rule hit: its layer and feature."""
+    top = next((f for f in result.findings if f.rules and f.verdict != "clear"), None)
+    if top is None:
+        return None
+    return (
+        top.layer_title
+        if top.name in (None, top.layer_title)
+        else f"{top.layer_title}「{top.name}」"
+    )
+
+
+def result_row(
+    cells: dict[str, Any], screened: Screened, result: ScreeningResult
+) -> dict[str, Any]:
+    """One screened row: verdict, place, per finding layer overlap/distance, its filed id."""
+    ctx = result.context
+    row = {
+        **cells,
+        "verdict": result.verdict,
+        "verdict_zh": LABELS[result.verdict],
+        "verdict_label": result.verdict_label,
+        "main_conflict": main_conflict(result),
+        "complete": result.complete,
+        "county": ctx.county,
+        "township": ctx.township,
+        "zone_type": ctx.zone_type,
+        "hit_layers": ";".join(
+            sorted({f.layer for f in result.findings if f.relation in ("inside", "overlaps")})
+        ),
+    }
+    for layer_id, spec in catalog().items():
+        if spec.screening_role != "finding":
+            continue
+        found = screened.by_layer.get(layer_id, [])
+        touching = [f for f in found if f["relation"] in ("inside", "overlaps")]
+        row[f"{layer_id}_overlap_m2"] = round(sum(f["overlap_area_m2"] or 0 for f in touching), 2)
+        nearest = min((f["distance_m"] for f in found), default=None)
+        row[f"{layer_id}_distance_m"] = round(nearest, 1) if nearest is not None else None
+    row["rules"] = "；".join(r.message for f in result.findings for r in f.rules[:1])
+    row["warnings"] = "；".join(result.warnings) or None
+    row["screening_id"] = result.id
+    row["report_url"] = f"/screenings/{result.id}/report.pdf"
+    row["created_at"] = result.created_at
+    row["problem"] = None
+    return row
+
+
+def filed_inputs(
+    source: dict[str, Any], cells: dict[str, Any], sites: BatchSites
+) -> dict[str, Any]:
+    """What a batch row's filed screening records as given: the batch, file, row and project."""
+    return {
+        **source,
+        "row": cells["row"],
+        "crs": sites.source_crs,
+        **{k: cells[k] for k in ("project_name", "project_category", "industry_code", "eia_item")},
+        "buffer_m": cells["buffer_m"],
+    }
+
+
+def request_of(
+    sites: BatchSites, i: int, cells: dict[str, Any], project: ProjectKind, filed_as: dict[str, Any]
+) -> ScreeningRequest:
+    """The screening request a batch row stands for (its project as resolved by row_project)."""
+    geom = sites.geometries[i]
+    site = Site(geom, sites.source_crs, sites.source_format, int(shapely.get_num_geometries(geom)))
+    return ScreeningRequest(
+        site,
+        sites.row(i).name,
+        project.category,
+        cells["buffer_m"],
+        filed_as.get("actor"),
+        filed_inputs(filed_as.get("source", {}), cells, sites),
+        industry_code=project.industry_code,
+        eia_item=project.eia_item,
+    )
