@@ -7,6 +7,7 @@ summary then only reads them (`unit_cover`, one row per pair).
 """
 
 import logging
+from typing import Any
 
 import orjson
 from sqlalchemy import text
@@ -14,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from app.catalog import catalog, get_layer_spec
+from app.geo.measure import area_units
 from app.store.models import LayerVersion
 
 log = logging.getLogger(__name__)
@@ -59,13 +61,20 @@ _LISTED = text(
 )
 _DIM = {"polygon": 2, "line": 1, "point": 0}
 _STORED = text(
-    "SELECT layer_version_id, figures::text AS figures FROM unit_cover "
+    "SELECT layer_version_id, figures::text AS figures, shown::text AS shown FROM unit_cover "
     "WHERE unit_version_id = :u AND home = :home AND layer_version_id = ANY(:ids)"
 )
 _SAVE = text(
-    "INSERT INTO unit_cover (unit_version_id, layer_version_id, home, figures) "
-    "VALUES (:u, :l, :home, CAST(:figures AS jsonb)) ON CONFLICT DO NOTHING"
+    "INSERT INTO unit_cover (unit_version_id, layer_version_id, home, figures, shown) "
+    "VALUES (:u, :l, :home, CAST(:figures AS jsonb), CAST(:shown AS jsonb)) "
+    "ON CONFLICT DO NOTHING"
 )
+_SAVE_SHOWN = text(
+    "UPDATE unit_cover SET shown = CAST(:shown AS jsonb) "
+    "WHERE unit_version_id = :u AND layer_version_id = :l AND home = :home"
+)
+_UNIT_AREAS = text("SELECT attributes->>'code', area_m2 FROM feature WHERE version_id = :v")
+_NO_COVER = [0, 0.0, 0.0, 0.0]
 _ACTIVE = text(
     "SELECT l.id, l.active_version_id FROM layer l WHERE l.active_version_id IS NOT NULL"
 )
@@ -103,35 +112,82 @@ def compute_cover(
     }
 
 
-def unit_covers(
+def unit_figures(cover: list | None, unit_m2: float | None, kind: str, listed: bool) -> dict:
+    """A layer's figures in one unit as summaries show them: areas in km², 公顷 and 亩 and
+    the share of the unit (polygons), length (lines), count, listed sum (listed layers)."""
+    count, area, length, listed_km2 = cover or _NO_COVER
+    out: dict = {"count": count}
+    if kind == "polygon":
+        area = area or 0.0
+        units = area_units(area)
+        out.update(
+            {
+                "area_km2": units["km2"],
+                "area_ha": units["ha"],
+                "area_mu": units["mu"],
+                "share": area / unit_m2 if unit_m2 else None,
+            }
+        )
+    elif kind == "line":
+        out["length_km"] = (length or 0.0) / 1e3
+    if listed:
+        out["listed_sum_km2"] = listed_km2 or 0.0
+    return out
+
+
+def shown_covers(
     session: Session, unit_version: LayerVersion, layers: list[LayerVersion]
-) -> dict[int, Cover]:
-    """Layer version id → its figures per unit of `unit_version`, stored or computed now."""
+) -> dict[int, dict[str, dict]]:
+    """Layer version id → {unit code: its figures as shown} for every unit of `unit_version`,
+    stored or computed now. A cold summary only decodes these."""
     ids = [v.id for v in layers]
-    found = {
-        row.layer_version_id: orjson.loads(row.figures)
-        for row in session.execute(_STORED, {"u": unit_version.id, "home": CITY_DIGITS, "ids": ids})
-    }
+    params = {"u": unit_version.id, "home": CITY_DIGITS, "ids": ids}
+    found: dict[int, dict[str, dict]] = {}
+    areas: dict[str, float] | None = None
+    for row in session.execute(_STORED, params).all():
+        if row.shown is not None:
+            found[row.layer_version_id] = orjson.loads(row.shown)
+            continue
+        areas = areas if areas is not None else _unit_areas(session, unit_version.id)
+        layer = next(v for v in layers if v.id == row.layer_version_id)
+        found[layer.id] = _show(orjson.loads(row.figures), areas, layer)
+        _keep(session, _SAVE_SHOWN, unit_version.id, layer.id, shown=found[layer.id])
     for layer in layers:
         if layer.id not in found:
-            found[layer.id] = _compute_and_keep(session, unit_version.id, layer)
+            areas = areas if areas is not None else _unit_areas(session, unit_version.id)
+            found[layer.id] = _compute_and_keep(session, unit_version.id, layer, areas)
     return found
 
 
-def _compute_and_keep(session: Session, unit_version_id: int, layer: LayerVersion) -> Cover:
+def _unit_areas(session: Session, unit_version_id: int) -> dict[str, float]:
+    return dict(session.execute(_UNIT_AREAS, {"v": unit_version_id}).all())
+
+
+def _show(cover: Cover, areas: dict[str, float], layer: LayerVersion) -> dict[str, dict]:
+    spec = get_layer_spec(layer.layer_id)
+    kind, listed = spec.geometry_type, bool(spec.summary.listed_area_attribute)
+    return {code: unit_figures(cover.get(code), m2, kind, listed) for code, m2 in areas.items()}
+
+
+def _compute_and_keep(
+    session: Session, unit_version_id: int, layer: LayerVersion, areas: dict[str, float]
+) -> dict[str, dict]:
     cover = compute_cover(session, FEATURE_UNITS, {"v": unit_version_id}, layer, CITY_DIGITS)
-    params = {
-        "u": unit_version_id,
-        "l": layer.id,
-        "home": CITY_DIGITS,
-        "figures": orjson.dumps(cover).decode(),
-    }
+    shown = _show(cover, areas, layer)
+    _keep(session, _SAVE, unit_version_id, layer.id, figures=cover, shown=shown)
+    return shown
+
+
+def _keep(
+    session: Session, sql: Any, unit_version_id: int, layer_version_id: int, **values: Any
+) -> None:
+    params = {"u": unit_version_id, "l": layer_version_id, "home": CITY_DIGITS}
+    params.update({k: orjson.dumps(v).decode() for k, v in values.items()})
     try:
         with session.begin_nested():
-            session.execute(_SAVE, params)
+            session.execute(sql, params)
     except DBAPIError as exc:  # a read-only replica: use the figures, keep nothing
         log.info("unit figures not stored (%s)", exc.orig)
-    return cover
 
 
 def fill_after_import(session: Session, version: LayerVersion) -> int:
@@ -151,5 +207,5 @@ def fill_after_import(session: Session, version: LayerVersion) -> int:
     for unit_version_id, layer_version_id in pairs:
         layer = session.get(LayerVersion, layer_version_id)
         if layer is not None:
-            unit_covers(session, session.get(LayerVersion, unit_version_id), [layer])
+            shown_covers(session, session.get(LayerVersion, unit_version_id), [layer])
     return len(pairs)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.catalog import LayerSpec
 from app.store.models import LayerVersion
-from app.store.unit_cover import Cover, compute_cover, unit_covers
+from app.store.unit_cover import Cover, compute_cover, shown_covers
 from app.summary.units import UnitSet, home_digits, unit_sql
 
 
@@ -25,7 +25,7 @@ def layer_coverage(
 
 def stored_coverage(
     session: Session, units: UnitSet, versions: dict[str, LayerVersion]
-) -> dict[str, Cover]:
-    """Layer id → its stored figures per unit (feature levels; computed once if missing)."""
-    covers = unit_covers(session, units.version, list(versions.values()))
+) -> dict[str, dict[str, dict]]:
+    """Layer id → {unit code: figures as shown}, stored per pair (computed once if missing)."""
+    covers = shown_covers(session, units.version, list(versions.values()))
     return {layer_id: covers[v.id] for layer_id, v in versions.items()}

@@ -17,10 +17,10 @@ from app.cache import LockedLRU
 from app.catalog import catalog, get_layer_spec
 from app.config import get_settings
 from app.errors import InvalidInput
-from app.geo.measure import area_units
 from app.raster.stats import rasters_in_force, stats_for
 from app.store.catalog_epoch import EpochCache
 from app.store.models import LayerVersion
+from app.store.unit_cover import unit_figures
 from app.summary.coverage import layer_coverage, stored_coverage
 from app.summary.units import (
     FEATURE_LEVELS,
@@ -38,7 +38,6 @@ NOTES = {
     "share": "covered area / the unit's own geodesic area",
 }
 NO_UNITS = "no {by} data is loaded: import the unit layer to get rows"
-_NO_COVER = [0, 0.0, 0.0, 0.0]
 
 
 @lru_cache(maxsize=2)
@@ -61,28 +60,6 @@ def _layer_ids(requested: list[str] | None, versions: dict[str, LayerVersion]) -
         if layer_id not in versions:
             raise InvalidInput(f"Layer {layer_id} has no version in force for this summary.")
     return ids
-
-
-def _figures(cover: list | None, unit_m2: float, kind: str, listed: bool) -> dict:
-    """Area figures for polygon layers, length for lines, a count for every kind."""
-    count, area, length, listed_km2 = cover or _NO_COVER
-    out: dict = {"count": count}
-    if kind == "polygon":
-        area = area or 0.0
-        units = area_units(area)
-        out.update(
-            {
-                "area_km2": units["km2"],
-                "area_ha": units["ha"],
-                "area_mu": units["mu"],
-                "share": area / unit_m2 if unit_m2 else None,
-            }
-        )
-    elif kind == "line":
-        out["length_km"] = (length or 0.0) / 1e3
-    if listed:
-        out["listed_sum_km2"] = listed_km2 or 0.0
-    return out
 
 
 def _cached(cache: Any, session: Session, key: Hashable, compute: Any) -> Any:
@@ -121,16 +98,24 @@ def summarize(
 
     def compute() -> dict:
         rows = unit_rows(session, units)
-        if not rows:
-            covers: dict[str, dict] = {i: {} for i in ids}
-        elif units.by in FEATURE_LEVELS:
-            covers = stored_coverage(session, units, {i: versions[i] for i in ids})
-        else:
+        shown: dict[str, dict[str, dict]] = {i: {} for i in ids}
+        covers: dict[str, dict[str, list]] = {i: {} for i in ids}
+        if rows and units.by in FEATURE_LEVELS:
+            shown = stored_coverage(session, units, {i: versions[i] for i in ids})
+        elif rows:
             covers = {
                 i: layer_coverage(session, units, get_layer_spec(i), versions[i]) for i in ids
             }
         kinds = {i: get_layer_spec(i).geometry_type for i in ids}
         listed = {i: bool(get_layer_spec(i).summary.listed_area_attribute) for i in ids}
+
+        def cells(code: str, unit_m2: float) -> dict:
+            return {
+                i: shown[i].get(code)
+                or unit_figures(covers[i].get(code), unit_m2, kinds[i], listed[i])
+                for i in ids
+            }
+
         unit_layer = [UNIT_LAYERS[by]] if units.version else []
         return {
             "layer_versions": {i: versions[i].version for i in [*unit_layer, *ids]},
@@ -144,10 +129,7 @@ def summarize(
                     "parent_name": r["parent_name"],
                     "area_km2": r["area_m2"] / 1e6,
                     **({"zone_type": r["attributes"].get("zone_type")} if by == "township" else {}),
-                    "layers": {
-                        i: _figures(covers[i].get(r["code"]), r["area_m2"], kinds[i], listed[i])
-                        for i in ids
-                    },
+                    "layers": cells(r["code"], r["area_m2"]),
                 }
                 for r in rows
             ],

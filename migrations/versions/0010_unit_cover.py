@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("layer_version_id", sa.Integer(), nullable=False),
         sa.Column("home", sa.SmallInteger(), nullable=False),
         sa.Column("figures", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("shown", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
         sa.Column(
             "created_at",
             sa.DateTime(timezone=True),
