@@ -6,6 +6,7 @@ encoded JSON bodies per request under the catalog epoch (a warm request reads no
 """
 
 import datetime as dt
+import gzip
 from collections.abc import Hashable
 from functools import lru_cache
 from typing import Any
@@ -37,6 +38,8 @@ NOTES = {
     "unit, each counted in full, as the plan's tables add them up",
     "share": "covered area / the unit's own geodesic area",
 }
+GZIP_MIN_BYTES = 1 << 20
+GZIP_LEVEL = 1  # fast: a 40 MB body in well under a second, once
 NO_UNITS = "no {by} data is loaded: import the unit layer to get rows"
 
 
@@ -163,7 +166,22 @@ def _encode_default(value: Any) -> Any:
     raise TypeError(f"cannot encode {type(value).__name__}")
 
 
-def summary_json(
+class EncodedBody:
+    """A summary encoded once: JSON bytes, and gzip of them made on first demand (a province's
+    summary is tens of MB of repetitive JSON: a tenth of that goes over the wire)."""
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+        self._gzipped: bytes | None = None
+
+    def gzipped(self) -> bytes:
+        """The gzip of the JSON (computed once per cached body)."""
+        if self._gzipped is None:
+            self._gzipped = gzip.compress(self.raw, compresslevel=GZIP_LEVEL, mtime=0)
+        return self._gzipped
+
+
+def summary_body(
     session: Session,
     by: str,
     layers: list[str] | None = None,
@@ -171,9 +189,11 @@ def summary_json(
     pins: dict[str, int] | None = None,
     rasters: list[str] | None = None,
     region: str | None = None,
-) -> bytes:
-    """The summary as JSON bytes; a repeated request under the same catalog epoch is one
-    lookup (no database), any version change anywhere recomputes it."""
+    accept_gzip: bool = False,
+) -> tuple[bytes, str | None]:
+    """The summary as JSON bytes and their content coding (None or "gzip"). A repeated
+    request under the same catalog epoch is one lookup (no database); any version change
+    anywhere recomputes it. Large cached bodies go gzipped to clients that accept it."""
     key = (
         by,
         region,
@@ -183,8 +203,13 @@ def summary_json(
         tuple(rasters or ()),
     )
 
-    def encode() -> bytes:
+    def encode() -> EncodedBody:
         result = summarize(session, by, layers, as_of, pins, rasters, region)
-        return orjson.dumps(result, default=_encode_default)
+        return EncodedBody(orjson.dumps(result, default=_encode_default))
 
-    return _cached(_caches(get_settings().summary_cache_entries)[1], session, key, encode)
+    entries = get_settings().summary_cache_entries
+    body = _cached(_caches(entries)[1], session, key, encode)
+    # Uncached bodies go as they are: compressing each one would slow every cold request.
+    if entries and accept_gzip and len(body.raw) >= GZIP_MIN_BYTES:
+        return body.gzipped(), "gzip"
+    return body.raw, None
