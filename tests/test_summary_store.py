@@ -208,17 +208,3 @@ def test_cache_off_computes_every_request(client, monkeypatch):
         monkeypatch.delenv("REDLINE_SUMMARY_CACHE_ENTRIES")
         get_settings.cache_clear()
     assert one == two and len(calls) == 2
-
-
-def test_a_large_cached_body_goes_gzipped_when_accepted(client_as, monkeypatch):
-    from app.summary import service
-
-    monkeypatch.setattr(service, "GZIP_MIN_BYTES", 1000)
-    client = client_as(None)
-    params = {"by": "township", "layers": "redline"}
-    plain = client.get("/summaries", params=params, headers={"Accept-Encoding": "identity"})
-    assert "content-encoding" not in plain.headers
-    zipped = client.get("/summaries", params=params, headers={"Accept-Encoding": "gzip"})
-    assert zipped.headers["content-encoding"] == "gzip"
-    assert "Accept-Encoding" in zipped.headers["vary"]
-    assert zipped.json() == plain.json() and len(plain.json()["rows"]) == 139

@@ -6,7 +6,6 @@ encoded JSON bodies per request under the catalog epoch (a warm request reads no
 """
 
 import datetime as dt
-import gzip
 from collections.abc import Hashable
 from functools import lru_cache
 from typing import Any
@@ -38,8 +37,6 @@ NOTES = {
     "unit, each counted in full, as the plan's tables add them up",
     "share": "covered area / the unit's own geodesic area",
 }
-GZIP_MIN_BYTES = 1 << 20
-GZIP_LEVEL = 1  # fast: a 40 MB body in well under a second, once
 NO_UNITS = "no {by} data is loaded: import the unit layer to get rows"
 
 
@@ -166,22 +163,7 @@ def _encode_default(value: Any) -> Any:
     raise TypeError(f"cannot encode {type(value).__name__}")
 
 
-class EncodedBody:
-    """A summary encoded once: JSON bytes, and gzip of them made on first demand (a province's
-    summary is tens of MB of repetitive JSON: a tenth of that goes over the wire)."""
-
-    def __init__(self, raw: bytes) -> None:
-        self.raw = raw
-        self._gzipped: bytes | None = None
-
-    def gzipped(self) -> bytes:
-        """The gzip of the JSON (computed once per cached body)."""
-        if self._gzipped is None:
-            self._gzipped = gzip.compress(self.raw, compresslevel=GZIP_LEVEL, mtime=0)
-        return self._gzipped
-
-
-def summary_body(
+def summary_json(
     session: Session,
     by: str,
     layers: list[str] | None = None,
@@ -189,11 +171,9 @@ def summary_body(
     pins: dict[str, int] | None = None,
     rasters: list[str] | None = None,
     region: str | None = None,
-    accept_gzip: bool = False,
-) -> tuple[bytes, str | None]:
-    """The summary as JSON bytes and their content coding (None or "gzip"). A repeated
-    request under the same catalog epoch is one lookup (no database); any version change
-    anywhere recomputes it. Large cached bodies go gzipped to clients that accept it."""
+) -> bytes:
+    """The summary as JSON bytes; a repeated request under the same catalog epoch is one
+    lookup (no database), any version change anywhere recomputes it."""
     key = (
         by,
         region,
@@ -203,13 +183,8 @@ def summary_body(
         tuple(rasters or ()),
     )
 
-    def encode() -> EncodedBody:
+    def encode() -> bytes:
         result = summarize(session, by, layers, as_of, pins, rasters, region)
-        return EncodedBody(orjson.dumps(result, default=_encode_default))
+        return orjson.dumps(result, default=_encode_default)
 
-    entries = get_settings().summary_cache_entries
-    body = _cached(_caches(entries)[1], session, key, encode)
-    # Uncached bodies go as they are: compressing each one would slow every cold request.
-    if entries and accept_gzip and len(body.raw) >= GZIP_MIN_BYTES:
-        return body.gzipped(), "gzip"
-    return body.raw, None
+    return _cached(_caches(get_settings().summary_cache_entries)[1], session, key, encode)
