@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     tile_cache_tiles: int = 2000
     tile_cache_mb: int = 64
     tile_max_age_s: int = 3600
+    # Summaries: encoded bodies and computed results kept per process (0: none, every
+    # request is computed from the stored per-unit figures, as the bench's cold case).
+    summary_cache_entries: int = 128
     # A raster XYZ template ({z}/{x}/{y}, e.g. Tianditu with a key) drawn under the layers;
     # none keeps the map page offline. The page offers a toggle only when one is set, and
     # shows the attribution the provider asks for (e.g. "© 天地图").

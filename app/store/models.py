@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -121,6 +122,29 @@ class FeaturePart(Base):
         ForeignKey("layer_version.id", ondelete="CASCADE"), index=True
     )
     geom = mapped_column(Geometry(srid=SRID, spatial_index=True), nullable=False)
+
+
+class UnitCover(Base):
+    """What one layer version covers in each unit of an admin layer version (computed once:
+    both versions are immutable). figures: {unit code: [count, area_m2, length_m, listed_km2]};
+    shown: {unit code: the figures a summary shows}."""
+
+    __tablename__ = "unit_cover"
+
+    unit_version_id: Mapped[int] = mapped_column(
+        ForeignKey("layer_version.id", ondelete="CASCADE"), primary_key=True
+    )
+    layer_version_id: Mapped[int] = mapped_column(
+        ForeignKey("layer_version.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    # Leading code digits a feature's county shares with the unit to count there.
+    home: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    figures: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # The same per unit (every unit, covered or not) as a summary shows them.
+    shown: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
 
 
 class Region(Base):

@@ -21,7 +21,10 @@ EDGE_DEG = 0.0005
 SIMPLIFY_DEG = 0.0001
 
 # The county of each new feature: its own code for counties, else the active county
-# holding a point on its surface (through the subdivided parts: small boxes, fast).
+# holding a point on its surface (through the subdivided parts: small boxes, fast). The
+# version is tested on the county, not the part, so the planner probes the parts' GiST
+# index alone: ANDed with the version index it read all of a version's parts per feature
+# (200 000 patches in 1 300 counties: over 10 minutes instead of seconds).
 _COUNTY_OF_COUNTIES = text(
     "UPDATE feature SET county_code = attributes->>'code', origin_version = :n "
     "WHERE version_id = :v"
@@ -29,7 +32,7 @@ _COUNTY_OF_COUNTIES = text(
 _COUNTY_OF_FEATURES = text("""
 UPDATE feature f SET origin_version = :n, county_code = (
   SELECT c.county_code FROM feature_part p JOIN feature c ON c.id = p.feature_id
-  JOIN layer l ON l.id = 'admin_county' AND l.active_version_id = p.version_id
+  JOIN layer l ON l.id = 'admin_county' AND l.active_version_id = c.version_id
   WHERE ST_Intersects(p.geom, ST_PointOnSurface(f.geom)) LIMIT 1)
 WHERE f.version_id = :v
 """)

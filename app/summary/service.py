@@ -1,18 +1,34 @@
-"""Area summaries per province / city / county / township / village, cached per set of
-layer versions and region."""
+"""Area summaries per province / city / county / township / village.
+
+Counties, townships and villages aggregate figures stored per pair of versions at import;
+cities and provinces intersect at request time. Results are cached per set of versions, and
+encoded JSON bodies per request under the catalog epoch (a warm request reads no database).
+"""
 
 import datetime as dt
+from collections.abc import Hashable
+from functools import lru_cache
+from typing import Any
 
+import orjson
 from sqlalchemy.orm import Session
 
 from app.cache import LockedLRU
 from app.catalog import catalog, get_layer_spec
+from app.config import get_settings
 from app.errors import InvalidInput
-from app.geo.measure import area_units
 from app.raster.stats import rasters_in_force, stats_for
+from app.store.catalog_epoch import EpochCache
 from app.store.models import LayerVersion
-from app.summary.coverage import layer_coverage
-from app.summary.units import UNIT_LAYERS, unit_geometries, unit_rows, unit_set
+from app.store.unit_cover import unit_figures
+from app.summary.coverage import layer_coverage, stored_coverage
+from app.summary.units import (
+    FEATURE_LEVELS,
+    UNIT_LAYERS,
+    unit_geometries,
+    unit_rows,
+    unit_set,
+)
 from app.summary.versions import versions_in_force
 
 NOTES = {
@@ -22,7 +38,13 @@ NOTES = {
     "share": "covered area / the unit's own geodesic area",
 }
 NO_UNITS = "no {by} data is loaded: import the unit layer to get rows"
-_CACHE: LockedLRU[dict] = LockedLRU(max_items=128)
+
+
+@lru_cache(maxsize=2)
+def _caches(entries: int) -> tuple[LockedLRU[dict], EpochCache]:
+    """Results per set of versions, and encoded bodies per request (REDLINE_SUMMARY_CACHE_ENTRIES
+    of each; a new size gets new caches)."""
+    return LockedLRU(entries), EpochCache(entries)
 
 
 def default_layers(versions: dict[str, LayerVersion]) -> list[str]:
@@ -40,26 +62,13 @@ def _layer_ids(requested: list[str] | None, versions: dict[str, LayerVersion]) -
     return ids
 
 
-def _figures(cover: dict | None, unit_m2: float, kind: str, listed: bool) -> dict:
-    """Area figures for polygon layers, length for lines, a count for every kind."""
-    cover = cover or {"area_m2": 0.0, "length_m": 0.0, "count": 0, "listed_km2": 0.0}
-    out: dict = {"count": cover["count"]}
-    if kind == "polygon":
-        area = cover["area_m2"] or 0.0
-        units = area_units(area)
-        out.update(
-            {
-                "area_km2": units["km2"],
-                "area_ha": units["ha"],
-                "area_mu": units["mu"],
-                "share": area / unit_m2 if unit_m2 else None,
-            }
-        )
-    elif kind == "line":
-        out["length_km"] = (cover["length_m"] or 0.0) / 1e3
-    if listed:
-        out["listed_sum_km2"] = cover.get("listed_km2") or 0.0
-    return out
+def _cached(cache: Any, session: Session, key: Hashable, compute: Any) -> Any:
+    """compute() through a cache, or straight when caching is off (0 entries)."""
+    if not get_settings().summary_cache_entries:
+        return compute()
+    if isinstance(cache, EpochCache):
+        return cache.get_or_compute(session, key, compute)
+    return cache.get_or_compute(key, compute)
 
 
 def summarize(
@@ -89,12 +98,24 @@ def summarize(
 
     def compute() -> dict:
         rows = unit_rows(session, units)
-        covers = {
-            i: layer_coverage(session, units, get_layer_spec(i), versions[i]) if rows else {}
-            for i in ids
-        }
+        shown: dict[str, dict[str, dict]] = {i: {} for i in ids}
+        covers: dict[str, dict[str, list]] = {i: {} for i in ids}
+        if rows and units.by in FEATURE_LEVELS:
+            shown = stored_coverage(session, units, {i: versions[i] for i in ids})
+        elif rows:
+            covers = {
+                i: layer_coverage(session, units, get_layer_spec(i), versions[i]) for i in ids
+            }
         kinds = {i: get_layer_spec(i).geometry_type for i in ids}
         listed = {i: bool(get_layer_spec(i).summary.listed_area_attribute) for i in ids}
+
+        def cells(code: str, unit_m2: float) -> dict:
+            return {
+                i: shown[i].get(code)
+                or unit_figures(covers[i].get(code), unit_m2, kinds[i], listed[i])
+                for i in ids
+            }
+
         unit_layer = [UNIT_LAYERS[by]] if units.version else []
         return {
             "layer_versions": {i: versions[i].version for i in [*unit_layer, *ids]},
@@ -108,10 +129,7 @@ def summarize(
                     "parent_name": r["parent_name"],
                     "area_km2": r["area_m2"] / 1e6,
                     **({"zone_type": r["attributes"].get("zone_type")} if by == "township" else {}),
-                    "layers": {
-                        i: _figures(covers[i].get(r["code"]), r["area_m2"], kinds[i], listed[i])
-                        for i in ids
-                    },
+                    "layers": cells(r["code"], r["area_m2"]),
                 }
                 for r in rows
             ],
@@ -128,10 +146,45 @@ def summarize(
         return result
 
     # as_of is not part of the key (equal versions give equal figures): echo it per request.
-    result = _CACHE.get_or_compute(key, compute_with_rasters)
+    results = _caches(get_settings().summary_cache_entries)[0]
+    result = _cached(results, session, key, compute_with_rasters)
     return {
         "by": by,
         "region": region,
         "as_of": as_of.isoformat() if as_of else None,
         **result,
     }
+
+
+def _encode_default(value: Any) -> Any:
+    """numpy scalars (raster statistics) as Python numbers."""
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def summary_json(
+    session: Session,
+    by: str,
+    layers: list[str] | None = None,
+    as_of: dt.date | None = None,
+    pins: dict[str, int] | None = None,
+    rasters: list[str] | None = None,
+    region: str | None = None,
+) -> bytes:
+    """The summary as JSON bytes; a repeated request under the same catalog epoch is one
+    lookup (no database), any version change anywhere recomputes it."""
+    key = (
+        by,
+        region,
+        tuple(layers) if layers is not None else None,
+        as_of,
+        tuple(sorted((pins or {}).items())),
+        tuple(rasters or ()),
+    )
+
+    def encode() -> bytes:
+        result = summarize(session, by, layers, as_of, pins, rasters, region)
+        return orjson.dumps(result, default=_encode_default)
+
+    return _cached(_caches(get_settings().summary_cache_entries)[1], session, key, encode)

@@ -22,12 +22,16 @@ UNIT_LAYERS = {
 }
 # Levels whose layer may simply not be loaded: an empty row list, not an error.
 OPTIONAL_LEVELS = {"village"}
+# Levels whose units are the features of one admin layer version: their areas and each
+# layer's figures in them were measured at import; cities and provinces are unions.
+FEATURE_LEVELS = ("county", "township", "village")
+UNIT_COLUMNS = "code, name, parent, parent_code, parent_name, geom, attributes"
 
 # A feature's parent: the region table's, else the parent code the feature itself states.
 _FEATURES = """
 SELECT f.attributes->>'code' AS code, f.attributes->>'name' AS name,
        f.attributes->>'county' AS parent, p.code AS parent_code, p.name AS parent_name,
-       f.geom, f.attributes, f.ordinal
+       f.geom, f.attributes, f.ordinal, f.area_m2
 FROM feature f LEFT JOIN region r ON r.code = f.attributes->>'code'
 LEFT JOIN region p ON p.code = coalesce(r.parent_code, {parent_attrs})
 WHERE f.version_id = :v
@@ -94,8 +98,9 @@ def home_digits(units: UnitSet) -> int:
     return 2 if units.by == "province" else 4
 
 
-def unit_sql(units: UnitSet) -> str:
-    """A SELECT of (code, name, parent, parent_code, parent_name, geom, attributes)."""
+def unit_sql(units: UnitSet, columns: str = UNIT_COLUMNS) -> str:
+    """A SELECT of (code, name, parent, parent_code, parent_name, geom, attributes); feature
+    levels also have area_m2."""
     if units.by == "city":
         inner = _CITY
     elif units.by == "province":
@@ -108,8 +113,8 @@ def unit_sql(units: UnitSet) -> str:
     if prefix and not prefix.isdigit():
         raise InvalidInput("region must be a six-digit GB/T 2260 code.")
     return (
-        "SELECT code, name, parent, parent_code, parent_name, geom, attributes "
-        f"FROM ({inner}) z WHERE z.code LIKE '{prefix}%' ORDER BY z.code, z.ordinal"
+        f"SELECT {columns} FROM ({inner}) z "
+        f"WHERE z.code LIKE '{prefix}%' ORDER BY z.code, z.ordinal"
     )
 
 
@@ -117,13 +122,16 @@ def unit_rows(session: Session, units: UnitSet) -> list[dict]:
     """Each unit's code, name, parents, attributes and geodesic area (m²)."""
     if units.version is None:
         return []
-    rows = session.execute(
-        text(
-            f"WITH u AS ({unit_sql(units)}) SELECT code, name, parent, parent_code, "
-            "parent_name, attributes, ST_Area(geom::geography) AS area_m2 FROM u"
-        ),
-        {"v": units.version.id},
-    ).all()
+    columns = "code, name, parent, parent_code, parent_name, attributes"
+    if units.by in FEATURE_LEVELS:
+        # The area measured at import: the same ST_Area(geom::geography), not read again.
+        sql = unit_sql(units, f"{columns}, area_m2")
+    else:
+        sql = (
+            f"WITH u AS ({unit_sql(units)}) "
+            f"SELECT {columns}, ST_Area(geom::geography) AS area_m2 FROM u"
+        )
+    rows = session.execute(text(sql), {"v": units.version.id}).all()
     return [dict(r._mapping) for r in rows]
 
 

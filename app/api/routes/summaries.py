@@ -16,7 +16,7 @@ from app.summary import crosstab as crosstab_mod
 from app.summary.chart import area_chart
 from app.summary.export import to_csv, to_xlsx
 from app.summary.plan import choose_plan, plan_figures
-from app.summary.service import summarize
+from app.summary.service import summarize, summary_json
 from app.summary.versions import parse_list, parse_pins
 
 router = APIRouter(
@@ -57,20 +57,17 @@ def summary(
     as_of: AsOf = None,
     versions: Annotated[str | None, Query(description="pin versions: redline:2,...")] = None,
     rasters: Annotated[str | None, Query(description="raster ids: landcover,...")] = None,
-) -> Response | dict[str, Any]:
+) -> Response:
     """Per unit (with its parent's code and name): its geodesic area; per layer: covered area
     (union) in km²/公顷/亩, share, count, and for listed layers the plain sum of listed areas.
     Provinces and cities are the unions of their counties; a 直辖市's counties have no city
     row. No village data loaded: no rows, and a note says so."""
-    result = summarize(
-        session,
-        by,
-        parse_list(layers),
-        as_of,
-        parse_pins(versions),
-        parse_list(rasters),
-        region=region,
-    )
+    args = (session, by, parse_list(layers), as_of, parse_pins(versions), parse_list(rasters))
+    if format == "json":
+        # Encoded once and kept (a repeated request is a lookup); the model documents the
+        # shape, and tests/test_summary_store.py checks the body against it.
+        return Response(summary_json(*args, region=region), media_type="application/json")
+    result = summarize(*args, region=region)
     stem = (
         f"summary-{by}"
         + (f"-{region}" if region else "")
@@ -82,13 +79,11 @@ def summary(
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{stem}.csv"'},
         )
-    if format == "xlsx":
-        return Response(
-            to_xlsx(result),
-            media_type=XLSX,
-            headers={"Content-Disposition": f'attachment; filename="{stem}.xlsx"'},
-        )
-    return result
+    return Response(
+        to_xlsx(result),
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{stem}.xlsx"'},
+    )
 
 
 @router.get(
