@@ -16,11 +16,13 @@ Settings (environment): BENCH_SCALES; BENCH_REPEAT (timed runs per case, overrid
 case's own); BENCH_QUICK=1 (5 runs per case, scale 1 only, short throughput runs: a smoke
 run); BENCH_WORKLOADS (a comma-separated subset of WORKLOADS); BENCH_DB_PREFIX;
 BENCH_SERVER_URL (the PostgreSQL server, default that of DATABASE_URL, else the local
-cluster on REDLINE_PGPORT).
+cluster on REDLINE_PGPORT); BENCH_BATCH_100K=0 (skip the 100 000-point batch run at the
+smallest scale); BENCH_OVERLAY_LIMIT_S (the geopandas overlay at 100×, run once, is stopped
+after this many seconds, default 600).
 
 Keys of `ctx.extra` set here: redline_nocache_url, quick (bool), repeat (int or None),
 var_dir (var/bench, a Path), log_dir, bin_dir, api_workers, cleanup (a list a workload may
-append callables to; they run when the scale is done), and in a quick run wrk_seconds and
+append callables to; they run when the scale is done), batch_100k, and in a quick run wrk_seconds and
 wrk_rounds (3 and 1).
 """
 
@@ -251,6 +253,10 @@ def run_scale(
                 "bin_dir": cfg.bin_dir,
                 "api_workers": cfg.api_workers,
                 "cleanup": cleanup,
+                # The 100 000-point batch (peak memory): once, at the smallest scale.
+                "batch_100k": not cfg.quick
+                and scale == min(cfg.scales)
+                and os.environ.get("BENCH_BATCH_100K", "1") != "0",
                 **({"wrk_seconds": 3, "wrk_rounds": 1} if cfg.quick else {}),
             },
         )
