@@ -52,7 +52,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from scripts.bench import measure, report, services  # noqa: E402
 from scripts.bench.cases import Ctx  # noqa: E402
 
-WORKLOADS = ["w_screening", "w_batch", "w_tiles", "w_summary"]
+WORKLOADS = ["w_screening", "w_batch", "w_tiles", "w_items", "w_summary"]
 QUICK_REPEAT = 5
 DEFAULT_SCALES = "1,10,100"
 
