@@ -261,3 +261,15 @@ def test_the_ogc_api_document_has_no_dangling_refs(client, reference):
     schemas = body["components"]["schemas"]
     assert refs
     assert {ref.rsplit("/", 1)[-1] for ref in refs} <= set(schemas)
+
+
+def test_every_counted_operation_documents_the_429(client):
+    # The rate limits count every route but /health: any of them may answer 429.
+    for path, operations in client.get("/openapi.json").json()["paths"].items():
+        for method, operation in operations.items():
+            if path.startswith("/health"):
+                continue
+            too_many = operation["responses"].get("429")
+            assert too_many, f"{method.upper()} {path} does not document 429"
+            assert "Retry-After" in too_many["headers"]
+            assert "application/problem+json" in too_many["content"]

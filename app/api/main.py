@@ -12,7 +12,7 @@ from app.api import auth, metrics, problems
 from app.api.limits import BodyLimits
 from app.api.logging import AccessLogMiddleware, configure_logging
 from app.api.params import reject_unusable_input
-from app.api.ratelimit import RateLimit
+from app.api.ratelimit import RateLimit, document
 from app.api.request_id import HEADER as REQUEST_ID
 from app.api.request_id import RequestIdMiddleware
 from app.api.routes import (
@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     configure_logging()
     problems.install(app)
+    document(app)  # after problems.install: the 429 refers to its Problem schema
     auth.install(app)
     # Outermost first: throttled clients are refused before their body is even read.
     app.add_middleware(BodyLimits)

@@ -7,6 +7,7 @@ window, so the effective limit is the setting times the number of workers.
 import json
 import math
 import time
+from typing import Any
 
 from limits import RateLimitItem, RateLimitItemPerMinute
 from limits.storage import MemoryStorage
@@ -90,3 +91,28 @@ class RateLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+def document(app: Any) -> None:
+    """Document the 429 (problem+json, Retry-After) on every operation the limits count,
+    so clients (and the schema fuzzing) know any of them may answer it."""
+    build = app.openapi
+
+    def with_429() -> dict[str, Any]:
+        schema = build()
+        for path, operations in schema.get("paths", {}).items():
+            if path.startswith(_EXEMPT):
+                continue
+            for operation in operations.values():
+                if isinstance(operation, dict) and "responses" in operation:
+                    operation["responses"].setdefault("429", _TOO_MANY)
+        return schema
+
+    app.openapi = with_429
+
+
+_TOO_MANY: dict[str, Any] = {
+    "description": "Too many requests from this client: retry after Retry-After seconds",
+    "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
