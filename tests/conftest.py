@@ -43,6 +43,15 @@ def catalog_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    """Each test starts with empty per-key counters: the suite's shared keys would otherwise
+    reach the per-minute write limit whenever the machine runs the tests fast enough."""
+    from app.api import ratelimit
+
+    ratelimit.reset()
+
+
 @pytest.fixture(scope="session")
 def database(catalog_dir: Path) -> None:
     """A clean schema built by the Alembic migrations, in a *_test database only."""
