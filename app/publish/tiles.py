@@ -15,7 +15,7 @@ from app.cache import LockedLRU
 from app.catalog import LayerSpec, catalog, get_layer_spec
 from app.config import get_settings
 from app.errors import NotFound
-from app.store.catalog_epoch import EpochCache, active_version_ids
+from app.store.catalog_epoch import active_version_ids, known_active_version_ids
 from app.store.layers import get_layer
 from app.store.models import Layer
 
@@ -101,18 +101,11 @@ def active_version_id(layer: Layer) -> int:
     return layer.active_version_id
 
 
-# Layer id → active version id under the catalog epoch: `cached_address` reads it without a
-# session, so a cached tile is served without touching the database.
-_active_versions = EpochCache(max_items=256)
-
-
 def locate_tile(session: Session, layer_id: str, z: int, x: int, y: int) -> TileAddress:
     """The tile of the layer's active version (UnknownLayer / NotFound / TileOutOfRange)."""
     get_layer_spec(layer_id)
     check_tile(z, x, y)
-    version_id = _active_versions.get_or_compute(
-        session, layer_id, lambda: active_version_ids(session).get(layer_id)
-    )
+    version_id = active_version_ids(session).get(layer_id)
     if version_id is None:
         raise NotFound(f"Layer {layer_id} has no active version; import data first.")
     return TileAddress(layer_id, version_id, z, x, y)
@@ -121,7 +114,7 @@ def locate_tile(session: Session, layer_id: str, z: int, x: int, y: int) -> Tile
 def cached_address(layer_id: str, z: int, x: int, y: int) -> TileAddress | None:
     """The tile's address when its layer's active version is known under the current epoch
     (None otherwise: then `locate_tile`). Never blocks: safe on the event loop."""
-    version_id = _active_versions.peek(layer_id)
+    version_id = (known_active_version_ids() or {}).get(layer_id)
     if version_id is None:
         return None
     check_tile(z, x, y)

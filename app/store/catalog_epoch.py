@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from app.cache import LockedLRU
 from app.config import get_settings
-from app.store.models import Layer, RasterVersion
+from app.store.models import Layer
 from app.store.replica import replica_caught_up
 
 log = logging.getLogger(__name__)
@@ -177,16 +177,7 @@ def active_version_ids(session: Session) -> dict[str, int]:
     )
 
 
-def active_raster_ids(session: Session) -> dict[str, int]:
-    """Raster id → active raster version id (cached by epoch)."""
-    return _ids.get_or_compute(
-        session,
-        "rasters",
-        lambda: dict(
-            session.execute(
-                select(RasterVersion.raster_id, RasterVersion.id).where(
-                    RasterVersion.status == "active"
-                )
-            ).all()
-        ),
-    )
+def known_active_version_ids() -> dict[str, int] | None:
+    """The ids `active_version_ids` holds under the current epoch, or None; never queries nor
+    blocks (for the event loop)."""
+    return _ids.peek("layers")
