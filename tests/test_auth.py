@@ -6,7 +6,9 @@ import json
 import os
 import re
 import stat
+import time
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -202,6 +204,24 @@ def test_a_key_is_shown_once_stored_hashed_and_revocable(client):
     assert client.delete(f"/keys/{body['id']}").json()["revoked_at"] is not None
     refused = viewer.get("/layers")
     assert refused.status_code == 401 and refused.headers["content-type"] == PROBLEM
+
+
+def test_a_key_revoked_by_another_process_is_refused_here_within_moments(client):
+    # This process remembers the key (no transaction per request). Another process (here a
+    # connection of its own, never this process's code) revokes it: the NOTIFY moves the
+    # epoch and the next requests here are refused.
+    secret = client.post("/keys", json={"name": "viewer-y", "role": "viewer"}).json()["key"]
+    viewer = TestClient(client.app, headers={"Authorization": f"Bearer {secret}"})
+    assert viewer.get("/layers").status_code == 200
+    assert viewer.get("/layers").status_code == 200  # served from the process's memory
+    url = get_engine().url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url, autocommit=True) as other:
+        other.execute("UPDATE api_key SET revoked_at = now() WHERE prefix = %s", (secret[:11],))
+    deadline = time.monotonic() + 5
+    while viewer.get("/layers").status_code == 200:
+        assert time.monotonic() < deadline, "a revoked key was still served after 5 s"
+        time.sleep(0.05)
+    assert viewer.get("/layers").status_code == 401
 
 
 def test_cli_keys_create_list_revoke(database):

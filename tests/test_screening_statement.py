@@ -255,9 +255,25 @@ def test_a_point_screening_is_one_statement_and_one_insert(client):
         screen(client, geometry={"type": "Point", "coordinates": [106.84, 32.35]})
     finally:
         event.remove(get_engine(), "before_cursor_execute", note)
-    # The key (its own transaction; it may also note when it was last used), then the
-    # statement, the record and its audit entry: no version, raster or coverage lookups.
-    assert [s for s in seen if s != "UPDATE"] == ["SELECT", "WITH", "INSERT", "INSERT"], seen
+    # The key is known to this process (no transaction of its own); the plan setting, the
+    # statement, then one statement filing the record with its audit entry: no version,
+    # raster or coverage lookups.
+    assert seen == ["SET", "WITH", "WITH"], seen
+
+
+def test_a_screening_is_filed_with_its_audit_entry_and_lz4_results(client):
+    body = screen(client, geometry=shapely.geometry.mapping(circle(106.84, 32.35, 300, 400)))
+    with session_scope() as session:
+        stored = session.execute(
+            text(
+                "SELECT pg_column_compression(s.result) AS how, a.actor, a.detail, a.request_id "
+                "FROM screening s JOIN audit_log a ON a.target = s.id AND a.action = 'screening' "
+                "WHERE s.id = :id"
+            ),
+            {"id": body["id"]},
+        ).one()
+    assert stored.how == "lz4"  # pglz took three times as long on the answer's path
+    assert stored.detail == {"verdict": body["verdict"]} and stored.actor and stored.request_id
 
 
 # --- the cache is dropped when a version changes ---------------------------------------------

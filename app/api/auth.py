@@ -16,7 +16,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from app.api.problems import problem_response
 from app.config import Settings, get_settings
 from app.errors import RedlineError
-from app.store import audit, keys
+from app.store import audit, key_cache, keys
 from app.store.db import session_scope
 
 
@@ -84,19 +84,32 @@ def _refuse(request: Request, exc: RedlineError, actor: str | None, presented: s
     raise exc
 
 
+def _known(request: Request, presented: str | None) -> Principal | None:
+    """The key's principal if this request or this process already knows it (no database,
+    no blocking: for the event loop), else None."""
+    if presented is None:
+        return None
+    found = getattr(request.state, "principal", None)
+    if found is None:
+        holder = key_cache.known(presented)
+        if holder is not None:
+            found = request.state.principal = Principal(holder.name, holder.role, holder.key_id)
+    return found
+
+
 def _principal(request: Request, presented: str | None) -> Principal | None:
     """The key's principal (once per request), None without a key; 401 for a bad key."""
     if presented is None:
         return None
-    cached = getattr(request.state, "principal", None)
-    if cached is not None:
-        return cached
+    known = _known(request, presented)
+    if known is not None:
+        return known
     with session_scope() as session:
-        row = keys.authenticate(session, presented)
-        found = Principal(row.name, row.role, row.id) if row else None
-    if found is None:
+        holder = key_cache.authenticate(session, presented)
+    if holder is None:
         _refuse(request, Unauthorized("The API key is not valid or was revoked."), None, presented)
-    request.state.principal = found
+    assert holder is not None  # _refuse raised otherwise
+    found = request.state.principal = Principal(holder.name, holder.role, holder.key_id)
     return found
 
 
@@ -138,8 +151,12 @@ def require(role: str) -> Any:
     if role not in keys.ROLES:
         raise ValueError(f"unknown role {role!r}")
 
-    def dependency(request: Request, bearer: Bearer, api_key: ApiKeyHeader) -> Principal:
-        return _check(request, role, _presented(bearer, api_key), open_read=False)
+    async def dependency(request: Request, bearer: Bearer, api_key: ApiKeyHeader) -> Principal:
+        presented = _presented(bearer, api_key)
+        known = _known(request, presented)
+        if known is not None and keys.rank(known.role or "") >= keys.rank(role):
+            return known  # on the event loop: a key known to this process takes no thread
+        return await run_in_threadpool(_check, request, role, presented, False)
 
     return dependency
 
@@ -150,6 +167,9 @@ async def read_access(request: Request, bearer: Bearer, api_key: ApiKeyHeader) -
     presented = _presented(bearer, api_key)
     if presented is None and settings_of(request).open_reads:
         return ANONYMOUS  # on the event loop: an open read takes no thread hop
+    known = _known(request, presented)
+    if known is not None and keys.rank(known.role or "") >= keys.rank("viewer"):
+        return known
     return await run_in_threadpool(_check, request, "viewer", presented, True)
 
 

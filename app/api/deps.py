@@ -1,6 +1,7 @@
 """Request-scoped dependencies: sessions on the primary, on the read replica, or split."""
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import Depends
@@ -23,9 +24,12 @@ def read_session() -> Iterator[Session]:
         yield session
 
 
-def screening_session() -> Iterator[Session]:
-    """A session for filing a screening: the record always commits on the primary; the
-    lookups read the replica only as app.store.replica allows."""
+@contextmanager
+def screening_scope() -> Iterator[Session]:
+    """A session for filing a screening, committed when the block ends: the record always
+    commits on the primary; the lookups read the replica only as app.store.replica allows.
+    The route opens it in the thread that screens, so the commit precedes the answer and no
+    extra thread hops are spent entering and leaving a dependency."""
     with screening_session_factory()() as session, session.begin():
         yield session
 
@@ -35,4 +39,3 @@ def screening_session() -> Iterator[Session]:
 # client could get a 201 for a row that is not committed yet (or never will be).
 DbSession = Annotated[Session, Depends(db_session, scope="function")]
 ReadSession = Annotated[Session, Depends(read_session, scope="function")]
-ScreeningSession = Annotated[Session, Depends(screening_session, scope="function")]

@@ -105,10 +105,12 @@ def _zonal(
         ]
         projected[key] = (local, shapes)
     local, shapes = projected[key]
+    nodata = spec.nodata if spec.nodata is not None else src.nodata
+    if not shapes:  # points only: each takes its pixel, no window to read or burn
+        return [_sample(src, g, spec, nodata) for g in local]
     win = _window(src, local)
     _check_budget(win)
     data = src.read(1, window=win) if win.width and win.height else np.zeros((0, 0))
-    nodata = spec.nodata if spec.nodata is not None else src.nodata
     pixel_km2 = abs(src.transform.a * src.transform.e) / 1e6 if src.crs.is_projected else None
     labels = np.zeros(data.shape, dtype=np.int32)
     if data.size and shapes:

@@ -6,11 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 import shapely
 from geoalchemy2.shape import from_shape
-from sqlalchemy import Text, bindparam, cast, insert, select
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.catalog import LayerSpec, catalog, project_categories
@@ -22,6 +20,7 @@ from app.raster.stats import stats_for
 from app.screening import access
 from app.screening.context import context_of, main_unit
 from app.screening.coverage import coverage_of, coverage_query, coverage_warnings
+from app.screening.filed_row import file_screening
 from app.screening.findings import figures_of
 from app.screening.in_force import in_force, screened_specs, search_radius
 from app.screening.lookup import Layer, look_up
@@ -60,12 +59,6 @@ __all__ = ["screened_specs"]  # batch reads the screened layers from here
 MAX_BUFFER_M = 50_000
 # Attempts at one statement whose versions are still the active ones (see in_force).
 _ATTEMPTS = 3
-# The result goes in as the JSON text pydantic writes (in Rust), not a dict that the driver
-# would serialize again in Python.
-_FILE = insert(Screening.__table__).values(
-    result=cast(bindparam("result_json", type_=Text), JSONB),
-    inputs=cast(bindparam("inputs_json", type_=Text), JSONB),
-)
 
 
 @dataclass
@@ -252,10 +245,12 @@ def screen_site(session: Session, req: ScreeningRequest) -> ScreeningResult:
     return screen_and_file(session, req)[0]
 
 
-def screen_and_file(session: Session, req: ScreeningRequest) -> tuple[ScreeningResult, bytes]:
+def screen_and_file(
+    session: Session, req: ScreeningRequest, audit_actor: str | None = None
+) -> tuple[ScreeningResult, bytes]:
     """Screen one site and file the result: the result and its JSON as filed (the answer's
-    body, encoded once). One statement reads versions, coverage and findings; one INSERT
-    files it."""
+    body, encoded once in Rust). One statement reads versions, coverage and findings; one
+    files it, with an audit entry by AUDIT_ACTOR when given."""
     kind = resolve_project(req.project_category, req.industry_code, req.eia_item)
     if not 0 <= req.buffer_m <= MAX_BUFFER_M:
         raise SiteError(
@@ -284,9 +279,7 @@ def screen_and_file(session: Session, req: ScreeningRequest) -> tuple[ScreeningR
     rasters = stats_for(force.rasters_on_disk(), [search])[0]
     result = build_result(req, kind, screened, force.versions, search, coverage, rasters, parcels)
     filed = result.__pydantic_serializer__.to_json(result, exclude_unset=True)
-    values = screening_values(req, result)
-    values["inputs_json"] = orjson.dumps(values.pop("inputs")).decode()
-    session.execute(_FILE, {**values, "result_json": filed.decode()})
+    file_screening(session, screening_values(req, result), site.geometry, filed, audit_actor)
     return result, filed
 
 

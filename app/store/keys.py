@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import InvalidInput, NotFound
 from app.store import audit
+from app.store.catalog_epoch import mark_changed
 from app.store.models import ApiKey
 
 ROLES = ("viewer", "officer", "editor", "admin")
@@ -104,6 +105,7 @@ def revoke_key(session: Session, ref: str, actor: str | None) -> ApiKey:
     """Revoke the key with this id or prefix (at once: it is refused from now on)."""
     row = find_key(session, ref)
     if row.revoked_at is None:
+        mark_changed(session)  # this process forgets the key at commit (app/store/key_cache.py)
         row.revoked_at = dt.datetime.now(dt.UTC)
         audit.record(session, actor, "key-revoke", row.prefix, key_id=row.id, name=row.name)
         session.flush()

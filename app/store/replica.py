@@ -28,13 +28,20 @@ _REPLAYED = text(
 
 
 class SplitSession(Session):
-    """Reads (queries, text SQL) on the replica; flushes and INSERT/UPDATE/DELETE on the primary."""
+    """Reads (queries, text SQL) on the replica; flushes, INSERT/UPDATE/DELETE and text SQL
+    marked `execution_options(on_primary=True)` on the primary."""
 
     def get_bind(self, mapper: Any = None, **kw: Any) -> Engine:
         """The primary for the unit of work's flush and DML statements, else the replica."""
-        if self._flushing or isinstance(kw.get("clause"), UpdateBase):
+        clause = kw.get("clause")
+        if self._flushing or isinstance(clause, UpdateBase) or _marked_primary(clause):
             return get_engine()
         return get_read_engine()
+
+
+def _marked_primary(clause: Any) -> bool:
+    options = getattr(clause, "get_execution_options", None)
+    return bool(options and options().get("on_primary"))
 
 
 def replica_caught_up(max_wait_s: float) -> bool:

@@ -33,7 +33,8 @@ _COUNTY_OF_FEATURES = text("""
 UPDATE feature f SET origin_version = :n, county_code = (
   SELECT c.county_code FROM feature_part p JOIN feature c ON c.id = p.feature_id
   JOIN layer l ON l.id = 'admin_county' AND l.active_version_id = c.version_id
-  WHERE ST_Intersects(p.geom, ST_PointOnSurface(f.geom)) LIMIT 1)
+  WHERE p.version_id = l.active_version_id AND ST_Intersects(p.geom, ST_PointOnSurface(f.geom))
+  LIMIT 1)
 WHERE f.version_id = :v
 """)
 _OUTSIDE = text(f"""

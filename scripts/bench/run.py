@@ -22,8 +22,8 @@ after this many seconds, default 600).
 
 Keys of `ctx.extra` set here: redline_nocache_url, quick (bool), repeat (int or None),
 var_dir (var/bench, a Path), log_dir, bin_dir, api_workers, cleanup (a list a workload may
-append callables to; they run when the scale is done), batch_100k, and in a quick run wrk_seconds and
-wrk_rounds (3 and 1).
+append callables to; they run when the scale is done), batch_100k, and in a quick run
+wrk_seconds and wrk_rounds (3 and 1).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from app.api.auth import Principal, Reader, require
-from app.api.deps import DbSession, ScreeningSession
+from app.api.deps import DbSession, screening_scope
 from app.api.metrics import screening_filed
 from app.api.models.files import file_response
 from app.api.models.industries import IndustriesView
@@ -42,7 +42,6 @@ from app.screening.service import (
     list_screenings,
     screen_and_file,
 )
-from app.store import audit
 from app.store.models import Screening
 
 # Categories are catalog data (open like other reads); everything else needs an officer, who
@@ -125,16 +124,17 @@ _BATCH_DOC = {
 }
 
 
-def _filed(session: Session, actor: str, req: ScreeningRequest) -> Response:
-    """Screen, file, audit and count; the answer is the JSON filed, encoded once (in Rust),
-    not validated again and re-encoded in Python (`response_model` documents it)."""
-    result, body = screen_and_file(session, req)
-    audit.record(session, actor, "screening", result.id, verdict=result.verdict)
+def _filed(actor: str, req: ScreeningRequest) -> Response:
+    """Screen, file with its audit entry, commit and count; the answer is the JSON filed,
+    encoded once (in Rust), not validated again and re-encoded in Python (`response_model`
+    documents it)."""
+    with screening_scope() as session:
+        result, body = screen_and_file(session, req, audit_actor=actor)
     screening_filed(result.verdict)
     return Response(body, status_code=201, media_type="application/json")
 
 
-def _screen_json(session: Session, actor: str, raw: bytes) -> Response:
+def _screen_json(actor: str, raw: bytes) -> Response:
     """Parse, check and screen a JSON request (in a worker thread: parsing a large site is
     CPU work the event loop must not wait for)."""
     try:
@@ -143,12 +143,10 @@ def _screen_json(session: Session, actor: str, raw: bytes) -> Response:
         raise InvalidInput(
             f"The screening request is not valid JSON of the documented shape: {exc}. See /docs."
         ) from exc
-    return _filed(session, actor, request_from_body(body, actor))
+    return _filed(actor, request_from_body(body, actor))
 
 
-def _screen_file(
-    session: Session, actor: str, path: Path, field: dict[str, str | None]
-) -> Response:
+def _screen_file(actor: str, path: Path, field: dict[str, str | None]) -> Response:
     """Read, check and screen an uploaded site file (in a worker thread)."""
     req = request_from_file(
         path,
@@ -163,7 +161,7 @@ def _screen_file(
         industry_code=field.get("industry_code") or None,
         eia_item=field.get("eia_item") or None,
     )
-    return _filed(session, actor, req)
+    return _filed(actor, req)
 
 
 def _visible(session: Session, screening_id: str, caller: Principal) -> Screening:
@@ -197,9 +195,7 @@ def _bounded(form: dict) -> None:
     responses=problem_responses(400, 413, 422),
     openapi_extra=_MULTIPART_DOC,
 )
-async def create_screening(
-    request: Request, session: ScreeningSession, officer: Principal = Officer
-) -> Response:
+async def create_screening(request: Request, officer: Principal = Officer) -> Response:
     """Screen a site: JSON (`geometry` or `wkt`) or a multipart upload in field `file`."""
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         form = await request.form()
@@ -209,8 +205,8 @@ async def create_screening(
         field = {k: (str(v) if v is not None else None) for k, v in form.items() if k != "file"}
         _bounded(field)
         async with saved_upload(upload) as path:
-            return await run_in_threadpool(_screen_file, session, officer.name, path, field)
-    return await run_in_threadpool(_screen_json, session, officer.name, await request.body())
+            return await run_in_threadpool(_screen_file, officer.name, path, field)
+    return await run_in_threadpool(_screen_json, officer.name, await request.body())
 
 
 @router.post(
