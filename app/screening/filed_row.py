@@ -19,7 +19,7 @@ WITH filed AS (
                          officer, inputs, layer_versions, geom, result)
   VALUES (:id, :created_by, :project_name, :project_category, :buffer_m, :verdict, :officer,
           CAST(:inputs AS jsonb), CAST(:layer_versions AS jsonb),
-          ST_GeomFromEWKB(:geom), CAST(:result AS jsonb))
+          ST_GeomFromWKB(:geom, 4490), CAST(:result AS jsonb))
   RETURNING id
 )
 INSERT INTO audit_log (actor, action, target, outcome, detail, request_id, client_addr)
@@ -45,7 +45,7 @@ def file_screening(
             **values,
             "inputs": orjson.dumps(values["inputs"]).decode(),
             "layer_versions": orjson.dumps(values["layer_versions"]).decode(),
-            "geom": shapely.to_wkb(shapely.set_srid(geometry, 4490), include_srid=True),
+            "geom": shapely.to_wkb(geometry),
             "result": result_json.decode(),
             "audited": audit_actor is not None,
             "actor": audit_actor,

@@ -9,8 +9,8 @@ other than those it read.
 """
 
 import datetime as dt
+import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -58,7 +58,7 @@ class InForce:
 
     def rasters_on_disk(self) -> dict[str, RasterInfo]:
         """The active rasters whose file is present (a missing file is left out, as before)."""
-        return {k: r for k, r in self.rasters.items() if Path(r.path).exists()}
+        return {k: r for k, r in self.rasters.items() if os.path.exists(r.path)}
 
     def matches(self, looked: Looked) -> bool:
         """Whether the statement ran on these versions (catalog layers and rasters)."""

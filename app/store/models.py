@@ -90,17 +90,22 @@ class LayerVersion(Base):
 
 
 class Feature(Base):
-    """One feature of a version: EPSG:4490 geometry, catalog attributes, geodesic measures."""
+    """One feature of a version: EPSG:4490 geometry, catalog attributes, geodesic measures.
+
+    Indexed version first (migration 0014): one version's features in a box (tiles, bbox
+    filters) and in file order (OGC items pages)."""
 
     __tablename__ = "feature"
+    __table_args__ = (
+        Index("ix_feature_version_geom", "version_id", "geom", postgresql_using="gist"),
+        Index("ix_feature_version_order", "version_id", "ordinal", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    version_id: Mapped[int] = mapped_column(
-        ForeignKey("layer_version.id", ondelete="CASCADE"), index=True
-    )
+    version_id: Mapped[int] = mapped_column(ForeignKey("layer_version.id", ondelete="CASCADE"))
     ordinal: Mapped[int] = mapped_column(Integer)  # position in the source file, 1-based
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    geom = mapped_column(Geometry(srid=SRID, spatial_index=True), nullable=False)
+    geom = mapped_column(Geometry(srid=SRID, spatial_index=False), nullable=False)
     area_m2: Mapped[float | None] = mapped_column(Float)  # geodesic, on the GRS80 ellipsoid
     length_m: Mapped[float | None] = mapped_column(Float)
     # The active county containing a point on the feature at import (NULL: none).
