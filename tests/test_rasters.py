@@ -188,6 +188,35 @@ def test_zonal_stats_count_each_zone_and_sample_points(tmp_path):
     assert at_point.class_shares["耕地"] == 1.0 and sum(at_point.class_shares.values()) == 1.0
 
 
+def test_rasters_on_one_grid_share_the_burnt_zones_but_not_their_values(tmp_path):
+    """Two rasters on one grid reuse one label grid: the same figures as each read alone, and
+    a raster on another grid (shifted half a pixel) gets its own."""
+    import pyproj
+
+    from app.catalog import get_raster_spec
+    from app.raster.zonal import zonal_stats
+
+    rng = np.random.default_rng(7)
+    first = tiff(tmp_path / "a.tif", rng.integers(1, 7, (10, 10), dtype="uint8"))
+    second = tiff(tmp_path / "b.tif", rng.integers(1, 7, (10, 10), dtype="uint8"))
+    shifted = tmp_path / "c.tif"
+    with rasterio.open(first) as src:
+        profile = {**src.profile, "transform": src.transform * src.transform.translation(0.5, 0.3)}
+        with rasterio.open(shifted, "w", **profile) as dst:
+            dst.write(src.read())
+    to_4490 = pyproj.Transformer.from_crs(4524, 4490, always_xy=True)
+    zone = shapely.transform(
+        shapely.Point(36_390_450, 3_589_550).buffer(320),
+        lambda xy: np.column_stack(to_4490.transform(*xy.T)),
+    )
+    spec = get_raster_spec("landcover")
+    shared: dict = {}
+    together = [zonal_stats(str(p), spec, [zone], shared)[0] for p in (first, second, shifted)]
+    alone = [zonal_stats(str(p), spec, [zone], {})[0] for p in (first, second, shifted)]
+    assert together == alone
+    assert together[0].class_shares != together[1].class_shares  # values are each raster's
+
+
 PARALLEL_UPLOADS = 12
 
 

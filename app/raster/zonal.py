@@ -7,6 +7,7 @@ numpy.bincount: one pass over the pixels however many zones there are.
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import pyproj
@@ -75,7 +76,9 @@ def _check_budget(win: windows.Window) -> None:
         )
 
 
-Projected = dict[str, tuple[list[shapely.Geometry], list[tuple[dict, int]]]]
+# What one set of zones shares across rasters: per raster CRS, the zones projected and their
+# shapes to burn; per grid window, the burnt label grid.
+Projected = dict[Any, Any]
 
 
 def zonal_stats(
@@ -112,15 +115,20 @@ def _zonal(
     _check_budget(win)
     data = src.read(1, window=win) if win.width and win.height else np.zeros((0, 0))
     pixel_km2 = abs(src.transform.a * src.transform.e) / 1e6 if src.crs.is_projected else None
-    labels = np.zeros(data.shape, dtype=np.int32)
-    if data.size and shapes:
-        labels = features.rasterize(
-            shapes,
-            out_shape=data.shape,
-            fill=0,
-            transform=src.window_transform(win),
-            dtype="int32",
-        )
+    # Rasters on one grid (landcover and eco_importance) burn the same window once.
+    burnt = ("labels", key, src.transform, win.col_off, win.row_off, win.width, win.height)
+    labels = projected.get(burnt)
+    if labels is None:
+        labels = np.zeros(data.shape, dtype=np.int32)
+        if data.size:
+            labels = features.rasterize(
+                shapes,
+                out_shape=data.shape,
+                fill=0,
+                transform=src.window_transform(win),
+                dtype="int32",
+            )
+        projected[burnt] = labels
     valid = labels > 0
     if nodata is not None:
         valid &= data != nodata
