@@ -24,7 +24,7 @@ from app.catalog import LayerLimits, RasterSpec, catalog
 from app.config import get_settings
 from app.io.limits import TooLarge
 from app.raster.zonal import zonal_stats
-from app.store.db import get_engine
+from app.store.db import get_engine, session_scope
 from app.store.imports import check_size
 from tests.factories import SQUARE, SQUARE_B, frame, write, zip_shapefile
 
@@ -353,11 +353,18 @@ def test_every_connection_has_timeouts_and_a_temp_file_limit():
     }
 
 
-def test_no_connection_compiles_plans_with_jit():
+def test_requests_run_without_jit_or_parallel_workers_and_imports_get_workers_back():
     # At province scale the planner's estimates pass jit_above_cost: compiling took 40-50 ms
-    # on every run of a 2 ms screening statement.
+    # on every run of a 2 ms screening statement; a parallel worker made a tile 5x slower.
+    from app.store.db import long_statements
+
     with get_engine().connect() as conn:
         assert conn.execute(text("SHOW jit")).scalar() == "off"
+        assert conn.execute(text("SHOW max_parallel_workers_per_gather")).scalar() == "0"
+    with session_scope() as session:
+        long_statements(session)
+        workers = session.execute(text("SHOW max_parallel_workers_per_gather")).scalar()
+    assert workers == "2"
 
 
 def test_a_statement_over_the_timeout_is_503_not_500(client, settings, monkeypatch):

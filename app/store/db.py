@@ -100,14 +100,16 @@ def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
 
 
 def session_options(settings: Settings) -> str:
-    """libpq `options` putting a statement and an idle-in-transaction timeout on every session,
-    and JIT off: the planner's cost estimate of a screening or a tile at province scale passes
-    jit_above_cost, and compiling the plan took 40-50 ms on every run of a statement that
-    executes in 2."""
+    """libpq `options` putting a statement and an idle-in-transaction timeout on every session;
+    JIT and parallel workers off for requests. At province scale the planner's estimates pass
+    jit_above_cost: compiling a screening's plan took 40-50 ms on every run of a statement that
+    executes in 2. A parallel worker per tile (z8 farmland, 100x) made it 14 -> 70 ms on two
+    cores that concurrent requests already keep busy. Imports and batch jobs get parallel
+    workers back (long_statements)."""
     return (
         f"-c statement_timeout={settings.statement_timeout_s * 1000} "
         f"-c idle_in_transaction_session_timeout={settings.idle_in_transaction_timeout_s * 1000} "
-        "-c jit=off"
+        "-c jit=off -c max_parallel_workers_per_gather=0"
     )
 
 
@@ -124,12 +126,14 @@ def _limit_temp_files(dbapi_connection: Any, _: Any) -> None:
 
 def long_statements(session: Session) -> None:
     """Give this transaction the longer timeouts of imports and batch jobs (statements, and
-    the idle time while Python reads and checks the file between statements)."""
+    the idle time while Python reads and checks the file between statements), and
+    PostgreSQL's default of two parallel workers for their large statements."""
     ms = str(get_settings().import_statement_timeout_s * 1000)
     session.execute(
         text(
             "SELECT set_config('statement_timeout', :ms, true), "
-            "set_config('idle_in_transaction_session_timeout', :ms, true)"
+            "set_config('idle_in_transaction_session_timeout', :ms, true), "
+            "set_config('max_parallel_workers_per_gather', '2', true)"
         ),
         {"ms": ms},
     )
