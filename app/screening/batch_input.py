@@ -86,10 +86,32 @@ class BatchSites:
     fields: list[RowFields] = field(default_factory=list)  # empty: no per-row columns
     source_crs: str = "EPSG:4490"
     source_format: str = "CSV"
+    offset: int = 0  # the file's row index of the first site here (a window of a batch)
+
+    def geometry(self, i: int) -> shapely.Geometry | None:
+        """The site of row i (the file's row index)."""
+        return self.geometries[i - self.offset]
+
+    def label(self, i: int) -> str:
+        """The label of row i."""
+        return self.labels[i - self.offset]
 
     def row(self, i: int) -> RowFields:
         """The project fields of row i (all empty when the file has none)."""
-        return self.fields[i] if self.fields else RowFields()
+        return self.fields[i - self.offset] if self.fields else RowFields()
+
+    def window(self, start: int, end: int) -> "BatchSites":
+        """Rows START to END (file row indexes) alone: what a worker process screens."""
+        lo, hi = start - self.offset, end - self.offset
+        return BatchSites(
+            self.geometries[lo:hi],
+            self.labels[lo:hi],
+            {i: p for i, p in self.problems.items() if start <= i < end},
+            self.fields[lo:hi],
+            self.source_crs,
+            self.source_format,
+            start,
+        )
 
 
 def _row_fields(records: list[dict]) -> tuple[list[RowFields], list[str]]:
