@@ -128,3 +128,25 @@ def test_a_window_of_a_batch_keeps_its_row_numbers():
     part = sites.window(2, 5)
     assert part.offset == 2 and part.label(3) == "d" and part.problems == {3: "坏行"}
     assert part.geometry(4) is sites.geometry(4) and part.source_crs == "EPSG:4326"
+
+
+def test_a_queued_batchs_sites_file_reads_back_window_by_window(tmp_path):
+    from app.screening.batch import read_sites
+    from app.screening.batch_file import SitesFile, write_sites
+
+    path = tmp_path / "s.csv"
+    path.write_text(
+        "name,lon,lat,项目类别,缓冲距离（米）\n"
+        "甲,106.712345678901,31.9,化工,\n乙,,31.8,,\n丙,999,1,,\n丁,106.8,31.85,居住,300\n"
+        "戊,106.81,31.86,,\n",
+        encoding="utf-8",
+    )
+    sites = read_sites(path, None, None)
+    assert sites.problems and sites.fields
+    stored = SitesFile(write_sites(sites, tmp_path / "job.sites.jsonl"))
+    assert stored.total == 5 and stored.source_crs == sites.source_crs
+    assert list(stored.windows(2)) == list(sites.windows(2))
+    assert [w.offset for w in stored.windows(2)] == [0, 2, 4]
+    plain = batch.BatchSites([shapely.Point(106.8, 31.9)] * 3, list("abc"), {})
+    again = SitesFile(write_sites(plain, tmp_path / "plain.sites.jsonl"))
+    assert list(again.windows(5)) == [plain] and next(again.windows(5)).row(1).name is None

@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Any
+from itertools import chain
+from typing import Any, Protocol
 
 import numpy as np
 import shapely
@@ -63,12 +64,24 @@ __all__ = [
     "write_rows",
 ]
 
-CHUNK = 2000
-# A batch this large is screened in the pool's processes, in chunks of POOL_CHUNK (smaller:
-# the processes share the work evenly); a smaller one here.
+# Rows screened and filed together: a chunk's results are what a batch holds at once.
+CHUNK = 1000
+# A batch this large is screened in the pool's processes, each taking a chunk of POOL_CHUNK
+# rows at a time; a smaller one here.
 POOL_MIN = 4000
 POOL_CHUNK = 1000
 OUTSIDE_DATA = "项目用地不在已加载数据覆盖的区县范围内"
+
+
+class Sites(Protocol):
+    """A batch's rows as iter_rows reads them: in windows, never necessarily all at once
+    (BatchSites in memory, or a queued batch's SitesFile)."""
+
+    total: int
+
+    def windows(self, size: int) -> Iterator[BatchSites]:
+        """The rows, SIZE at a time, in file order."""
+        ...
 
 
 def _partial(session: Session, versions: dict[str, LayerVersion]) -> bool:
@@ -285,7 +298,7 @@ def screen_window(plan: _Plan, sites: BatchSites) -> dict[int, dict[str, Any]]:
     """In a pool process: screen and file one chunk of a batch (SITES, a window of it);
     its rows, once its screenings are committed."""
     versions, points = _versions_of(plan)
-    rows_range = range(sites.offset, sites.offset + len(sites.geometries))
+    rows_range = range(sites.offset, sites.offset + sites.total)
     with session_scope() as session:
         rows, filed = _screen_rows(
             session,
@@ -305,17 +318,16 @@ def screen_window(plan: _Plan, sites: BatchSites) -> dict[int, dict[str, Any]]:
 Chunks = Iterator[tuple[dict[int, dict[str, Any]], int]]
 
 
-def _pooled(sites: BatchSites, plan: _Plan) -> Chunks:
+def _pooled(sites: Sites, plan: _Plan) -> Chunks:
     """The batch's chunks screened and filed in the pool's processes: (rows, rows done) in
     file order; a few chunks ahead of the one handed on, never the whole batch."""
-    n = len(sites.geometries)
     pool = batch_pool.executor()
     ahead = 2 * batch_pool.processes()
     pending: deque[tuple[Future, int]] = deque()
     try:
-        for start in range(0, n, POOL_CHUNK):
-            end = min(start + POOL_CHUNK, n)
-            pending.append((pool.submit(screen_window, plan, sites.window(start, end)), end))
+        for window in sites.windows(POOL_CHUNK):
+            end = window.offset + window.total
+            pending.append((pool.submit(screen_window, plan, window), end))
             if len(pending) >= ahead:
                 future, done = pending.popleft()
                 yield future.result(), done
@@ -330,10 +342,9 @@ def _pooled(sites: BatchSites, plan: _Plan) -> Chunks:
             future.cancel()
 
 
-def _in_process(sites: BatchSites, plan: _Plan, versions: dict[str, LayerVersion]) -> Chunks:
+def _in_process(sites: Sites, plan: _Plan, versions: dict[str, LayerVersion]) -> Chunks:
     """The batch's chunks screened here, each filed on a thread while the next is screened
     (the database stores one while Python screens the other): (rows, rows done)."""
-    n = len(sites.geometries)
     with session_scope() as session:
         points = (
             PointScreener(session, versions, plan.bounds, plan.max_buffer_m)
@@ -342,14 +353,14 @@ def _in_process(sites: BatchSites, plan: _Plan, versions: dict[str, LayerVersion
         )
     pending: tuple[Future, dict[int, dict[str, Any]], int] | None = None
     with ThreadPoolExecutor(1, thread_name_prefix="batch-filing") as filing:
-        for start in [*range(0, n, CHUNK), n]:
+        for window in chain(sites.windows(CHUNK), [None]):
             screened = None
-            if start < n:
-                rows_range = range(start, min(start + CHUNK, n))
+            if window is not None:
+                rows_range = range(window.offset, window.offset + window.total)
                 with session_scope() as session:
                     rows, filed = _screen_rows(
                         session,
-                        sites,
+                        window,
                         rows_range,
                         plan.category,
                         plan.buffer_m,
@@ -367,15 +378,25 @@ def _in_process(sites: BatchSites, plan: _Plan, versions: dict[str, LayerVersion
             pending = screened
 
 
-def _point_bounds(sites: BatchSites) -> tuple[float, ...] | None:
-    """The extent of the batch's point sites (None: it has none)."""
-    geoms = np.asarray(sites.geometries, dtype=object)
-    points = geoms[point_mask(sites.geometries)]
-    return bounds_of(points) if len(points) else None
+def _survey(sites: Sites, buffer_m: float) -> tuple[tuple[float, ...] | None, float]:
+    """The extent of the batch's point sites (None: it has none) and its widest buffer, read
+    a window at a time."""
+    extent: list[tuple[float, ...]] = []
+    widest = buffer_m
+    for window in sites.windows(POOL_CHUNK):
+        geoms = np.asarray(window.geometries, dtype=object)
+        points = geoms[point_mask(window.geometries)]
+        if len(points):
+            extent.append(bounds_of(points))
+        widest = max(widest, _max_buffer(window, buffer_m))
+    if not extent:
+        return None, widest
+    box = np.array(extent)
+    return (*box[:, :2].min(axis=0).tolist(), *box[:, 2:].max(axis=0).tolist()), widest
 
 
 def iter_rows(
-    sites: BatchSites,
+    sites: Sites,
     category: str | None,
     buffer_m: float,
     progress: Callable[[int], None] = lambda done: None,
@@ -394,16 +415,17 @@ def iter_rows(
     with session_scope() as session:
         versions = active_versions(session)
         partial = _partial(session, versions)
+    bounds, widest = _survey(sites, buffer_m)
     plan = _Plan(
         tuple(v.id for v in versions.values()),
         partial,
-        _point_bounds(sites),
-        _max_buffer(sites, buffer_m),
+        bounds,
+        widest,
         category,
         buffer_m,
         {"actor": actor, "source": source or {}},
     )
-    pooled = len(sites.geometries) >= POOL_MIN and batch_pool.processes() > 1
+    pooled = sites.total >= POOL_MIN and batch_pool.processes() > 1
     chunks = _pooled(sites, plan) if pooled else _in_process(sites, plan, versions)
     verdicts: Counter[str] = Counter()
     for rows, done in chunks:

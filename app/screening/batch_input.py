@@ -6,6 +6,7 @@ the reasons in Chinese; the row number (第 n 行) is added where the row is rep
 """
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -87,6 +88,16 @@ class BatchSites:
     source_crs: str = "EPSG:4490"
     source_format: str = "CSV"
     offset: int = 0  # the file's row index of the first site here (a window of a batch)
+
+    @property
+    def total(self) -> int:
+        """How many rows."""
+        return len(self.geometries)
+
+    def windows(self, size: int) -> Iterator["BatchSites"]:
+        """The rows, SIZE at a time, in file order (as a SitesFile reads them)."""
+        for start in range(self.offset, self.offset + self.total, size):
+            yield self.window(start, min(start + size, self.offset + self.total))
 
     def geometry(self, i: int) -> shapely.Geometry | None:
         """The site of row i (the file's row index)."""
