@@ -14,9 +14,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from itertools import chain
-from typing import Any, Protocol
+from typing import Any
 
-import numpy as np
 import shapely
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,12 +28,13 @@ from app.screening.batch_input import (
     MAX_SITES,
     BatchSites,
     RowProblem,
+    Sites,
     read_sites,
     resolve_row,
-    row_buffer,
+    survey,
 )
 from app.screening.batch_output import FORMATS, write_rows
-from app.screening.batch_points import PointScreener, bounds_of, point_mask
+from app.screening.batch_points import PointScreener, point_mask
 from app.screening.batch_rows import error_row, project_cells, request_of, result_row
 from app.screening.coverage import site_coverage
 from app.screening.filing import file_screenings
@@ -71,17 +71,6 @@ CHUNK = 1000
 POOL_MIN = 4000
 POOL_CHUNK = 1000
 OUTSIDE_DATA = "项目用地不在已加载数据覆盖的区县范围内"
-
-
-class Sites(Protocol):
-    """A batch's rows as iter_rows reads them: in windows, never necessarily all at once
-    (BatchSites in memory, or a queued batch's SitesFile)."""
-
-    total: int
-
-    def windows(self, size: int) -> Iterator[BatchSites]:
-        """The rows, SIZE at a time, in file order."""
-        ...
 
 
 def _partial(session: Session, versions: dict[str, LayerVersion]) -> bool:
@@ -182,18 +171,6 @@ def _checked(category: str | None, buffer_m: float) -> None:
             f"缓冲距离（buffer_m）应在 0 至 {MAX_BUFFER_M} 米之间。"
             f"buffer_m must be between 0 and {MAX_BUFFER_M} metres."
         )
-
-
-def _max_buffer(sites: BatchSites, buffer_m: float) -> float:
-    """The widest buffer any row asks for (rows whose buffer is unusable are not screened)."""
-    widest = buffer_m
-    for f in sites.fields:
-        if f.buffer_m is not None:
-            try:
-                widest = max(widest, row_buffer(f.buffer_m, buffer_m))
-            except RowProblem:
-                continue
-    return widest
 
 
 Filed = list[tuple[ScreeningRequest, ScreeningResult]]
@@ -378,23 +355,6 @@ def _in_process(sites: Sites, plan: _Plan, versions: dict[str, LayerVersion]) ->
             pending = screened
 
 
-def _survey(sites: Sites, buffer_m: float) -> tuple[tuple[float, ...] | None, float]:
-    """The extent of the batch's point sites (None: it has none) and its widest buffer, read
-    a window at a time."""
-    extent: list[tuple[float, ...]] = []
-    widest = buffer_m
-    for window in sites.windows(POOL_CHUNK):
-        geoms = np.asarray(window.geometries, dtype=object)
-        points = geoms[point_mask(window.geometries)]
-        if len(points):
-            extent.append(bounds_of(points))
-        widest = max(widest, _max_buffer(window, buffer_m))
-    if not extent:
-        return None, widest
-    box = np.array(extent)
-    return (*box[:, :2].min(axis=0).tolist(), *box[:, 2:].max(axis=0).tolist()), widest
-
-
 def iter_rows(
     sites: Sites,
     category: str | None,
@@ -415,7 +375,7 @@ def iter_rows(
     with session_scope() as session:
         versions = active_versions(session)
         partial = _partial(session, versions)
-    bounds, widest = _survey(sites, buffer_m)
+    bounds, widest = survey(sites, buffer_m, POOL_CHUNK)
     plan = _Plan(
         tuple(v.id for v in versions.values()),
         partial,

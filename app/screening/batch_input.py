@@ -10,8 +10,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+import numpy as np
 import shapely
 import yaml
 
@@ -21,6 +22,7 @@ from app.errors import InvalidInput
 from app.geo import crs as crs_mod
 from app.geo.normalize import normalize_geometries
 from app.io.readers import read_vector
+from app.screening.batch_points import bounds_of, point_mask
 from app.screening.projects import ProjectKind, UnknownProject, resolve_project
 from app.screening.service import MAX_BUFFER_M
 
@@ -207,3 +209,46 @@ def resolve_row(
     except InvalidInput as exc:
         raise RowProblem(exc.detail) from None
     return project, row_buffer(fields.buffer_m, buffer_m)
+
+
+class Sites(Protocol):
+    """A batch's rows as iter_rows reads them: in windows, never necessarily all at once
+    (BatchSites in memory, or a queued batch's SitesFile)."""
+
+    @property
+    def total(self) -> int:
+        """How many rows."""
+        ...
+
+    def windows(self, size: int) -> Iterator[BatchSites]:
+        """The rows, SIZE at a time, in file order."""
+        ...
+
+
+def _max_buffer(sites: BatchSites, buffer_m: float) -> float:
+    """The widest buffer any row asks for (rows whose buffer is unusable are not screened)."""
+    widest = buffer_m
+    for f in sites.fields:
+        if f.buffer_m is not None:
+            try:
+                widest = max(widest, row_buffer(f.buffer_m, buffer_m))
+            except RowProblem:
+                continue
+    return widest
+
+
+def survey(sites: Sites, buffer_m: float, size: int) -> tuple[tuple[float, ...] | None, float]:
+    """The extent of the batch's point sites (None: it has none) and its widest buffer, read
+    SIZE rows at a time."""
+    extent: list[tuple[float, ...]] = []
+    widest = buffer_m
+    for window in sites.windows(size):
+        geoms = np.asarray(window.geometries, dtype=object)
+        points = geoms[point_mask(window.geometries)]
+        if len(points):
+            extent.append(bounds_of(points))
+        widest = max(widest, _max_buffer(window, buffer_m))
+    if not extent:
+        return None, widest
+    box = np.array(extent)
+    return (*box[:, :2].min(axis=0).tolist(), *box[:, 2:].max(axis=0).tolist()), widest
