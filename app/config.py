@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     # processes (`redline worker`), each running queue_concurrency jobs at once.
     queue_workers: int = 1
     queue_concurrency: int = 1
+    # Processes a large batch job screens its chunks in (app.screening.batch_pool); 0 = one
+    # per CPU core, 1 = in the worker itself.
+    batch_processes: int = Field(0, ge=0)
     # A running job's worker renews its lease every third of job_lease_s; a lease run out (or
     # a dead worker pid on this host) puts the job back on the queue, job_attempts runs in all,
     # then fails it.

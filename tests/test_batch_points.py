@@ -7,7 +7,7 @@ import shapely
 from pyproj import Geod
 from sqlalchemy import text
 
-from app.screening.batch_points import PointScreener
+from app.screening.batch_points import PointScreener, bounds_of
 from app.screening.coverage import site_coverage
 from app.screening.findings import find_many
 from app.screening.projects import resolve_project
@@ -99,7 +99,7 @@ def _same_figures(fast: dict, slow: dict, where: str) -> None:
 def test_every_layers_relations_match_the_sql_path(points, buffer_m):
     with session_scope() as session:
         versions = active_versions(session)
-        screener = PointScreener(session, versions, points, buffer_m)
+        screener = PointScreener(session, versions, bounds_of(points), buffer_m)
         xy = shapely.get_coordinates(np.asarray(points, dtype=object))
         met = 0
         for spec in screened_specs(versions):
@@ -123,7 +123,7 @@ def test_verdicts_and_coverage_match_the_sql_path(points):
     kind = resolve_project("化工", None, None)
     with session_scope() as session:
         versions = active_versions(session)
-        screener = PointScreener(session, versions, points, 0.0)
+        screener = PointScreener(session, versions, bounds_of(points), 0.0)
         fast = screener.screen(points, kind, 0.0)
         slow = screen_geometries(session, points, kind, versions, [0.0] * len(points))
         verdicts = set()

@@ -8,9 +8,12 @@ a chunk the rows of one (category, buffer) are screened together: point sites in
 """
 
 import hashlib
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 import shapely
@@ -20,16 +23,18 @@ from sqlalchemy.orm import Session
 from app.catalog import project_categories
 from app.errors import InvalidInput
 from app.geo.local import geodesic_buffer
+from app.screening import batch_pool
 from app.screening.batch_input import (
     MAX_SITES,
     BatchSites,
     RowProblem,
+    Sites,
     read_sites,
     resolve_row,
-    row_buffer,
+    survey,
 )
 from app.screening.batch_output import FORMATS, write_rows
-from app.screening.batch_points import PointScreener, is_point
+from app.screening.batch_points import PointScreener, point_mask
 from app.screening.batch_rows import error_row, project_cells, request_of, result_row
 from app.screening.coverage import site_coverage
 from app.screening.filing import file_screenings
@@ -59,7 +64,12 @@ __all__ = [
     "write_rows",
 ]
 
-CHUNK = 2000
+# Rows screened and filed together: a chunk's results are what a batch holds at once.
+CHUNK = 1000
+# A batch this large is screened in the pool's processes, each taking a chunk of POOL_CHUNK
+# rows at a time; a smaller one here.
+POOL_MIN = 4000
+POOL_CHUNK = 1000
 OUTSIDE_DATA = "项目用地不在已加载数据覆盖的区县范围内"
 
 
@@ -111,7 +121,7 @@ def _screen_group(
     rows: dict[int, dict[str, Any]] = {}
     # Distances from the site itself: the buffer widens the search; coverage is measured
     # over the buffered search area.
-    plain = [sites.geometries[i] for i in idx]
+    plain = [sites.geometry(i) for i in idx]
     searches = [_search(g, buffer_m) for g in plain]
     kind = project[idx[0]]
     if points is not None:
@@ -138,7 +148,14 @@ def _screen_group(
         req = request_of(sites, i, cells, project[i], filed_as)
         # Raster statistics are left out: the report does not show them, and sampling them
         # site by site would cost a batch a third of its time.
-        result = build_result(req, kind, s, versions, search, coverage, {})
+        if points is None:
+            result = build_result(req, kind, s, versions, search, coverage, {})
+        else:
+            cache = points.cache
+            context = cache.context(s, kind)
+            result = build_result(
+                req, kind, s, versions, search, coverage, {}, None, context, cache.filed_versions
+            )
         if batch_id:
             result.id = screening_id(batch_id, i + 1)
         filed.append((req, result))
@@ -154,18 +171,6 @@ def _checked(category: str | None, buffer_m: float) -> None:
             f"缓冲距离（buffer_m）应在 0 至 {MAX_BUFFER_M} 米之间。"
             f"buffer_m must be between 0 and {MAX_BUFFER_M} metres."
         )
-
-
-def _max_buffer(sites: BatchSites, buffer_m: float) -> float:
-    """The widest buffer any row asks for (rows whose buffer is unusable are not screened)."""
-    widest = buffer_m
-    for f in sites.fields:
-        if f.buffer_m is not None:
-            try:
-                widest = max(widest, row_buffer(f.buffer_m, buffer_m))
-            except RowProblem:
-                continue
-    return widest
 
 
 Filed = list[tuple[ScreeningRequest, ScreeningResult]]
@@ -187,6 +192,7 @@ def _screen_rows(
     rows: dict[int, dict[str, Any]] = {}
     groups: dict[tuple[ProjectKind, float, bool], list[int]] = defaultdict(list)
     projects: dict[int, ProjectKind] = {}
+    single = point_mask([sites.geometry(i) for i in rows_range])
     for i in rows_range:
         if i in sites.problems:
             rows[i] = error_row(project_cells(i, sites, None, None), sites.problems[i])
@@ -196,7 +202,7 @@ def _screen_rows(
         except RowProblem as exc:
             rows[i] = error_row(project_cells(i, sites, None, None), str(exc))
             continue
-        in_memory = points is not None and is_point(sites.geometries[i])
+        in_memory = points is not None and bool(single[i - rows_range.start])
         groups[(projects[i], row_buffer_m, in_memory)].append(i)
     filed: Filed = []
     for (_, group_buffer, in_memory), members in groups.items():
@@ -223,8 +229,134 @@ def _file(filed: Filed, replacing: list[str]) -> None:
         file_screenings(session, filed, replacing)
 
 
+def _ids(source: dict[str, Any], rows: range) -> list[str]:
+    """Every row's filed id, error rows too: a row screened in an earlier run of the job and
+    refused in this one leaves no screening behind."""
+    batch_id = source.get("batch")
+    return [screening_id(batch_id, i + 1) for i in rows] if batch_id else []
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What every chunk of one batch is screened with (sent to the pool's processes)."""
+
+    version_ids: tuple[int, ...]  # the active versions when the batch started, in order
+    partial: bool
+    bounds: tuple[float, ...] | None  # the extent of its point sites (None: no points)
+    max_buffer_m: float
+    category: str | None
+    buffer_m: float
+    filed_as: dict[str, Any]
+
+
+# In a pool process: the plan last screened with, its versions and point index.
+_prepared: dict[str, Any] = {}
+
+
+def _versions_of(plan: _Plan) -> tuple[dict[str, LayerVersion], PointScreener | None]:
+    """The plan's versions and point index, read once per batch in each pool process."""
+    if _prepared.get("plan") != plan:
+        with session_scope() as session:
+            rows = session.scalars(
+                select(LayerVersion).where(LayerVersion.id.in_(plan.version_ids))
+            ).all()
+            by_id = {v.id: v for v in rows}
+            versions = {by_id[i].layer_id: by_id[i] for i in plan.version_ids}
+            points = (
+                PointScreener(session, versions, plan.bounds, plan.max_buffer_m)
+                if plan.bounds is not None
+                else None
+            )
+        _prepared.update(plan=plan, versions=versions, points=points)
+    return _prepared["versions"], _prepared["points"]
+
+
+def screen_window(plan: _Plan, sites: BatchSites) -> dict[int, dict[str, Any]]:
+    """In a pool process: screen and file one chunk of a batch (SITES, a window of it);
+    its rows, once its screenings are committed."""
+    versions, points = _versions_of(plan)
+    rows_range = range(sites.offset, sites.offset + sites.total)
+    with session_scope() as session:
+        rows, filed = _screen_rows(
+            session,
+            sites,
+            rows_range,
+            plan.category,
+            plan.buffer_m,
+            versions,
+            plan.partial,
+            plan.filed_as,
+            points,
+        )
+    _file(filed, _ids(plan.filed_as["source"], rows_range))
+    return rows
+
+
+Chunks = Iterator[tuple[dict[int, dict[str, Any]], int]]
+
+
+def _pooled(sites: Sites, plan: _Plan) -> Chunks:
+    """The batch's chunks screened and filed in the pool's processes: (rows, rows done) in
+    file order; a few chunks ahead of the one handed on, never the whole batch."""
+    pool = batch_pool.executor()
+    ahead = 2 * batch_pool.processes()
+    pending: deque[tuple[Future, int]] = deque()
+    try:
+        for window in sites.windows(POOL_CHUNK):
+            end = window.offset + window.total
+            pending.append((pool.submit(screen_window, plan, window), end))
+            if len(pending) >= ahead:
+                future, done = pending.popleft()
+                yield future.result(), done
+        while pending:
+            future, done = pending.popleft()
+            yield future.result(), done
+    except BrokenProcessPool:
+        batch_pool.discard()
+        raise
+    finally:
+        for future, _ in pending:
+            future.cancel()
+
+
+def _in_process(sites: Sites, plan: _Plan, versions: dict[str, LayerVersion]) -> Chunks:
+    """The batch's chunks screened here, each filed on a thread while the next is screened
+    (the database stores one while Python screens the other): (rows, rows done)."""
+    with session_scope() as session:
+        points = (
+            PointScreener(session, versions, plan.bounds, plan.max_buffer_m)
+            if plan.bounds is not None
+            else None
+        )
+    pending: tuple[Future, dict[int, dict[str, Any]], int] | None = None
+    with ThreadPoolExecutor(1, thread_name_prefix="batch-filing") as filing:
+        for window in chain(sites.windows(CHUNK), [None]):
+            screened = None
+            if window is not None:
+                rows_range = range(window.offset, window.offset + window.total)
+                with session_scope() as session:
+                    rows, filed = _screen_rows(
+                        session,
+                        window,
+                        rows_range,
+                        plan.category,
+                        plan.buffer_m,
+                        versions,
+                        plan.partial,
+                        plan.filed_as,
+                        points,
+                    )
+                ids = _ids(plan.filed_as["source"], rows_range)
+                screened = (filing.submit(_file, filed, ids), rows, rows_range.stop)
+            if pending is not None:
+                future, done_rows, done = pending
+                future.result()  # committed (or its error raised) before its rows go out
+                yield done_rows, done
+            pending = screened
+
+
 def iter_rows(
-    sites: BatchSites,
+    sites: Sites,
     category: str | None,
     buffer_m: float,
     progress: Callable[[int], None] = lambda done: None,
@@ -234,55 +366,33 @@ def iter_rows(
     """Screen and file every usable site, yielding its row in file order; CATEGORY and
     BUFFER_M fill the rows' empty cells.
 
-    A chunk is filed on a thread of its own while the next one is screened (the database
-    stores one while Python screens the other); its rows are yielded once its screenings
-    are committed, so every row's screening id exists once it is seen. SOURCE (batch id,
-    file name) goes in their inputs.
+    Rows are yielded chunk by chunk once the chunk's screenings are committed, so every
+    row's screening id exists once it is seen. A large batch is screened in a pool of
+    processes (app.screening.batch_pool), a smaller one here. SOURCE (batch id, file name)
+    goes in their inputs.
     """
     _checked(category, buffer_m)
-    n = len(sites.geometries)
     with session_scope() as session:
         versions = active_versions(session)
         partial = _partial(session, versions)
-        single = [g for g in sites.geometries if is_point(g)]
-        points = (
-            PointScreener(session, versions, single, _max_buffer(sites, buffer_m))
-            if single
-            else None
-        )
-    filed_as = {"actor": actor, "source": source or {}}
+    bounds, widest = survey(sites, buffer_m, POOL_CHUNK)
+    plan = _Plan(
+        tuple(v.id for v in versions.values()),
+        partial,
+        bounds,
+        widest,
+        category,
+        buffer_m,
+        {"actor": actor, "source": source or {}},
+    )
+    pooled = sites.total >= POOL_MIN and batch_pool.processes() > 1
+    chunks = _pooled(sites, plan) if pooled else _in_process(sites, plan, versions)
     verdicts: Counter[str] = Counter()
-    pending: tuple[Future, dict[int, dict[str, Any]], int] | None = None
-    with ThreadPoolExecutor(1, thread_name_prefix="batch-filing") as filing:
-        for start in [*range(0, n, CHUNK), n]:
-            screened = None
-            if start < n:
-                with session_scope() as session:
-                    rows, filed = _screen_rows(
-                        session,
-                        sites,
-                        range(start, min(start + CHUNK, n)),
-                        category,
-                        buffer_m,
-                        versions,
-                        partial,
-                        filed_as,
-                        points,
-                    )
-                end = min(start + CHUNK, n)
-                batch_id = (source or {}).get("batch")
-                # Every row's id, error rows too: a row screened in an earlier run and
-                # refused in this one leaves no screening behind.
-                ids = [screening_id(batch_id, i + 1) for i in range(start, end)] if batch_id else []
-                screened = (filing.submit(_file, filed, ids), rows, end)
-            if pending is not None:
-                future, done_rows, done = pending
-                future.result()  # committed (or its error raised) before its rows go out
-                for i in sorted(done_rows):
-                    verdicts[done_rows[i]["verdict"]] += 1
-                    yield done_rows[i]
-                progress(done)
-            pending = screened
+    for rows, done in chunks:
+        for i in sorted(rows):
+            verdicts[rows[i]["verdict"]] += 1
+            yield rows[i]
+        progress(done)
     _audit(actor, source or {}, verdicts)
 
 

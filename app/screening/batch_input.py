@@ -6,11 +6,13 @@ the reasons in Chinese; the row number (第 n 行) is added where the row is rep
 """
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+import numpy as np
 import shapely
 import yaml
 
@@ -20,6 +22,7 @@ from app.errors import InvalidInput
 from app.geo import crs as crs_mod
 from app.geo.normalize import normalize_geometries
 from app.io.readers import read_vector
+from app.screening.batch_points import bounds_of, point_mask
 from app.screening.projects import ProjectKind, UnknownProject, resolve_project
 from app.screening.service import MAX_BUFFER_M
 
@@ -86,10 +89,42 @@ class BatchSites:
     fields: list[RowFields] = field(default_factory=list)  # empty: no per-row columns
     source_crs: str = "EPSG:4490"
     source_format: str = "CSV"
+    offset: int = 0  # the file's row index of the first site here (a window of a batch)
+
+    @property
+    def total(self) -> int:
+        """How many rows."""
+        return len(self.geometries)
+
+    def windows(self, size: int) -> Iterator["BatchSites"]:
+        """The rows, SIZE at a time, in file order (as a SitesFile reads them)."""
+        for start in range(self.offset, self.offset + self.total, size):
+            yield self.window(start, min(start + size, self.offset + self.total))
+
+    def geometry(self, i: int) -> shapely.Geometry | None:
+        """The site of row i (the file's row index)."""
+        return self.geometries[i - self.offset]
+
+    def label(self, i: int) -> str:
+        """The label of row i."""
+        return self.labels[i - self.offset]
 
     def row(self, i: int) -> RowFields:
         """The project fields of row i (all empty when the file has none)."""
-        return self.fields[i] if self.fields else RowFields()
+        return self.fields[i - self.offset] if self.fields else RowFields()
+
+    def window(self, start: int, end: int) -> "BatchSites":
+        """Rows START to END (file row indexes) alone: what a worker process screens."""
+        lo, hi = start - self.offset, end - self.offset
+        return BatchSites(
+            self.geometries[lo:hi],
+            self.labels[lo:hi],
+            {i: p for i, p in self.problems.items() if start <= i < end},
+            self.fields[lo:hi],
+            self.source_crs,
+            self.source_format,
+            start,
+        )
 
 
 def _row_fields(records: list[dict]) -> tuple[list[RowFields], list[str]]:
@@ -174,3 +209,46 @@ def resolve_row(
     except InvalidInput as exc:
         raise RowProblem(exc.detail) from None
     return project, row_buffer(fields.buffer_m, buffer_m)
+
+
+class Sites(Protocol):
+    """A batch's rows as iter_rows reads them: in windows, never necessarily all at once
+    (BatchSites in memory, or a queued batch's SitesFile)."""
+
+    @property
+    def total(self) -> int:
+        """How many rows."""
+        ...
+
+    def windows(self, size: int) -> Iterator[BatchSites]:
+        """The rows, SIZE at a time, in file order."""
+        ...
+
+
+def _max_buffer(sites: BatchSites, buffer_m: float) -> float:
+    """The widest buffer any row asks for (rows whose buffer is unusable are not screened)."""
+    widest = buffer_m
+    for f in sites.fields:
+        if f.buffer_m is not None:
+            try:
+                widest = max(widest, row_buffer(f.buffer_m, buffer_m))
+            except RowProblem:
+                continue
+    return widest
+
+
+def survey(sites: Sites, buffer_m: float, size: int) -> tuple[tuple[float, ...] | None, float]:
+    """The extent of the batch's point sites (None: it has none) and its widest buffer, read
+    SIZE rows at a time."""
+    extent: list[tuple[float, ...]] = []
+    widest = buffer_m
+    for window in sites.windows(size):
+        geoms = np.asarray(window.geometries, dtype=object)
+        points = geoms[point_mask(window.geometries)]
+        if len(points):
+            extent.append(bounds_of(points))
+        widest = max(widest, _max_buffer(window, buffer_m))
+    if not extent:
+        return None, widest
+    box = np.array(extent)
+    return (*box[:, :2].min(axis=0).tolist(), *box[:, 2:].max(axis=0).tolist()), widest

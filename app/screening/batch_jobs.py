@@ -1,8 +1,8 @@
 """A batch screening as a job: answered at once when small, queued for a worker when large.
 
 Either way every row is filed as a screening (committed) before the job is done. A queued
-batch carries its sites in the queue entry, so a worker on any machine can screen it; the
-result file goes to the job folder (shared by the API and its workers).
+batch's sites go to the job folder (shared by the API and its workers, on any machine), one
+line per row, and its worker reads them a chunk at a time; the result file goes there too.
 """
 
 import dataclasses
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from app.config import get_settings
 from app.queue import defer, tasks
 from app.screening import batch
+from app.screening.batch_file import SitesFile, write_sites
 from app.screening.batch_input import RowFields
 from app.store import audit
 from app.store.jobs import create_job, fail_unqueued, run_job
@@ -90,12 +91,17 @@ def screen_batch_job(
     """The queued task: screen the batch of job JOB_ID, reporting progress in its row."""
     target = get_settings().job_dir / f"{job_id}.{fmt}"
     source = {"batch": job_id, "file": filename}
-    unpacked = unpack_sites(sites)
+    # Sites in the job folder are read a chunk at a time; entries queued before carry them.
+    given = get_settings().job_dir / sites["file"] if "file" in sites else None
+    unpacked = SitesFile(given) if given else unpack_sites(sites)
 
     def work(progress: Any) -> str:
         # Rows go to the file chunk by chunk as they are screened and filed.
         rows = batch.iter_rows(unpacked, category, buffer_m, progress, actor, source)
-        return str(batch.write_rows(rows, fmt, target))
+        done = str(batch.write_rows(rows, fmt, target))
+        if given:
+            given.unlink(missing_ok=True)  # the result stands for it now
+        return done
 
     run_job(job_id, work)
 
@@ -147,12 +153,15 @@ def submit_batch(
         batch.write_rows(rows, fmt, target)
         job.status, job.done, job.result_path = "done", job.total, str(target)
         return job
+    # The sites go to the job folder (shared with the workers), not in the queue entry: the
+    # worker reads them a chunk at a time.
+    given = write_sites(sites, get_settings().job_dir / f"{job.id}.sites.jsonl")
     session.commit()  # the job row must exist before a worker looks for it
     try:
         defer(
             TASK,
             job.id,
-            sites=pack_sites(sites),
+            sites={"file": given.name},
             fmt=fmt,
             category=category,
             buffer_m=buffer_m,

@@ -10,6 +10,7 @@ import shapely
 from sqlalchemy.orm import Session
 
 from app.catalog import LayerSpec
+from app.screening.batch_cache import BatchCache
 from app.screening.findings import reach
 from app.screening.models import LayerCoverage
 from app.screening.pointindex import PointIndex
@@ -19,9 +20,14 @@ from app.store.models import LayerVersion
 from app.store.regions import region_prefix
 
 
-def is_point(geom: shapely.Geometry | None) -> bool:
-    """Whether a site is a single point (screened in memory)."""
-    return geom is not None and shapely.get_type_id(geom) == 0
+def point_mask(geoms: list[shapely.Geometry | None]) -> np.ndarray:
+    """Which sites are single points (screened in memory); None is not one."""
+    return shapely.get_type_id(np.asarray(geoms, dtype=object)) == 0
+
+
+def bounds_of(points: list[shapely.Geometry] | np.ndarray) -> tuple[float, ...]:
+    """The extent (x0, y0, x1, y1) of a batch's points."""
+    return tuple(shapely.total_bounds(np.asarray(points, dtype=object)).tolist())
 
 
 def _radius(spec: LayerSpec) -> float:
@@ -36,17 +42,20 @@ class PointScreener:
         self,
         session: Session,
         versions: dict[str, LayerVersion],
-        points: list[shapely.Geometry],
+        bounds: tuple[float, ...],
         max_buffer_m: float,
     ) -> None:
+        """Read the parts of VERSIONS near BOUNDS (x0, y0, x1, y1: the batch's points) widened
+        by the widest search (layer radius plus MAX_BUFFER_M)."""
         self.versions = versions
         self.specs = screened_specs(versions)
+        self.cache = BatchCache(versions)
         self._coverage: dict[tuple[str, ...], list[LayerCoverage]] = {}
         margin = max((reach(_radius(s), max_buffer_m) for s in self.specs), default=0.0)
         self.index = PointIndex.load(
             session,
             [versions[s.id].id for s in self.specs],
-            tuple(shapely.total_bounds(np.asarray(points, dtype=object))),
+            bounds,
             margin,
         )
 
@@ -54,16 +63,18 @@ class PointScreener:
         self, points: list[shapely.Geometry], kind: ProjectKind, buffer_m: float
     ) -> list[Screened]:
         """Findings, rules and verdict of each point (as `screen_geometries` gives them)."""
-        xy = shapely.get_coordinates(np.asarray(points, dtype=object))
+        geoms = np.asarray(points, dtype=object)
+        xy = shapely.get_coordinates(geoms)
         buffers = np.full(len(points), float(buffer_m))
         results = [Screened({}, []) for _ in points]
         for spec in self.specs:
-            per_site = self.index.find(spec, self.versions[spec.id].id, xy, _radius(spec), buffers)
+            version = self.versions[spec.id].id
+            per_site = self.index.find(spec, version, xy, _radius(spec), buffers, geoms)
             for screened, found in zip(results, per_site, strict=True):
                 if spec.screening_role == "context":
                     found = [f for f in found if f["relation"] in ("inside", "overlaps")]
                 screened.by_layer[spec.id] = found
-        judge(results, kind, self.specs)
+        judge(results, kind, self.specs, self.cache.evaluate)
         return results
 
     def coverage(self, screened: Screened) -> list[LayerCoverage]:

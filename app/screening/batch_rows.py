@@ -19,7 +19,7 @@ def project_cells(
     given = sites.row(i)
     return {
         "row": i + 1,
-        "site": sites.labels[i],
+        "site": sites.label(i),
         "project_name": given.name,
         "project_category": project.category if project else given.category,
         "industry_code": project.industry_code if project else given.industry_code,
@@ -107,7 +107,7 @@ def request_of(
     sites: BatchSites, i: int, cells: dict[str, Any], project: ProjectKind, filed_as: dict[str, Any]
 ) -> ScreeningRequest:
     """The screening request a batch row stands for (its project as resolved by row_project)."""
-    geom = sites.geometries[i]
+    geom = sites.geometry(i)
     site = Site(geom, sites.source_crs, sites.source_format, int(shapely.get_num_geometries(geom)))
     return ScreeningRequest(
         site,

@@ -113,12 +113,16 @@ class PointIndex:
         return np.column_stack([lon, lat])
 
     def pairs(
-        self, version_id: int, xy: np.ndarray, radii: np.ndarray
+        self,
+        version_id: int,
+        xy: np.ndarray,
+        radii: np.ndarray,
+        points: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(site, part, meets, distance_m) of every part each point meets or lies within its
-        radius of (geodesic; 0 for a part met)."""
+        radius of (geodesic; 0 for a part met). POINTS: the points at XY, if made already."""
         layer = self.layers[version_id]
-        points = shapely.points(xy)
+        points = shapely.points(xy) if points is None else points
         if not np.any(radii > 0):
             site, part = layer.tree.query(points, predicate="intersects")
             return site, part, np.ones(len(site), bool), np.zeros(len(site))
@@ -146,11 +150,12 @@ class PointIndex:
         xy: np.ndarray,
         radius_m: float,
         buffers_m: np.ndarray,
+        points: np.ndarray | None = None,
     ) -> list[list[dict[str, Any]]]:
         """Each point's relations to one layer version, as `findings.find_many` gives them
         for a single-point site (same keys, order and figures)."""
         radii = np.array([reach(radius_m, float(b)) for b in buffers_m])
-        site, part, meets, distance = self.pairs(version_id, xy, radii)
+        site, part, meets, distance = self.pairs(version_id, xy, radii, points)
         layer = self.layers[version_id]
         feature = layer.feature[part]
         out: list[list[dict[str, Any]]] = [[] for _ in range(len(xy))]

@@ -2,7 +2,7 @@
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -213,14 +213,21 @@ def judge_sites(
     return results
 
 
-def judge(results: list[Screened], kind: ProjectKind, specs: list[LayerSpec]) -> None:
-    """Rules and verdicts of sites whose relations to every layer of SPECS are found."""
+def judge(
+    results: list[Screened],
+    kind: ProjectKind,
+    specs: list[LayerSpec],
+    evaluate: Callable[..., list[Finding]] = _evaluate,
+) -> None:
+    """Rules and verdicts of sites whose relations to every layer of SPECS are found.
+
+    EVALUATE judges one layer's relations (as `_evaluate`; a batch passes a cached one)."""
     # Rules are evaluated once the county is known: their bases cite the plan of its region.
     for screened in results:
         plan = plan_context(main_unit(screened.by_layer, "admin_county"))
         for spec in specs:
             found_here = screened.by_layer[spec.id]
-            screened.reported.extend(_evaluate(spec, found_here, kind, plan, screened.by_category))
+            screened.reported.extend(evaluate(spec, found_here, kind, plan, screened.by_category))
         screened.reported.sort(key=lambda f: (-SEVERITY[f.verdict], f.distance_m or 0))
 
 
@@ -292,8 +299,13 @@ def build_result(
     coverage: list[LayerCoverage],
     rasters: dict[str, Any],
     parcels: list[ParcelResult] | None = None,
+    context: Context | None = None,
+    filed_versions: dict[str, Any] | None = None,
 ) -> ScreeningResult:
-    """The result of one screened site, as filed and answered (also for each batch row)."""
+    """The result of one screened site, as filed and answered (also for each batch row).
+
+    A batch passes the CONTEXT of a site (with_conditions applied) and FILED_VERSIONS
+    (`version_fields`) it computed once for many sites."""
     site = req.site
     complete = all(c.covered for c in coverage if catalog()[c.layer].screening_role == "finding")
     if search is site.geometry:
@@ -325,13 +337,9 @@ def build_result(
             search_area_m2=search_area,
             geometry=geojson(site.geometry),
         ),
-        context=with_conditions(context_of(screened.by_layer, site.kind), kind),
+        context=context or with_conditions(context_of(screened.by_layer, site.kind), kind),
         findings=screened.reported,
-        layer_versions={k: v.version for k, v in sorted(versions.items())},
-        layer_version_dates={
-            k: v.activated_at.isoformat() if v.activated_at else None
-            for k, v in sorted(versions.items())
-        },
+        **(filed_versions or version_fields(versions)),
         rasters=rasters,
         warnings=kind_warnings(kind, by_category)
         + site.warnings
@@ -345,6 +353,17 @@ def build_result(
         **({"by_category": by_category} if by_category else {}),
     )
     return result
+
+
+def version_fields(versions: dict[str, Any]) -> dict[str, Any]:
+    """The result's layer_versions and layer_version_dates (layer id → number, ISO date)."""
+    return {
+        "layer_versions": {k: v.version for k, v in sorted(versions.items())},
+        "layer_version_dates": {
+            k: v.activated_at.isoformat() if v.activated_at else None
+            for k, v in sorted(versions.items())
+        },
+    }
 
 
 def screening_values(req: ScreeningRequest, result: ScreeningResult) -> dict[str, Any]:
