@@ -23,6 +23,9 @@ for _ in $(seq "$workers"); do
   pids+=($!)
 done
 echo "Redline: API on http://$host:$port/ ($api_workers process(es)) with $workers job worker(s)"
-"$bin/uvicorn" app.api.main:app --host "$host" --port "$port" --workers "$api_workers" &
+# --no-access-log: the app logs every request once, as JSON with its request id
+# (app/api/logging.py); uvicorn's own line would be a second one per request.
+"$bin/uvicorn" app.api.main:app --host "$host" --port "$port" --workers "$api_workers" \
+  --no-access-log &
 pids+=($!)
 wait -n

@@ -210,13 +210,37 @@ def one_statement(dsn: str, xy: np.ndarray, radii: dict[str, float]) -> tuple[fl
         return time.perf_counter() - t0, len(rows)
 
 
+def _descendants(pid: int) -> list[int]:
+    """The processes PID started, and theirs (the batch's process pool), from /proc."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+        for child in children:
+            found += [child, *_descendants(child)]
+    return found
+
+
 def _peak(ctx: Ctx, pid: int | None, body: bytes) -> tuple[float | None, dict[str, Any]]:
-    """One batch with the worker's peak RSS reset before it: (peak MB, detail)."""
-    reset = pid is not None and _reset_peak(pid)
+    """One batch with the worker's peak RSS reset before it: (peak MB, detail). The detail
+    adds the peak RSS of the worker's child processes (its screening pool), summed."""
+    children = _descendants(pid) if pid else []
+    reset = pid is not None and all(_reset_peak(p) for p in [pid, *children])
     before = _status_mb(pid, "VmRSS") if pid else None
     seconds, job_id, size = run_batch(ctx, body)
     pid = pid or _worker_pid(ctx.dsn, job_id)
-    detail = {"pid": pid, "peak_reset": reset, "rss_before_mb": before, "seconds": seconds}
+    children = _descendants(pid) if pid else []
+    pool = [_status_mb(p, "VmHWM") for p in children]
+    detail = {
+        "pid": pid,
+        "peak_reset": reset,
+        "rss_before_mb": before,
+        "seconds": seconds,
+        "children": len(children),
+        "children_peak_mb_sum": round(sum(m for m in pool if m), 1),
+    }
     return (_status_mb(pid, "VmHWM") if pid else None), detail
 
 
