@@ -326,6 +326,11 @@ def main() -> int:
         results["elapsed_s"] = round(time.monotonic() - started, 1)
     report.write(results, cfg.out_dir)
     log(f"done in {results['elapsed_s']:.0f} s: {cfg.out_dir / 'results.md'}, results.json")
+    # A scale that failed or could not be built leaves partial results: not a success.
+    failed = [n for n in results["notes"] if "failed:" in n or "not built:" in n]
+    if failed:
+        log(f"{len(failed)} scale(s) did not finish: {'; '.join(failed)}")
+        return 1
     return 0
 
 
