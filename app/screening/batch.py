@@ -275,11 +275,24 @@ def screen_window(plan: _Plan, sites: BatchSites) -> dict[int, dict[str, Any]]:
     """In a pool process: screen and file one chunk of a batch (SITES, a window of it);
     its rows, once its screenings are committed."""
     versions, points = _versions_of(plan)
-    rows_range = range(sites.offset, sites.offset + sites.total)
+    rows_range, rows, filed = _screen_window(sites, plan, versions, points)
+    _file(filed, _ids(plan.filed_as["source"], rows_range))
+    return rows
+
+
+def _screen_window(
+    window: BatchSites,
+    plan: _Plan,
+    versions: dict[str, LayerVersion],
+    points: PointScreener | None,
+) -> tuple[range, dict[int, dict[str, Any]], Filed]:
+    """Screen one window of the batch in its own transaction: its rows' range, the rows and
+    what to file."""
+    rows_range = range(window.offset, window.offset + window.total)
     with session_scope() as session:
         rows, filed = _screen_rows(
             session,
-            sites,
+            window,
             rows_range,
             plan.category,
             plan.buffer_m,
@@ -288,8 +301,7 @@ def screen_window(plan: _Plan, sites: BatchSites) -> dict[int, dict[str, Any]]:
             plan.filed_as,
             points,
         )
-    _file(filed, _ids(plan.filed_as["source"], rows_range))
-    return rows
+    return rows_range, rows, filed
 
 
 Chunks = Iterator[tuple[dict[int, dict[str, Any]], int]]
@@ -333,19 +345,7 @@ def _in_process(sites: Sites, plan: _Plan, versions: dict[str, LayerVersion]) ->
         for window in chain(sites.windows(CHUNK), [None]):
             screened = None
             if window is not None:
-                rows_range = range(window.offset, window.offset + window.total)
-                with session_scope() as session:
-                    rows, filed = _screen_rows(
-                        session,
-                        window,
-                        rows_range,
-                        plan.category,
-                        plan.buffer_m,
-                        versions,
-                        plan.partial,
-                        plan.filed_as,
-                        points,
-                    )
+                rows_range, rows, filed = _screen_window(window, plan, versions, points)
                 ids = _ids(plan.filed_as["source"], rows_range)
                 screened = (filing.submit(_file, filed, ids), rows, rows_range.stop)
             if pending is not None:
