@@ -78,6 +78,14 @@ caught_up() {
   return 1
 }
 
+# Whether the replica is a copy of this primary: a primary deleted and created again (a new
+# cluster on the same port) leaves a replica of the old one, whose replay position may even
+# be ahead of the new primary's and so look caught up.
+same_cluster() {
+  local query="SELECT system_identifier FROM pg_control_system()"
+  [ "$(sql_at "$PORT" "$query")" = "$(sql_at "$RPORT" "$query")" ]
+}
+
 start_replica() {
   if [ -f "$RDATA/PG_VERSION" ] && [ ! -f "$RDATA/standby.signal" ]; then
     die "$RDATA holds a cluster that is not a standby: remove it or set REDLINE_REPLICA_PGDATA"
@@ -86,6 +94,12 @@ start_replica() {
   running || start_server
   [ "$(sql_at "$RPORT" "SELECT pg_is_in_recovery()")" = t ] ||
     die "127.0.0.1:$RPORT answers but is not in recovery"
+  if ! same_cluster; then
+    say "$RDATA is a replica of another cluster: taking a new base backup"
+    stop_replica
+    base_backup
+    start_server
+  fi
   # Replay left paused (by a test interrupted while it checked stale reads) would never catch up.
   sql_at "$RPORT" "SELECT pg_wal_replay_resume()" >/dev/null
   if ! caught_up; then
