@@ -97,6 +97,15 @@ def _known(request: Request, presented: str | None) -> Principal | None:
     return found
 
 
+def _admitted(request: Request, role: str, presented: str | None) -> Principal | None:
+    """The principal of a key this process knows whose role is ROLE or higher; None means
+    "check it in full" (`_check`: the database, refusals and their audit)."""
+    known = _known(request, presented)
+    if known is not None and keys.rank(known.role or "") >= keys.rank(role):
+        return known
+    return None
+
+
 def _principal(request: Request, presented: str | None) -> Principal | None:
     """The key's principal (once per request), None without a key; 401 for a bad key."""
     if presented is None:
@@ -153,10 +162,10 @@ def require(role: str) -> Any:
 
     async def dependency(request: Request, bearer: Bearer, api_key: ApiKeyHeader) -> Principal:
         presented = _presented(bearer, api_key)
-        known = _known(request, presented)
-        if known is not None and keys.rank(known.role or "") >= keys.rank(role):
-            return known  # on the event loop: a key known to this process takes no thread
-        return await run_in_threadpool(_check, request, role, presented, False)
+        # On the event loop: a key known to this process takes no thread.
+        return _admitted(request, role, presented) or await run_in_threadpool(
+            _check, request, role, presented, False
+        )
 
     return dependency
 
@@ -167,10 +176,9 @@ async def read_access(request: Request, bearer: Bearer, api_key: ApiKeyHeader) -
     presented = _presented(bearer, api_key)
     if presented is None and settings_of(request).open_reads:
         return ANONYMOUS  # on the event loop: an open read takes no thread hop
-    known = _known(request, presented)
-    if known is not None and keys.rank(known.role or "") >= keys.rank("viewer"):
-        return known
-    return await run_in_threadpool(_check, request, "viewer", presented, True)
+    return _admitted(request, "viewer", presented) or await run_in_threadpool(
+        _check, request, "viewer", presented, True
+    )
 
 
 Reader = Depends(read_access)

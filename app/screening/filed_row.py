@@ -35,8 +35,8 @@ def file_screening(
     result_json: bytes,
     audit_actor: str | None,
 ) -> None:
-    """Insert the screening (VALUES: its columns as service.screening_values gives them but
-    the geometry) with RESULT_JSON as filed; with AUDIT_ACTOR, log who filed it and the
+    """Insert the screening (VALUES: its columns as service.screening_values gives them) at
+    GEOMETRY with RESULT_JSON as filed; with AUDIT_ACTOR, log who filed it and the
     verdict, with the request's id and client address."""
     info = current_request.get()
     session.execute(

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import shapely
-from geoalchemy2.shape import from_shape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -367,7 +366,8 @@ def version_fields(versions: dict[str, Any]) -> dict[str, Any]:
 
 
 def screening_values(req: ScreeningRequest, result: ScreeningResult) -> dict[str, Any]:
-    """The columns of a filed screening but its result JSON (one row of a bulk insert too)."""
+    """The columns of a filed screening but its geometry and result JSON (one row of a bulk
+    insert too): each way of filing encodes those as its statement reads them."""
     return dict(
         id=result.id,
         created_by=req.actor,
@@ -378,7 +378,6 @@ def screening_values(req: ScreeningRequest, result: ScreeningResult) -> dict[str
         officer=req.officer,
         inputs=req.inputs or {},
         layer_versions=result.layer_versions,
-        geom=from_shape(req.site.geometry, srid=4490),
     )
 
 
