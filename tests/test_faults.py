@@ -412,6 +412,30 @@ def test_start_up_removes_what_a_crash_left_in_temp_folders(database):
         kept.unlink(missing_ok=True)
 
 
+def test_connections_dropped_by_the_server_are_not_reused_even_right_after_use(client):
+    # A restart drops every connection at once, also pooled ones used a moment ago (too
+    # recently for the idle check). The catalog listener loses its connection at the same
+    # moment; the pool is replaced then, so the next screening does not meet a dead one.
+    import psycopg
+
+    from app.store import db
+    from app.store.catalog_epoch import epoch
+
+    body = {"geometry": {"type": "Point", "coordinates": [106.84, 32.35]}, "crs": "EPSG:4490"}
+    assert epoch() is not None  # the listener is connected
+    assert client.post("/screenings", json=body).status_code == 201
+    url = db.get_engine().url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url, autocommit=True) as other:
+        other.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    deadline = time.monotonic() + 1.5  # within the idle-check window
+    while epoch(wait=False) is not None and time.monotonic() < deadline:
+        time.sleep(0.01)  # the listener notices (it reconnects after a second)
+    assert client.post("/screenings", json=body).status_code == 201
+
+
 def test_a_pooled_connection_dropped_while_idle_is_replaced(database, monkeypatch):
     import psycopg
     from sqlalchemy import text

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from app.cache import LockedLRU
 from app.config import get_settings
+from app.store.db import forget_pooled_connections
 from app.store.models import Layer
 from app.store.replica import replica_caught_up
 
@@ -72,6 +73,8 @@ class _Listener:
             except Exception as exc:  # noqa: BLE001 - any failure: stop trusting caches, retry
                 if self.connected.is_set():
                     log.warning("catalog listener lost its connection (%s); retrying", exc)
+                    # The pooled connections were on the same server: most likely dead too.
+                    forget_pooled_connections()
             self.connected.clear()
             self.bump()
             threading.Event().wait(_RETRY_S)

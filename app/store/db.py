@@ -81,6 +81,17 @@ def _make_engine(url: str, settings: Settings) -> Engine:
     return engine
 
 
+def forget_pooled_connections() -> None:
+    """Replace this process's pools: their idle connections are not handed out again (those
+    checked out are closed when returned). Called when the catalog listener loses its
+    connection, the sign of a database restart or a network cut, which leaves every pooled
+    connection dead, including those too recently used for `_ping_if_idle` to check."""
+    get_engine().dispose(close=False)
+    url = get_settings().read_database_url
+    if url:
+        _replica_engine(url).dispose(close=False)
+
+
 def _note_idle(_dbapi_connection: Any, record: Any) -> None:
     record.info["idle_since"] = time.monotonic()
 
