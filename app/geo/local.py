@@ -41,12 +41,22 @@ def _to_gk(epsg: int) -> pyproj.Transformer:
 
 def gk_coordinates(lon: float, lat: float) -> dict:
     """Surveyor coordinates in the point's CGCS2000 3° zone: X northing, Y zone-prefixed easting."""
-    zone = gk_zone_of(lon)
-    epsg = gk_zone_epsg(zone, 3, zone_prefixed=True)
-    easting, northing = _to_gk(epsg).transform(lon, lat)
-    return {
-        "epsg": epsg,
-        "zone": zone,
-        "x_northing": round(northing, 3),
-        "y_easting": round(easting, 3),
-    }
+    return gk_coordinates_many(np.array([lon]), np.array([lat]))[0]
+
+
+def gk_coordinates_many(lon: np.ndarray, lat: np.ndarray) -> list[dict]:
+    """`gk_coordinates` of many points, each zone's points transformed at once."""
+    zones = np.array([gk_zone_of(x) for x in lon.tolist()], dtype=int)
+    out: list[dict] = [{} for _ in range(len(lon))]
+    for zone in np.unique(zones).tolist():
+        mine = np.flatnonzero(zones == zone)
+        epsg = gk_zone_epsg(zone, 3, zone_prefixed=True)
+        easting, northing = _to_gk(epsg).transform(lon[mine], lat[mine])
+        for i, x, y in zip(mine.tolist(), northing.tolist(), easting.tolist(), strict=True):
+            out[i] = {
+                "epsg": epsg,
+                "zone": zone,
+                "x_northing": round(x, 3),
+                "y_easting": round(y, 3),
+            }
+    return out

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from app.catalog import project_categories
 from app.errors import InvalidInput
-from app.geo.local import geodesic_buffer
+from app.geo.local import geodesic_buffer, gk_coordinates_many
 from app.screening import batch_pool
 from app.screening.batch_input import (
     MAX_SITES,
@@ -130,7 +130,10 @@ def _screen_group(
         found = screen_geometries(session, plain, kind, versions, [buffer_m] * len(idx))
     batch_id = filed_as.get("source", {}).get("batch")
     filed: list[tuple[ScreeningRequest, ScreeningResult]] = []
-    for i, search, s in zip(idx, searches, found, strict=True):
+    # A point is its own centroid: their surveyor coordinates are transformed at once.
+    xy = shapely.get_coordinates(plain) if points is not None else None
+    gk = gk_coordinates_many(xy[:, 0], xy[:, 1]) if xy is not None else [None] * len(idx)
+    for i, search, s, gauss_kruger in zip(idx, searches, found, gk, strict=True):
         cells = project_cells(i, sites, project[i], buffer_m)
         if "admin_county" in versions and not s.by_layer.get("admin_county"):
             rows[i] = error_row(cells, OUTSIDE_DATA)
@@ -145,7 +148,7 @@ def _screen_group(
         except SiteError:
             rows[i] = error_row(cells, OUTSIDE_DATA)
             continue
-        req = request_of(sites, i, cells, project[i], filed_as)
+        req = request_of(sites, i, cells, project[i], filed_as, gauss_kruger)
         # Raster statistics are left out: the report does not show them, and sampling them
         # site by site would cost a batch a third of its time.
         if points is None:

@@ -46,6 +46,10 @@ def headers() -> dict[str, str]:
     return out
 
 
+# The columns _cell shows otherwise than as given (the others are written as they are).
+_SHOWN = frozenset({"created_at", "complete", "hit_layers"})
+
+
 def _cell(key: str, value: Any) -> Any:
     """A value as a spreadsheet shows it: 是/否, layer titles instead of ids, Beijing time."""
     if key == "created_at":
@@ -71,7 +75,12 @@ def _csv(rows: Iterable[dict], fh: TextIO) -> None:
     out = csv.writer(fh, lineterminator="\n")
     out.writerow(columns.values())
     for row in rows:
-        out.writerow(["" if (v := _cell(k, row.get(k))) is None else v for k in columns])
+        out.writerow(
+            [
+                "" if (v := _cell(k, row.get(k)) if k in _SHOWN else row.get(k)) is None else v
+                for k in columns
+            ]
+        )
 
 
 def _xlsx(rows: Iterable[dict], path: Path) -> None:

@@ -42,6 +42,25 @@ def error_row(cells: dict[str, Any], reason: str) -> dict[str, Any]:
     }
 
 
+_columns: list[Any] = [None, []]  # the catalog the columns were listed for, and the columns
+
+
+def _finding_columns() -> list[tuple[str, str, str]]:
+    """Per finding layer of the catalog: its id and its overlap and distance columns (listed
+    once per catalog, not once per row)."""
+    specs = catalog()
+    if _columns[0] is not specs:
+        _columns[:] = [
+            specs,
+            [
+                (layer_id, f"{layer_id}_overlap_m2", f"{layer_id}_distance_m")
+                for layer_id, spec in specs.items()
+                if spec.screening_role == "finding"
+            ],
+        ]
+    return _columns[1]
+
+
 def main_conflict(result: ScreeningResult) -> str | None:
     """The most severe finding with a rule hit: its layer and feature."""
     top = next((f for f in result.findings if f.rules and f.verdict != "clear"), None)
@@ -73,14 +92,14 @@ def result_row(
             sorted({f.layer for f in result.findings if f.relation in ("inside", "overlaps")})
         ),
     }
-    for layer_id, spec in catalog().items():
-        if spec.screening_role != "finding":
+    for layer_id, overlap_key, distance_key in _finding_columns():
+        found = screened.by_layer.get(layer_id)
+        if not found:  # most layers, for most sites
+            row[overlap_key], row[distance_key] = 0, None
             continue
-        found = screened.by_layer.get(layer_id, [])
         touching = [f for f in found if f["relation"] in ("inside", "overlaps")]
-        row[f"{layer_id}_overlap_m2"] = round(sum(f["overlap_area_m2"] or 0 for f in touching), 2)
-        nearest = min((f["distance_m"] for f in found), default=None)
-        row[f"{layer_id}_distance_m"] = round(nearest, 1) if nearest is not None else None
+        row[overlap_key] = round(sum(f["overlap_area_m2"] or 0 for f in touching), 2)
+        row[distance_key] = round(min(f["distance_m"] for f in found), 1)
     row["rules"] = "；".join(r.message for f in result.findings for r in f.rules[:1])
     row["warnings"] = "；".join(result.warnings) or None
     row["screening_id"] = result.id
@@ -104,11 +123,18 @@ def filed_inputs(
 
 
 def request_of(
-    sites: BatchSites, i: int, cells: dict[str, Any], project: ProjectKind, filed_as: dict[str, Any]
+    sites: BatchSites,
+    i: int,
+    cells: dict[str, Any],
+    project: ProjectKind,
+    filed_as: dict[str, Any],
+    gauss_kruger: dict[str, Any] | None = None,
 ) -> ScreeningRequest:
-    """The screening request a batch row stands for (its project as resolved by row_project)."""
+    """The screening request a batch row stands for (its project as resolved by row_project);
+    GAUSS_KRUGER: its centroid's, if computed already."""
     geom = sites.geometry(i)
-    site = Site(geom, sites.source_crs, sites.source_format, int(shapely.get_num_geometries(geom)))
+    parts = int(shapely.get_num_geometries(geom))
+    site = Site(geom, sites.source_crs, sites.source_format, parts, gauss_kruger=gauss_kruger)
     return ScreeningRequest(
         site,
         sites.row(i).name,

@@ -2,7 +2,8 @@
 
 A batch row's id is derived from its job and row (batch.screening_id), so a job run again
 after its worker died files each row once: the rows of the earlier run are deleted in the
-same transaction as the new ones are copied in.
+same transaction as the new ones are copied in. What the rows share is filed once, as parts
+(app.screening.filed_parts), in the same transaction.
 """
 
 from typing import Any
@@ -12,6 +13,7 @@ import orjson
 import shapely
 from sqlalchemy.orm import Session
 
+from app.screening.filed_parts import PartEncoder
 from app.screening.models import ScreeningResult
 from app.screening.service import ScreeningRequest, screening_values
 
@@ -30,6 +32,14 @@ _COLUMNS = (
 )
 _COPY = f"COPY screening ({', '.join(_COLUMNS)}) FROM STDIN"
 _JSON = ("inputs", "layer_versions")
+_KNOWN_PARTS = "SELECT id FROM screening_part WHERE id = ANY(%s)"
+# Parts in id order: two transactions filing the same new parts never wait on each other
+# in a cycle.
+_PARTS = """
+INSERT INTO screening_part (id, body)
+SELECT id, body FROM unnest(%s::text[], %s::jsonb[]) AS p(id, body) ORDER BY id
+ON CONFLICT (id) DO NOTHING
+"""
 
 
 def _ewkb(geoms: list[shapely.Geometry]) -> list[str]:
@@ -38,15 +48,15 @@ def _ewkb(geoms: list[shapely.Geometry]) -> list[str]:
     return shapely.to_wkb(tagged, hex=True, include_srid=True).tolist()
 
 
-def _row(req: ScreeningRequest, res: ScreeningResult, ewkb: str) -> tuple[Any, ...]:
+def _row(
+    req: ScreeningRequest, res: ScreeningResult, ewkb: str, parts: PartEncoder
+) -> tuple[Any, ...]:
     """One screening's columns, as COPY sends them (JSON as text, geometry as EWKB)."""
     values = screening_values(req, res)
     values["geom"] = ewkb
     for key in _JSON:
         values[key] = orjson.dumps(values[key]).decode()
-    # The result goes in as JSON text serialized by pydantic (in Rust), as screen_site
-    # files it (model fields as set), not a dict serialized again.
-    values["result"] = res.model_dump_json(exclude_unset=True)
+    values["result"] = parts.encode(res).decode()
     return tuple(values[c] for c in _COLUMNS)
 
 
@@ -66,6 +76,14 @@ def file_screenings(
         if not filed:
             return
         sites = _ewkb([req.site.geometry for req, _ in filed])
+        parts = PartEncoder()
+        rows = [_row(req, res, ewkb, parts) for (req, res), ewkb in zip(filed, sites, strict=True)]
+        # Most parts were filed by an earlier chunk or batch: only the others are sent.
+        cursor.execute(_KNOWN_PARTS, (list(parts.parts),))
+        known = {i for (i,) in cursor.fetchall()}
+        new = sorted(set(parts.parts) - known)
+        if new:
+            cursor.execute(_PARTS, (new, [parts.parts[i].decode() for i in new]))
         with cursor.copy(_COPY) as copy:
-            for (req, res), ewkb in zip(filed, sites, strict=True):
-                copy.write_row(_row(req, res, ewkb))
+            for row in rows:
+                copy.write_row(row)

@@ -313,10 +313,11 @@ def build_result(
         search_area = area_m2(search) if shapely.get_dimensions(search) == 2 else 0.0
     by_category = category_verdicts(kind, screened.by_category)
     screening_id = uuid.uuid4().hex[:16]
+    verdict = screened.verdict
     result = ScreeningResult(
         id=screening_id,
         created_at=dt.datetime.now(dt.UTC).isoformat(),
-        verdict=screened.verdict,
+        verdict=verdict,
         project=Project(
             name=req.project_name,
             category=kind.category,
@@ -346,7 +347,7 @@ def build_result(
         + [p.warning for p in parcels or [] if p.warning],
         coverage=coverage,
         complete=complete,
-        verdict_label=verdict_label(screened.verdict, complete),
+        verdict_label=verdict_label(verdict, complete),
         **({"parcels": parcels} if parcels is not None else {}),
         # Only when judged as several categories: filed results keep the keys they had.
         **({"by_category": by_category} if by_category else {}),

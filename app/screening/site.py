@@ -90,6 +90,8 @@ class Site:
     warnings: list[str] = field(default_factory=list)
     parcel_info: list[ParcelInfo] = field(default_factory=list)
     parcel_geometries: list[shapely.Geometry] = field(default_factory=list)  # EPSG:4490
+    # The centroid's Gauss-Krüger coordinates, when computed with other sites' (a batch).
+    gauss_kruger: dict[str, Any] | None = None
 
     @property
     def names(self) -> list[str | None]:
@@ -116,18 +118,19 @@ class Site:
     def figures(self) -> dict[str, Any]:
         """Geodesic size, vertex and part counts, and the centroid (also in Gauss-Krüger)."""
         c = self.geometry.centroid
+        kind = self.kind
         return {
-            "kind": self.kind,
+            "kind": kind,
             "area_m2": self.area_m2,
-            "length_m": length_m(self.geometry) if self.kind == "line" else 0.0,
-            "perimeter_m": length_m(self.geometry) if self.kind == "polygon" else 0.0,
+            "length_m": length_m(self.geometry) if kind == "line" else 0.0,
+            "perimeter_m": length_m(self.geometry) if kind == "polygon" else 0.0,
             "vertices": int(shapely.get_num_coordinates(self.geometry)),
             "parts": self.parts,
             "centroid": {
                 "lon": round(c.x, 7),
                 "lat": round(c.y, 7),
                 "epsg": 4490,
-                "gauss_kruger": gk_coordinates(c.x, c.y),
+                "gauss_kruger": self.gauss_kruger or gk_coordinates(c.x, c.y),
             },
         }
 

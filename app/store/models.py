@@ -22,7 +22,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column
 
 SRID = 4490
 
@@ -248,11 +248,26 @@ class Screening(Base):
     buffer_m: Mapped[float] = mapped_column(Float, default=0.0)
     verdict: Mapped[str] = mapped_column(String(16), index=True)
     inputs: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    result: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # As filed: a batch row refers to the parts it shares with other rows (ScreeningPart).
+    filed_result: Mapped[dict[str, Any]] = mapped_column("result", JSONB)
     layer_versions: Mapped[dict[str, Any]] = mapped_column(JSONB)
     geom = mapped_column(Geometry(srid=SRID, spatial_index=True), nullable=False)
     # 经办人: the officer named on the screening (the map page asks once), not the key owner.
     officer: Mapped[str | None] = mapped_column(Text, index=True)
+    # The whole result, its shared parts put back by the database (migration 0015).
+    result: Mapped[dict[str, Any]] = column_property(
+        func.screening_result(filed_result, type_=JSONB)
+    )
+
+
+class ScreeningPart(Base):
+    """A part of filed results shared by many screenings (context, coverage, a finding…),
+    stored once under the hash of its JSON."""
+
+    __tablename__ = "screening_part"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    body: Mapped[dict[str, Any]] = mapped_column(JSONB)
 
 
 class Job(Base):

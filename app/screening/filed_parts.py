@@ -1,0 +1,88 @@
+"""Batch results as filed: the parts sites share stored once, each row referring to them.
+
+Within a batch, sites share their coverage, layer versions and dates (one object for the
+batch), their context (one per township and control unit) and the findings of features they
+lie in (judged once, app.screening.batch_cache): the same Python objects. Each is encoded once
+per chunk and filed as a `screening_part` under the hash of its JSON; a row holds
+`"$parts": {field: id}` and `{"$part": id}` in place of such a finding (migration 0015 puts
+them back on reading). Encoding is pydantic's, as for a result filed whole.
+"""
+
+import hashlib
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from app.screening.models import Finding, ScreeningResult
+
+# Top-level fields filed as parts (the same object for many sites of a batch).
+SHARED = ("context", "coverage", "layer_versions", "layer_version_dates")
+_SERIALIZER = ScreeningResult.__pydantic_serializer__
+_FINDING = Finding.__pydantic_serializer__
+
+
+def part_id(body: bytes) -> str:
+    """The id a part is filed under: the hash of its JSON (equal parts are stored once)."""
+    return hashlib.blake2b(body, digest_size=16).hexdigest()
+
+
+class PartEncoder:
+    """Encodes the results of one chunk, each shared object once; keeps the parts to file.
+
+    Models are told apart by identity, lists by their items' (pydantic copies a list field,
+    not its models), dicts of plain values by their items. Each is held until the encoder
+    goes, so an id is never reused for another object while it is remembered."""
+
+    def __init__(self) -> None:
+        self.parts: dict[str, bytes] = {}  # id → JSON
+        self._refs: dict[Hashable, tuple[Any, bytes]] = {}  # key → (object, its reference)
+
+    def _ref(self, value: Any, encode: Callable[[], bytes]) -> bytes:
+        """The JSON string of the part id VALUE is filed under (encoded by ENCODE once)."""
+        if isinstance(value, list):
+            key: Hashable = ("list", *map(id, value))
+        elif isinstance(value, dict):
+            key = ("dict", *value.items())
+        else:
+            key = id(value)
+        known = self._refs.get(key)
+        if known is None:
+            body = encode()
+            name = part_id(body)
+            self.parts[name] = body
+            known = (value, b'"' + name.encode() + b'"')
+            self._refs[key] = known
+        return known[1]
+
+    def _field(self, result: ScreeningResult, name: str) -> bytes:
+        """The reference to one shared top-level field of RESULT."""
+
+        def encode() -> bytes:
+            whole = _SERIALIZER.to_json(result, include={name}, exclude_unset=True)
+            return whole[len(name) + 4 : -1]  # {"name":<value>} → <value>
+
+        return self._ref(getattr(result, name), encode)
+
+    def _finding(self, finding: Finding) -> bytes:
+        """A finding as filed: a reference when it holds no figure of the site (a point
+        inside a feature, a site outside a layer with nothing near), else itself."""
+        if (
+            finding.distance_m
+            or finding.overlap_area_m2
+            or finding.overlap_length_m
+            or finding.overlap_share
+        ):
+            return _FINDING.to_json(finding, exclude_unset=True)
+
+        def encode() -> bytes:
+            return _FINDING.to_json(finding, exclude_unset=True)
+
+        return b'{"$part":' + self._ref(finding, encode) + b"}"
+
+    def encode(self, result: ScreeningResult) -> bytes:
+        """RESULT's JSON as filed: its own fields, its findings, references to its parts."""
+        shared = [n for n in SHARED if n in result.model_fields_set]
+        own = _SERIALIZER.to_json(result, exclude={*shared, "findings"}, exclude_unset=True)
+        refs = b",".join(b'"' + n.encode() + b'":' + self._field(result, n) for n in shared)
+        findings = b",".join(self._finding(f) for f in result.findings)
+        head = own[:-1] + b"," if len(own) > 2 else b"{"
+        return b"".join((head, b'"findings":[', findings, b'],"$parts":{', refs, b"}}"))

@@ -1,0 +1,119 @@
+"""A batch's rows are filed with what they share stored once (app.screening.filed_parts,
+migration 0015), and every reader gets each whole result back: equal to the result encoded
+whole, for point sites and the others alike."""
+
+import numpy as np
+import orjson
+import pytest
+import shapely
+from sqlalchemy import func, select, text
+
+from app.screening import batch, filing
+from app.screening.filed_parts import PartEncoder
+from app.store.db import session_scope
+from app.store.models import Screening, ScreeningPart
+
+
+@pytest.fixture(scope="module")
+def filed(reference) -> dict[str, dict]:
+    """A batch of points (random, some in the same township) and one line and one polygon,
+    screened with a buffer: each filed screening's result, encoded whole."""
+    rng = np.random.default_rng(12)
+    xy = np.column_stack([rng.uniform(106.5, 107.5, 120), rng.uniform(31.5, 32.6, 120)])
+    geoms = [
+        *shapely.points(xy),
+        shapely.LineString([(106.75, 31.85), (106.78, 31.87)]),
+        shapely.box(106.74, 31.84, 106.75, 31.85),
+    ]
+    whole: dict[str, dict] = {}
+    original = filing.file_screenings
+
+    def keep(session, results, replacing=None):  # type: ignore[no-untyped-def]
+        for _, res in results:
+            whole[res.id] = orjson.loads(res.model_dump_json(exclude_unset=True))
+        original(session, results, replacing)
+
+    sites = batch.BatchSites(geoms, [f"点{i}" for i in range(len(geoms))], {})
+    mp = pytest.MonkeyPatch()
+    mp.setattr(batch, "file_screenings", keep)
+    try:
+        batch.screen_batch(sites, "工业", 300, source={"batch": "parts-test", "file": "p.csv"})
+    finally:
+        mp.undo()
+    return whole
+
+
+def test_every_reader_gets_the_whole_result_back(filed):
+    with session_scope() as session:
+        rows = session.scalars(select(Screening).where(Screening.id.in_(filed))).all()
+        assert len(rows) == len(filed) > 90  # some lie outside the loaded counties
+        for row in rows:
+            assert row.result == filed[row.id], row.id
+            assert "$parts" in row.filed_result
+
+
+def test_what_sites_share_is_stored_once(filed):
+    ids = list(filed)
+    with session_scope() as session:
+        held, read = session.execute(
+            text(
+                "SELECT sum(length(result::text)), sum(length(screening_result(result)::text)) "
+                "FROM screening WHERE id = ANY(:ids)"
+            ),
+            {"ids": ids},
+        ).one()
+        refs = session.scalars(
+            text(
+                "SELECT r.value FROM screening, jsonb_each_text(result -> '$parts') AS r "
+                "WHERE id = ANY(:ids) UNION ALL "
+                "SELECT f ->> '$part' FROM screening, jsonb_array_elements(result -> 'findings') f "
+                "WHERE id = ANY(:ids) AND f ? '$part'"
+            ),
+            {"ids": ids},
+        ).all()
+        stored = session.scalar(select(func.count()).where(ScreeningPart.id.in_(set(refs))))
+    assert held < read / 2  # the rows hold a fraction of what they read back
+    assert stored == len(set(refs)) < len(refs) / 3  # one part, many rows
+
+
+def test_a_point_inside_features_files_them_as_parts_and_a_distant_one_in_full():
+    from app.screening.models import Finding
+
+    def finding(distance: float | None, share: float | None = None) -> Finding:
+        return Finding(
+            layer="redline",
+            layer_title="生态保护红线",
+            feature_id=1,
+            name="甲",
+            relation="inside" if not distance else "nearby",
+            overlap_area_m2=None,
+            overlap_share=share,
+            overlap_length_m=None,
+            distance_m=distance,
+            attributes={},
+            rules=[],
+            verdict="clear",
+        )
+
+    encoder = PartEncoder()
+    inside, near, overlapping = finding(0.0), finding(125.5), finding(0.0, 0.5)
+    assert encoder._finding(inside).startswith(b'{"$part":')
+    assert encoder._finding(inside) == encoder._finding(inside) and len(encoder.parts) == 1
+    assert orjson.loads(encoder._finding(near))["distance_m"] == 125.5
+    assert orjson.loads(encoder._finding(overlapping))["overlap_share"] == 0.5
+    assert len(encoder.parts) == 1
+
+
+def test_screenings_filed_whole_read_back_unchanged(client, admin_headers):
+    made = client.post(
+        "/screenings",
+        json={
+            "geometry": {"type": "Point", "coordinates": [106.75, 31.85]},
+            "project_category": "工业",
+        },
+        headers=admin_headers,
+    )
+    assert made.status_code == 201
+    with session_scope() as session:
+        row = session.get(Screening, made.json()["id"])
+        assert "$parts" not in row.filed_result and row.result == row.filed_result
