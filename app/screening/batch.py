@@ -252,26 +252,53 @@ class _Plan:
     filed_as: dict[str, Any]
 
 
-# In a pool process: the plan last screened with, its versions and point index.
+# In this process: the point index last built, with what it was built for (see _screener),
+# and the versions a pool process last screened with.
 _prepared: dict[str, Any] = {}
 
 
+def _covers(built: tuple, version_ids: tuple, bounds: tuple, max_buffer_m: float) -> bool:
+    """Whether an index BUILT for (versions, bounds, widest buffer) serves a batch: the same
+    versions, its points inside those bounds, no wider buffer."""
+    ids, (x0, y0, x1, y1), widest = built
+    bx0, by0, bx1, by1 = bounds
+    return (
+        ids == version_ids
+        and widest >= max_buffer_m
+        and x0 <= bx0
+        and y0 <= by0
+        and (bx1 <= x1 and by1 <= y1)
+    )
+
+
+def _screener(
+    session: Session, versions: dict[str, LayerVersion], plan: _Plan
+) -> PointScreener | None:
+    """The point index for the plan's points: the one built for an earlier batch while it
+    serves (the same active versions around the same place), else a new one. Versions are
+    never changed once filed, so an index of theirs never goes stale; what it caches grows
+    with the features batches meet, not with their sites."""
+    if plan.bounds is None:
+        return None
+    built = _prepared.get("points_for")
+    if built is not None and _covers(built, plan.version_ids, plan.bounds, plan.max_buffer_m):
+        return _prepared["points"]
+    points = PointScreener(session, versions, plan.bounds, plan.max_buffer_m)
+    _prepared.update(points=points, points_for=(plan.version_ids, plan.bounds, plan.max_buffer_m))
+    return points
+
+
 def _versions_of(plan: _Plan) -> tuple[dict[str, LayerVersion], PointScreener | None]:
-    """The plan's versions and point index, read once per batch in each pool process."""
-    if _prepared.get("plan") != plan:
-        with session_scope() as session:
+    """In a pool process: the plan's versions (read once per set of versions) and point index."""
+    with session_scope() as session:
+        if _prepared.get("version_ids") != plan.version_ids:
             rows = session.scalars(
                 select(LayerVersion).where(LayerVersion.id.in_(plan.version_ids))
             ).all()
             by_id = {v.id: v for v in rows}
             versions = {by_id[i].layer_id: by_id[i] for i in plan.version_ids}
-            points = (
-                PointScreener(session, versions, plan.bounds, plan.max_buffer_m)
-                if plan.bounds is not None
-                else None
-            )
-        _prepared.update(plan=plan, versions=versions, points=points)
-    return _prepared["versions"], _prepared["points"]
+            _prepared.update(version_ids=plan.version_ids, versions=versions)
+        return _prepared["versions"], _screener(session, _prepared["versions"], plan)
 
 
 def screen_window(plan: _Plan, sites: BatchSites) -> dict[int, dict[str, Any]]:
@@ -338,11 +365,7 @@ def _in_process(sites: Sites, plan: _Plan, versions: dict[str, LayerVersion]) ->
     """The batch's chunks screened here, each filed on a thread while the next is screened
     (the database stores one while Python screens the other): (rows, rows done)."""
     with session_scope() as session:
-        points = (
-            PointScreener(session, versions, plan.bounds, plan.max_buffer_m)
-            if plan.bounds is not None
-            else None
-        )
+        points = _screener(session, versions, plan)
     pending: tuple[Future, dict[int, dict[str, Any]], int] | None = None
     with ThreadPoolExecutor(1, thread_name_prefix="batch-filing") as filing:
         for window in chain(sites.windows(CHUNK), [None]):

@@ -1,0 +1,52 @@
+"""A batch of points reuses the point index an earlier batch built while it serves: the
+same active versions, points within its bounds, no wider buffer. A new version of any layer,
+points elsewhere or a wider buffer build a new one, and what is screened is always the data
+in force."""
+
+import shapely
+
+from app.screening import batch
+from tests.factories import SQUARE, SQUARE_B, frame, write
+
+INSIDE = shapely.Point(106.75, 31.85)  # in SQUARE
+NEAR = [shapely.Point(106.752, 31.851), shapely.Point(106.748, 31.849)]
+
+
+def _parcel_rows(rows: list[dict]) -> list[tuple[float, float | None]]:
+    return [(r["test_parcel_overlap_m2"], r["test_parcel_distance_m"]) for r in rows]
+
+
+def _screen(points: list[shapely.Point], buffer_m: float = 0.0) -> list[dict]:
+    sites = batch.BatchSites(points, [f"点{i}" for i in range(len(points))], {})
+    return batch.screen_batch(sites, "工业", buffer_m)
+
+
+def _import(client, tmp_path, square: shapely.Polygon) -> None:
+    path = write(frame([square]), tmp_path / "parcels.geojson")
+    with path.open("rb") as fh:
+        resp = client.post("/layers/test_parcel/versions", files={"file": (path.name, fh)})
+    assert resp.status_code == 201
+
+
+def test_a_later_batch_reuses_the_index_only_while_it_serves(client, reference, tmp_path):
+    _import(client, tmp_path, SQUARE)
+    first = _screen([INSIDE, *NEAR])
+    index = batch._prepared["points"]
+    assert [r["hit_layers"].split(";").count("test_parcel") for r in first] == [1, 1, 1]
+
+    again = _screen(NEAR)  # inside the first batch's bounds
+    assert batch._prepared["points"] is index
+    assert [r["verdict"] for r in again] == [r["verdict"] for r in first[1:]]
+
+    _screen([INSIDE, shapely.Point(106.9, 32.0)])  # beyond them
+    assert batch._prepared["points"] is not index
+    index = batch._prepared["points"]
+    _screen([INSIDE], buffer_m=500)  # a wider search
+    assert batch._prepared["points"] is not index
+
+    _import(client, tmp_path, SQUARE_B)  # a new version: the parcel is elsewhere now
+    index = batch._prepared["points"]
+    moved = _screen([INSIDE])
+    assert batch._prepared["points"] is not index
+    assert "test_parcel" not in moved[0]["hit_layers"].split(";")
+    assert moved[0]["test_parcel_distance_m"] is None or moved[0]["test_parcel_distance_m"] > 0
