@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from app.catalog import project_categories
 from app.errors import InvalidInput
-from app.geo.local import geodesic_buffer, gk_coordinates_many
+from app.geo.local import geodesic_buffer
 from app.screening import batch_pool
 from app.screening.batch_input import (
     MAX_SITES,
@@ -47,7 +47,7 @@ from app.screening.service import (
     screen_geometries,
     screened_specs,
 )
-from app.screening.site import SiteError
+from app.screening.site import SiteError, point_figures
 from app.store import audit
 from app.store.db import session_scope
 from app.store.layers import active_versions
@@ -130,10 +130,10 @@ def _screen_group(
         found = screen_geometries(session, plain, kind, versions, [buffer_m] * len(idx))
     batch_id = filed_as.get("source", {}).get("batch")
     filed: list[tuple[ScreeningRequest, ScreeningResult]] = []
-    # A point is its own centroid: their surveyor coordinates are transformed at once.
-    xy = shapely.get_coordinates(plain) if points is not None else None
-    gk = gk_coordinates_many(xy[:, 0], xy[:, 1]) if xy is not None else [None] * len(idx)
-    for i, search, s, gauss_kruger in zip(idx, searches, found, gk, strict=True):
+    # Single 2D points: their figures (surveyor coordinates too) computed at once.
+    flat = points is not None and not shapely.has_z(plain).any()
+    known = point_figures(shapely.get_coordinates(plain)) if flat else [None] * len(idx)
+    for i, search, s, figures in zip(idx, searches, found, known, strict=True):
         cells = project_cells(i, sites, project[i], buffer_m)
         if "admin_county" in versions and not s.by_layer.get("admin_county"):
             rows[i] = error_row(cells, OUTSIDE_DATA)
@@ -148,7 +148,7 @@ def _screen_group(
         except SiteError:
             rows[i] = error_row(cells, OUTSIDE_DATA)
             continue
-        req = request_of(sites, i, cells, project[i], filed_as, gauss_kruger)
+        req = request_of(sites, i, cells, project[i], filed_as, figures)
         # Raster statistics are left out: the report does not show them, and sampling them
         # site by site would cost a batch a third of its time.
         if points is None:
@@ -196,15 +196,24 @@ def _screen_rows(
     groups: dict[tuple[ProjectKind, float, bool], list[int]] = defaultdict(list)
     projects: dict[int, ProjectKind] = {}
     single = point_mask([sites.geometry(i) for i in rows_range])
+    # Rows saying the same about their project resolve alike (most say nothing).
+    resolved: dict[tuple, tuple[ProjectKind, float] | RowProblem] = {}
     for i in rows_range:
         if i in sites.problems:
             rows[i] = error_row(project_cells(i, sites, None, None), sites.problems[i])
             continue
-        try:
-            projects[i], row_buffer_m = resolve_row(sites.row(i), category, buffer_m)
-        except RowProblem as exc:
-            rows[i] = error_row(project_cells(i, sites, None, None), str(exc))
+        given = sites.row(i)
+        key = (given.category, given.industry_code, given.eia_item, given.buffer_m)
+        if key not in resolved:
+            try:
+                resolved[key] = resolve_row(given, category, buffer_m)
+            except RowProblem as exc:
+                resolved[key] = exc
+        outcome = resolved[key]
+        if isinstance(outcome, RowProblem):
+            rows[i] = error_row(project_cells(i, sites, None, None), str(outcome))
             continue
+        projects[i], row_buffer_m = outcome
         in_memory = points is not None and bool(single[i - rows_range.start])
         groups[(projects[i], row_buffer_m, in_memory)].append(i)
     filed: Filed = []

@@ -128,13 +128,13 @@ def request_of(
     cells: dict[str, Any],
     project: ProjectKind,
     filed_as: dict[str, Any],
-    gauss_kruger: dict[str, Any] | None = None,
+    known: tuple[dict[str, Any], dict[str, Any]] | None = None,
 ) -> ScreeningRequest:
     """The screening request a batch row stands for (its project as resolved by row_project);
-    GAUSS_KRUGER: its centroid's, if computed already."""
+    KNOWN: its figures and geometry, if computed already (`site.point_figures`)."""
     geom = sites.geometry(i)
     parts = int(shapely.get_num_geometries(geom))
-    site = Site(geom, sites.source_crs, sites.source_format, parts, gauss_kruger=gauss_kruger)
+    site = Site(geom, sites.source_crs, sites.source_format, parts, known=known)
     return ScreeningRequest(
         site,
         sites.row(i).name,

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from app.catalog import LayerSpec, catalog, project_categories
 from app.errors import NotFound
-from app.geo.geojson import geojson
 from app.geo.local import geodesic_buffer
 from app.geo.measure import area_m2
 from app.raster.stats import stats_for
@@ -335,7 +334,7 @@ def build_result(
             source_format=site.source_format,
             parcels=site.names,
             search_area_m2=search_area,
-            geometry=geojson(site.geometry),
+            geometry=site.geojson(),
         ),
         context=context or with_conditions(context_of(screened.by_layer, site.kind), kind),
         findings=screened.reported,

@@ -9,13 +9,15 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import shapely
 from shapely.geometry import shape
 
 from app.config import get_settings
 from app.errors import InvalidInput
 from app.geo import crs as crs_mod
-from app.geo.local import gk_coordinates
+from app.geo.geojson import geojson
+from app.geo.local import gk_coordinates, gk_coordinates_many
 from app.geo.measure import area_m2, length_m
 from app.geo.normalize import (
     FAMILY_OF_DIMENSION,
@@ -90,8 +92,8 @@ class Site:
     warnings: list[str] = field(default_factory=list)
     parcel_info: list[ParcelInfo] = field(default_factory=list)
     parcel_geometries: list[shapely.Geometry] = field(default_factory=list)  # EPSG:4490
-    # The centroid's Gauss-Krüger coordinates, when computed with other sites' (a batch).
-    gauss_kruger: dict[str, Any] | None = None
+    # A point's figures and GeoJSON geometry, when computed with other sites' (a batch).
+    known: tuple[dict[str, Any], dict[str, Any]] | None = None
 
     @property
     def names(self) -> list[str | None]:
@@ -117,6 +119,8 @@ class Site:
 
     def figures(self) -> dict[str, Any]:
         """Geodesic size, vertex and part counts, and the centroid (also in Gauss-Krüger)."""
+        if self.known is not None:
+            return self.known[0]
         c = self.geometry.centroid
         kind = self.kind
         return {
@@ -130,9 +134,38 @@ class Site:
                 "lon": round(c.x, 7),
                 "lat": round(c.y, 7),
                 "epsg": 4490,
-                "gauss_kruger": self.gauss_kruger or gk_coordinates(c.x, c.y),
+                "gauss_kruger": gk_coordinates(c.x, c.y),
             },
         }
+
+    def geojson(self) -> dict[str, Any]:
+        """The site's GeoJSON geometry (EPSG:4490)."""
+        return self.known[1] if self.known is not None else geojson(self.geometry)
+
+
+def point_figures(xy: np.ndarray) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """`Site.figures()` and the GeoJSON geometry of many 2D single points (x, y), at once."""
+    gk = gk_coordinates_many(xy[:, 0], xy[:, 1])
+    return [
+        (
+            {
+                "kind": "point",
+                "area_m2": 0.0,
+                "length_m": 0.0,
+                "perimeter_m": 0.0,
+                "vertices": 1,
+                "parts": 1,
+                "centroid": {
+                    "lon": round(x, 7),
+                    "lat": round(y, 7),
+                    "epsg": 4490,
+                    "gauss_kruger": g,
+                },
+            },
+            {"type": "Point", "coordinates": (x, y)},
+        )
+        for x, y, g in zip(xy[:, 0].tolist(), xy[:, 1].tolist(), gk, strict=True)
+    ]
 
 
 def geometries_from_json(body: dict) -> list[shapely.Geometry]:
