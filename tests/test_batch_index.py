@@ -50,3 +50,19 @@ def test_a_later_batch_reuses_the_index_only_while_it_serves(client, reference, 
     assert batch._prepared["points"] is not index
     assert "test_parcel" not in moved[0]["hit_layers"].split(";")
     assert moved[0]["test_parcel_distance_m"] is None or moved[0]["test_parcel_distance_m"] > 0
+
+
+def test_batch_processes_collect_rarely_and_never_scan_the_index(monkeypatch):
+    import gc
+
+    from app.screening import batch_pool
+
+    gc.unfreeze()
+    _screen([shapely.Point(107.1, 31.7)])  # beyond every earlier batch: a new index
+    assert gc.get_freeze_count() > 10_000  # the index, out of every collection from now on
+    monkeypatch.setattr(batch_pool, "processes", lambda: 2)
+    try:
+        thresholds = batch_pool.executor().submit(gc.get_threshold).result(timeout=60)
+    finally:
+        batch_pool.discard()
+    assert thresholds == batch_pool.GC_THRESHOLDS

@@ -292,8 +292,11 @@ def _screener(
     built = _prepared.get("points_for")
     if built is not None and _covers(built, plan.version_ids, plan.bounds, plan.max_buffer_m):
         return _prepared["points"]
+    batch_pool.release_built()
+    _prepared.pop("points", None)
     points = PointScreener(session, versions, plan.bounds, plan.max_buffer_m)
     _prepared.update(points=points, points_for=(plan.version_ids, plan.bounds, plan.max_buffer_m))
+    batch_pool.keep_built()
     return points
 
 
