@@ -27,10 +27,11 @@ def write_sites(sites: BatchSites, path: Path) -> Path:
         "fields": bool(sites.fields),
     }
     wkb = shapely.to_wkb(np.asarray(sites.geometries, dtype=object), hex=True).tolist()
+    names = [f.name for f in dataclasses.fields(RowFields)]  # astuple would deep-copy each
     with partial.open("wb") as fh:
         fh.write(orjson.dumps(header) + b"\n")
         for i, (geom, label) in enumerate(zip(wkb, sites.labels, strict=True)):
-            cells = dataclasses.astuple(sites.fields[i]) if sites.fields else None
+            cells = [getattr(sites.fields[i], n) for n in names] if sites.fields else None
             fh.write(orjson.dumps([geom, label, sites.problems.get(i), cells]) + b"\n")
     partial.replace(path)
     return path
