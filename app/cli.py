@@ -141,11 +141,11 @@ def worker() -> None:
 
     from app.queue import run_worker
     from app.screening import batch_jobs  # noqa: F401  (registers its task on the queue)
-    from app.screening.batch_pool import tune_gc
+    from app.screening.batch_pool import serve_batches
     from app.store.jobs import recover_interrupted_jobs
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    tune_gc()  # smaller batches are screened in the worker itself
+    serve_batches()  # smaller batches are screened in the worker itself
     run_worker(recover_interrupted_jobs)
 
 

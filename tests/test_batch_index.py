@@ -3,9 +3,12 @@ same active versions, points within its bounds, no wider buffer. A new version o
 points elsewhere or a wider buffer build a new one, and what is screened is always the data
 in force."""
 
+import gc
+
+import pytest
 import shapely
 
-from app.screening import batch
+from app.screening import batch, batch_pool
 from tests.factories import SQUARE, SQUARE_B, frame, write
 
 INSIDE = shapely.Point(106.75, 31.85)  # in SQUARE
@@ -28,7 +31,13 @@ def _import(client, tmp_path, square: shapely.Polygon) -> None:
     assert resp.status_code == 201
 
 
-def test_a_later_batch_reuses_the_index_only_while_it_serves(client, reference, tmp_path):
+@pytest.fixture
+def serving(monkeypatch):
+    """This process screens batches, as a job worker does (`redline worker`)."""
+    monkeypatch.setattr(batch_pool, "_serving", True)
+
+
+def test_a_later_batch_reuses_the_index_only_while_it_serves(client, reference, tmp_path, serving):
     _import(client, tmp_path, SQUARE)
     first = _screen([INSIDE, *NEAR])
     index = batch._prepared["points"]
@@ -52,11 +61,7 @@ def test_a_later_batch_reuses_the_index_only_while_it_serves(client, reference, 
     assert moved[0]["test_parcel_distance_m"] is None or moved[0]["test_parcel_distance_m"] > 0
 
 
-def test_batch_processes_collect_rarely_and_never_scan_the_index(monkeypatch):
-    import gc
-
-    from app.screening import batch_pool
-
+def test_batch_processes_collect_rarely_and_never_scan_the_index(serving, monkeypatch):
     gc.unfreeze()
     _screen([shapely.Point(107.1, 31.7)])  # beyond every earlier batch: a new index
     assert gc.get_freeze_count() > 10_000  # the index, out of every collection from now on
@@ -66,3 +71,15 @@ def test_batch_processes_collect_rarely_and_never_scan_the_index(monkeypatch):
     finally:
         batch_pool.discard()
     assert thresholds == batch_pool.GC_THRESHOLDS
+
+
+def test_an_api_process_keeps_no_index_after_a_small_batch(client):
+    index = batch._prepared.get("points")
+    gc.unfreeze()
+    resp = client.post(
+        "/screenings/batch",
+        files={"file": ("s.csv", "name,lon,lat\n甲,106.75,31.85\n乙,106.9,32.1\n".encode())},
+        data={"project_category": "工业"},
+    )
+    assert resp.status_code == 200 and len(resp.json()) == 2  # answered at once
+    assert batch._prepared.get("points") is index and gc.get_freeze_count() == 0

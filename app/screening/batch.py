@@ -283,12 +283,14 @@ def _covers(built: tuple, version_ids: tuple, bounds: tuple, max_buffer_m: float
 def _screener(
     session: Session, versions: dict[str, LayerVersion], plan: _Plan
 ) -> PointScreener | None:
-    """The point index for the plan's points: the one built for an earlier batch while it
-    serves (the same active versions around the same place), else a new one. Versions are
-    never changed once filed, so an index of theirs never goes stale; what it caches grows
-    with the features batches meet, not with their sites."""
+    """The point index for the plan's points: in a batch process, the one built for an
+    earlier batch while it serves (the same active versions around the same place), else a
+    new one. Versions are never changed once filed, so an index of theirs never goes stale;
+    what it caches grows with the features batches meet, not with their sites."""
     if plan.bounds is None:
         return None
+    if not batch_pool.serving():  # an API process: no index outlives its batch
+        return PointScreener(session, versions, plan.bounds, plan.max_buffer_m)
     built = _prepared.get("points_for")
     if built is not None and _covers(built, plan.version_ids, plan.bounds, plan.max_buffer_m):
         return _prepared["points"]

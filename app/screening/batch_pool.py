@@ -22,11 +22,21 @@ _pool: ProcessPoolExecutor | None = None
 # collector ran 1 500 times per 10 000 points, ten of them over the whole index, and took a
 # third of the batch's time. Collections are rarer here, and the index is frozen (keep_built).
 GC_THRESHOLDS = (20_000, 20, 100)
+_serving = False  # whether this process screens batches (see serve_batches)
 
 
-def tune_gc() -> None:
-    """Collector thresholds for a process that screens batches (pool processes, the worker)."""
+def serve_batches() -> None:
+    """Make this process one that screens batches (the pool's processes, a job worker): its
+    collector runs at GC_THRESHOLDS, and it keeps the point index of a batch for the next
+    (app.screening.batch). An API process answering a small batch builds one and drops it."""
+    global _serving
+    _serving = True
     gc.set_threshold(*GC_THRESHOLDS)
+
+
+def serving() -> bool:
+    """Whether this process screens batches (`serve_batches`)."""
+    return _serving
 
 
 def keep_built() -> None:
@@ -53,7 +63,7 @@ def executor() -> ProcessPoolExecutor:
         if _pool is None:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["app.screening.batch"])
-            _pool = ProcessPoolExecutor(processes(), mp_context=context, initializer=tune_gc)
+            _pool = ProcessPoolExecutor(processes(), mp_context=context, initializer=serve_batches)
         return _pool
 
 
