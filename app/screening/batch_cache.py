@@ -7,32 +7,161 @@ of a layer, and lie inside some county, township and control unit) get the very 
 findings and context: they are judged and built once and the objects shared (never mutated
 once built).
 
-Only evaluations whose features all meet the site (distance 0, the same for every site) are
-kept, so the caches grow with the features a batch meets, not with its sites.
+A feature at a distance is judged by what its rules read of the distance: on which side of
+each `within_m` threshold of the layer it lies, and the distance rounded as messages show it
+when a message that could be rendered for it names the distance. Its finding is then the
+shared one with the site's own distance. The caches grow with the features a batch meets and
+the distance bands near ones fall in, not with its sites.
 """
 
+from bisect import bisect_left
 from collections.abc import Hashable
 from typing import Any
 
-from app.screening.context import context_of
+from app.catalog import LayerSpec, project_categories
+from app.screening.context import context_of, main_unit
 from app.screening.models import Context, Finding
 from app.screening.projects import ProjectKind
-from app.screening.rules import RuleHit
+from app.screening.rules import SEVERITY, RuleHit, expand_categories, has_outside_rule, plan_context
 from app.screening.service import Screened, _evaluate, version_fields, with_conditions
 
 # The context layers a site's context is read from (app.screening.context).
 _CONTEXT_LAYERS = ("admin_county", "township", "control_unit")
+_FAR = ("nearby", "outside")  # the relations a feature at a distance can be judged under
 
 
-def _relations(found: list[dict[str, Any]]) -> tuple[Hashable, ...] | None:
-    """What a point's figures for one layer depend on besides the feature itself; None when
-    some feature lies at a distance (those keys would grow with the batch)."""
-    key = []
-    for f in found:
-        if f["distance_m"] != 0:
+class _Layer:
+    """One layer's rules for one project kind, and its evaluations shared by a batch's sites.
+
+    A layer without an "outside" rule judges each feature apart (service._evaluate): its
+    evaluations are kept per feature. One with such a rule judges the site's features
+    together, and is kept per set of features."""
+
+    def __init__(self, spec: LayerSpec, kind: ProjectKind) -> None:
+        self.spec = spec
+        self.kind = kind
+        self.outside = has_outside_rule(spec.rules)
+        self.categories = tuple(kind.categories)
+        self._all = set(self.categories)
+        # Thresholds ascending: how many a distance exceeds says which rules it meets.
+        self.thresholds = sorted({r.within_m for r in spec.rules if r.within_m is not None})
+        # Distances up to this one may be named in a message rendered for the project.
+        self.named_within = max(
+            (
+                float("inf") if r.within_m is None else r.within_m
+                for r in spec.rules
+                if "distance" in r.message
+                and (r.relation is None or any(x in r.relation for x in _FAR))
+                and _may_apply(r, kind)
+            ),
+            default=float("-inf"),
+        )
+        self._evaluations: dict[Hashable, _Evaluation] = {}
+
+    def judge(
+        self,
+        found: list[dict[str, Any]],
+        plan: dict[str, str],
+        plan_key: Hashable,
+        reported: list[Finding],
+        tally: dict[str, list[RuleHit]],
+    ) -> None:
+        """As service._evaluate(spec, FOUND, kind, PLAN, TALLY), its findings added to
+        REPORTED."""
+        if self.outside:
+            keys = tuple(self._key(f) for f in found)
+            key = None if None in keys else (plan_key, keys)
+            findings = self._evaluated(key, found, plan).apply(tally)
+            far = any(f["distance_m"] != 0 for f in found)
+            reported.extend(_with_distances(findings, found) if far else findings)
+            return
+        for f in found:
+            key = self._key(f)
+            findings = self._evaluated(key and (plan_key, key), [f], plan).apply(tally)
+            if findings:
+                finding = findings[0]
+                if finding.distance_m != f["distance_m"]:  # judged at another distance
+                    finding = finding.model_copy(update={"distance_m": f["distance_m"]})
+                reported.append(finding)
+
+    def _key(self, f: dict[str, Any]) -> tuple | None:
+        """What a feature's judgement depends on besides the plan; None when that is the
+        distance itself (a message names it), not to be kept."""
+        d = f["distance_m"]
+        key = (f["feature_id"], f["relation"], f.get("buffer_m"), f.get("within_buffer"))
+        if d == 0:
+            return key
+        if d <= self.named_within:
             return None
-        key.append((f["feature_id"], f["relation"], f.get("buffer_m"), f.get("within_buffer")))
-    return tuple(key)
+        # As rules.matches_finding compares it with each threshold.
+        return (*key, bisect_left(self.thresholds, d))
+
+    def _evaluated(
+        self, key: Hashable | None, found: list[dict[str, Any]], plan: dict[str, str]
+    ) -> "_Evaluation":
+        """The evaluation of FOUND, kept under KEY (None: not kept)."""
+        evaluation = self._evaluations.get(key) if key is not None else None
+        if evaluation is None:
+            own: dict[str, list[RuleHit]] = {}
+            findings = _evaluate(self.spec, found, self.kind, plan, own)
+            evaluation = _Evaluation(findings, list(own.items()), self.categories, self._all)
+            if key is not None:
+                self._evaluations[key] = evaluation
+        return evaluation
+
+
+class _Evaluation:
+    """A layer's findings and the hits they add to a site's tally, per category."""
+
+    def __init__(
+        self,
+        findings: list[Finding],
+        hits: list[tuple[str, list[RuleHit]]],
+        categories: tuple[str, ...],
+        every: set[str],
+    ) -> None:
+        self.findings = findings
+        self.hits = hits
+        # Hits come for every category of the kind, in order (rules.apply_rules_by_category):
+        # a tally then only needs its categories once and the hits that are there.
+        self.complete = [c for c, _ in hits] == list(categories)
+        self.some = [(c, h) for c, h in hits if h]
+        self.categories = categories
+        self.every = every
+
+    def apply(self, tally: dict[str, list[RuleHit]]) -> list[Finding]:
+        """Add the hits to TALLY (as service._evaluate does); the findings."""
+        if not self.complete:
+            for category, hits in self.hits:
+                tally.setdefault(category, []).extend(hits)
+            return self.findings
+        if not tally.keys() >= self.every:
+            for category in self.categories:
+                tally.setdefault(category, [])
+        for category, hits in self.some:
+            tally[category].extend(hits)
+        return self.findings
+
+
+def _may_apply(rule: Any, kind: ProjectKind) -> bool:
+    """Whether the rule's category conditions may hold for one of the kind's categories."""
+    groups = project_categories().groups
+    allowed = None if rule.categories is None else expand_categories(rule.categories, groups)
+    excluded = expand_categories(rule.except_categories or [], groups)
+    return any((allowed is None or c in allowed) and c not in excluded for c in kind.categories)
+
+
+def _with_distances(findings: list[Finding], found: list[dict[str, Any]]) -> list[Finding]:
+    """FINDINGS (judged for another site with the same key) with FOUND's own distances."""
+    distance = {f["feature_id"]: f["distance_m"] for f in found}
+    nearest = min(distance.values(), default=None)
+    out = []
+    for finding in findings:
+        d = nearest if finding.feature_id is None else distance[finding.feature_id]
+        if finding.distance_m != d:
+            finding = finding.model_copy(update={"distance_m": d})
+        out.append(finding)
+    return out
 
 
 class BatchCache:
@@ -40,32 +169,35 @@ class BatchCache:
 
     def __init__(self, versions: dict[str, Any]) -> None:
         self.filed_versions = version_fields(versions)  # the same for every site
-        self._evaluations: dict[Hashable, tuple[list[Finding], list[tuple[str, list]]]] = {}
+        self._layers: dict[Hashable, list[_Layer]] = {}
+        self._plans: dict[Hashable, tuple[dict[str, str], Hashable]] = {}
         self._contexts: dict[Hashable, Context] = {}
 
-    def evaluate(
-        self,
-        spec: Any,
-        found: list[dict[str, Any]],
-        kind: ProjectKind,
-        plan: dict[str, str],
-        tally: dict[str, list[RuleHit]],
-    ) -> list[Finding]:
-        """As service._evaluate (same findings, same hits added to TALLY), judged once per
-        (layer, features met, project kind, plan)."""
-        relations = _relations(found)
-        if relations is None:
-            return _evaluate(spec, found, kind, plan, tally)
-        key = (spec.id, relations, kind, tuple(plan.items()))
-        cached = self._evaluations.get(key)
-        if cached is None:
-            own: dict[str, list[RuleHit]] = {}
-            cached = (_evaluate(spec, found, kind, plan, own), list(own.items()))
-            self._evaluations[key] = cached
-        findings, hits = cached
-        for category, category_hits in hits:
-            tally.setdefault(category, []).extend(category_hits)
-        return list(findings)
+    def judge(self, results: list[Screened], kind: ProjectKind, specs: list[LayerSpec]) -> None:
+        """As service.judge(RESULTS, KIND, SPECS): the same findings, hits and verdicts,
+        each feature judged once per plan and distance band, not once per site."""
+        layers = self._layers.get(kind)
+        if layers is None:
+            layers = self._layers[kind] = [_Layer(spec, kind) for spec in specs]
+        for screened in results:
+            plan, plan_key = self._plan(screened)
+            reported, tally, by_layer = screened.reported, screened.by_category, screened.by_layer
+            for layer in layers:
+                found = by_layer[layer.spec.id]
+                if found or layer.outside:  # else nothing to judge: no finding, no hit
+                    layer.judge(found, plan, plan_key, reported, tally)
+            reported.sort(key=lambda f: (-SEVERITY[f.verdict], f.distance_m or 0))
+
+    def _plan(self, screened: Screened) -> tuple[dict[str, str], Hashable]:
+        """The plan placeholders of a site (as service.judge reads them), and a key for them."""
+        county = main_unit(screened.by_layer, "admin_county")
+        attributes = (county or {}).get("attributes") or {}
+        key = (attributes.get("code"), attributes.get("city_code"), attributes.get("city"))
+        known = self._plans.get(key)
+        if known is None:
+            plan = plan_context(county)
+            known = self._plans[key] = (plan, tuple(plan.items()))
+        return known
 
     def context(self, screened: Screened, kind: ProjectKind) -> Context:
         """The context of a point site (as build_result makes it), built once per set of

@@ -15,7 +15,7 @@ from app.screening.findings import reach
 from app.screening.models import LayerCoverage
 from app.screening.pointindex import PointIndex
 from app.screening.projects import ProjectKind
-from app.screening.service import Screened, judge, screened_specs
+from app.screening.service import Screened, screened_specs
 from app.store.models import LayerVersion
 from app.store.regions import region_prefix
 
@@ -64,17 +64,19 @@ class PointScreener:
     ) -> list[Screened]:
         """Findings, rules and verdict of each point (as `screen_geometries` gives them)."""
         geoms = np.asarray(points, dtype=object)
-        xy = shapely.get_coordinates(geoms)
-        buffers = np.full(len(points), float(buffer_m))
+        probe = self.index.probe(
+            shapely.get_coordinates(geoms), np.full(len(points), float(buffer_m)), geoms
+        )
         results = [Screened({}, []) for _ in points]
         for spec in self.specs:
             version = self.versions[spec.id].id
-            per_site = self.index.find(spec, version, xy, _radius(spec), buffers, geoms)
+            per_site = self.index.found(spec, version, probe, _radius(spec))
+            context = spec.screening_role == "context"
             for screened, found in zip(results, per_site, strict=True):
-                if spec.screening_role == "context":
+                if context and found:
                     found = [f for f in found if f["relation"] in ("inside", "overlaps")]
                 screened.by_layer[spec.id] = found
-        judge(results, kind, self.specs, self.cache.evaluate)
+        self.cache.judge(results, kind, self.specs)
         return results
 
     def coverage(self, screened: Screened) -> list[LayerCoverage]:
