@@ -42,7 +42,6 @@ class _Layer:
         self.kind = kind
         self.outside = has_outside_rule(spec.rules)
         self.categories = tuple(kind.categories)
-        self._all = set(self.categories)
         # Thresholds ascending: how many a distance exceeds says which rules it meets.
         self.thresholds = sorted({r.within_m for r in spec.rules if r.within_m is not None})
         # Distances up to this one may be named in a message rendered for the project.
@@ -58,56 +57,44 @@ class _Layer:
         )
         self._evaluations: dict[Hashable, _Evaluation] = {}
 
-    def judge(
-        self,
-        found: list[dict[str, Any]],
-        plan: dict[str, str],
-        plan_key: Hashable,
-        reported: list[Finding],
-        tally: dict[str, list[RuleHit]],
-    ) -> None:
-        """As service._evaluate(spec, FOUND, kind, PLAN, TALLY), its findings added to
-        REPORTED."""
-        if self.outside:
-            keys = tuple(self._key(f) for f in found)
-            key = None if None in keys else (plan_key, keys)
-            findings = self._evaluated(key, found, plan).apply(tally)
-            far = any(f["distance_m"] != 0 for f in found)
-            reported.extend(_with_distances(findings, found) if far else findings)
-            return
-        for f in found:
-            key = self._key(f)
-            findings = self._evaluated(key and (plan_key, key), [f], plan).apply(tally)
-            if findings:
-                finding = findings[0]
-                if finding.distance_m != f["distance_m"]:  # judged at another distance
-                    finding = finding.model_copy(update={"distance_m": f["distance_m"]})
-                reported.append(finding)
-
-    def _key(self, f: dict[str, Any]) -> tuple | None:
-        """What a feature's judgement depends on besides the plan; None when that is the
-        distance itself (a message names it), not to be kept."""
+    def alone(self, f: dict[str, Any], plan: dict[str, str], plan_key: Hashable) -> "_Evaluation":
+        """The evaluation of one feature's figures F (a layer without an "outside" rule)."""
         d = f["distance_m"]
-        key = (f["feature_id"], f["relation"], f.get("buffer_m"), f.get("within_buffer"))
-        if d == 0:
-            return key
-        if d <= self.named_within:
-            return None
-        # As rules.matches_finding compares it with each threshold.
-        return (*key, bisect_left(self.thresholds, d))
-
-    def _evaluated(
-        self, key: Hashable | None, found: list[dict[str, Any]], plan: dict[str, str]
-    ) -> "_Evaluation":
-        """The evaluation of FOUND, kept under KEY (None: not kept)."""
-        evaluation = self._evaluations.get(key) if key is not None else None
+        key = (plan_key, f["feature_id"], f["relation"], f.get("buffer_m"), f.get("within_buffer"))
+        if d != 0:
+            if d <= self.named_within:
+                return self._evaluate([f], plan)  # its messages name the distance
+            # As rules.matches_finding compares it with each threshold.
+            key = (*key, bisect_left(self.thresholds, d))
+        evaluation = self._evaluations.get(key)
         if evaluation is None:
-            own: dict[str, list[RuleHit]] = {}
-            findings = _evaluate(self.spec, found, self.kind, plan, own)
-            evaluation = _Evaluation(findings, list(own.items()), self.categories, self._all)
-            if key is not None:
-                self._evaluations[key] = evaluation
+            evaluation = self._evaluations[key] = self._evaluate([f], plan)
         return evaluation
+
+    def together(
+        self, found: list[dict[str, Any]], plan: dict[str, str], plan_key: Hashable
+    ) -> "_Evaluation":
+        """The evaluation of a site's features FOUND together (a layer with an "outside"
+        rule: it is about them all)."""
+        keys = []
+        for f in found:
+            d = f["distance_m"]
+            key = (f["feature_id"], f["relation"], f.get("buffer_m"), f.get("within_buffer"))
+            if d != 0:
+                if d <= self.named_within:
+                    return self._evaluate(found, plan)
+                key = (*key, bisect_left(self.thresholds, d))
+            keys.append(key)
+        evaluation = self._evaluations.get((plan_key, *keys))
+        if evaluation is None:
+            evaluation = self._evaluations[(plan_key, *keys)] = self._evaluate(found, plan)
+        return evaluation
+
+    def _evaluate(self, found: list[dict[str, Any]], plan: dict[str, str]) -> "_Evaluation":
+        """service._evaluate of FOUND, its hits kept apart."""
+        own: dict[str, list[RuleHit]] = {}
+        findings = _evaluate(self.spec, found, self.kind, plan, own)
+        return _Evaluation(findings, list(own.items()), self.categories)
 
 
 class _Evaluation:
@@ -118,29 +105,29 @@ class _Evaluation:
         findings: list[Finding],
         hits: list[tuple[str, list[RuleHit]]],
         categories: tuple[str, ...],
-        every: set[str],
     ) -> None:
         self.findings = findings
+        self.finding = findings[0] if len(findings) == 1 else None  # one feature's
         self.hits = hits
         # Hits come for every category of the kind, in order (rules.apply_rules_by_category):
-        # a tally then only needs its categories once and the hits that are there.
+        # a tally then needs its categories once and only the hits that are there.
         self.complete = [c for c, _ in hits] == list(categories)
         self.some = [(c, h) for c, h in hits if h]
         self.categories = categories
-        self.every = every
 
-    def apply(self, tally: dict[str, list[RuleHit]]) -> list[Finding]:
-        """Add the hits to TALLY (as service._evaluate does); the findings."""
+    def add(self, tally: dict[str, list[RuleHit]], primed: bool) -> bool:
+        """Add the hits to TALLY as service._evaluate does; whether TALLY now holds every
+        category of the kind (PRIMED: it did already)."""
         if not self.complete:
             for category, hits in self.hits:
                 tally.setdefault(category, []).extend(hits)
-            return self.findings
-        if not tally.keys() >= self.every:
+            return primed
+        if not primed:
             for category in self.categories:
                 tally.setdefault(category, [])
         for category, hits in self.some:
             tally[category].extend(hits)
-        return self.findings
+        return True
 
 
 def _may_apply(rule: Any, kind: ProjectKind) -> bool:
@@ -153,15 +140,29 @@ def _may_apply(rule: Any, kind: ProjectKind) -> bool:
 
 def _with_distances(findings: list[Finding], found: list[dict[str, Any]]) -> list[Finding]:
     """FINDINGS (judged for another site with the same key) with FOUND's own distances."""
+    if not found:
+        return findings  # an "outside" finding at no distance
     distance = {f["feature_id"]: f["distance_m"] for f in found}
-    nearest = min(distance.values(), default=None)
+    nearest = min(distance.values())
     out = []
     for finding in findings:
         d = nearest if finding.feature_id is None else distance[finding.feature_id]
-        if finding.distance_m != d:
-            finding = finding.model_copy(update={"distance_m": d})
-        out.append(finding)
+        out.append(finding if finding.distance_m == d else at_distance(finding, d))
     return out
+
+
+_set = object.__setattr__
+
+
+def at_distance(finding: Finding, d: float) -> Finding:
+    """FINDING at the distance D: `finding.model_copy(update={"distance_m": d})`, without its
+    generic copies (a finding has neither extra fields nor private attributes)."""
+    copied = Finding.__new__(Finding)
+    _set(copied, "__dict__", {**finding.__dict__, "distance_m": d})
+    _set(copied, "__pydantic_fields_set__", set(finding.__pydantic_fields_set__))
+    _set(copied, "__pydantic_extra__", None)
+    _set(copied, "__pydantic_private__", None)
+    return copied
 
 
 class BatchCache:
@@ -182,10 +183,22 @@ class BatchCache:
         for screened in results:
             plan, plan_key = self._plan(screened)
             reported, tally, by_layer = screened.reported, screened.by_category, screened.by_layer
+            primed = False
             for layer in layers:
                 found = by_layer[layer.spec.id]
-                if found or layer.outside:  # else nothing to judge: no finding, no hit
-                    layer.judge(found, plan, plan_key, reported, tally)
+                if layer.outside:
+                    evaluation = layer.together(found, plan, plan_key)
+                    primed = evaluation.add(tally, primed)
+                    reported.extend(_with_distances(evaluation.findings, found))
+                    continue
+                for f in found:  # none: nothing to judge, no finding, no hit
+                    evaluation = layer.alone(f, plan, plan_key)
+                    primed = evaluation.add(tally, primed)
+                    finding = evaluation.finding
+                    if finding is not None:
+                        if finding.distance_m != f["distance_m"]:  # judged at another distance
+                            finding = at_distance(finding, f["distance_m"])
+                        reported.append(finding)
             reported.sort(key=lambda f: (-SEVERITY[f.verdict], f.distance_m or 0))
 
     def _plan(self, screened: Screened) -> tuple[dict[str, str], Hashable]:

@@ -67,15 +67,22 @@ class PointScreener:
         probe = self.index.probe(
             shapely.get_coordinates(geoms), np.full(len(points), float(buffer_m)), geoms
         )
-        results = [Screened({}, []) for _ in points]
+        per_layer = []
         for spec in self.specs:
             version = self.versions[spec.id].id
             per_site = self.index.found(spec, version, probe, _radius(spec))
-            context = spec.screening_role == "context"
-            for screened, found in zip(results, per_site, strict=True):
-                if context and found:
-                    found = [f for f in found if f["relation"] in ("inside", "overlaps")]
-                screened.by_layer[spec.id] = found
+            if spec.screening_role == "context":
+                per_site = [
+                    [f for f in found if f["relation"] in ("inside", "overlaps")]
+                    if found
+                    else found
+                    for found in per_site
+                ]
+            per_layer.append(per_site)
+        ids = [spec.id for spec in self.specs]
+        # Per site, its layers' findings in the layers' order.
+        rows = zip(*per_layer, strict=True) if per_layer else ([] for _ in points)
+        results = [Screened(dict(zip(ids, found, strict=True)), []) for found in rows]
         self.cache.judge(results, kind, self.specs)
         return results
 
