@@ -44,10 +44,11 @@ def box_degrees(radius_m: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.n
 
 @dataclass
 class _Layer:
-    """One version's parts: as stored (lon/lat, prepared), drawn gnomonic, their features,
-    in a tree."""
+    """One version's parts: as stored (lon/lat, prepared; their bounds), drawn gnomonic,
+    their features, in a tree."""
 
     parts: np.ndarray
+    bounds: np.ndarray
     flat: np.ndarray
     feature: np.ndarray
     line: np.ndarray
@@ -93,6 +94,7 @@ class PointIndex:
             shapely.prepare(parts)  # points in large polygons: an indexed test
             index.layers[version_id] = _Layer(
                 parts=parts,
+                bounds=shapely.bounds(parts),
                 flat=index._flat(parts),
                 feature=np.array([r.feature_id for r in mine], dtype=np.int64),
                 line=shapely.get_dimensions(parts) == 1,
@@ -136,7 +138,12 @@ class PointIndex:
             site, part = site[meets], part[meets]
             return site, part, np.ones(len(site), bool), np.zeros(len(site))
         site, part = layer.tree.query(probe.boxes(radius_m))
-        meets = shapely.intersects(layer.parts[part], probe.points[site])
+        # Only a part whose bounds hold the point can meet it.
+        xy, bounds = probe.xy[site], layer.bounds[part]
+        held = (bounds[:, 0] <= xy[:, 0]) & (xy[:, 0] <= bounds[:, 2])
+        held &= (bounds[:, 1] <= xy[:, 1]) & (xy[:, 1] <= bounds[:, 3])
+        meets = np.zeros(len(site), bool)
+        meets[held] = shapely.intersects(layer.parts[part[held]], probe.points[site[held]])
         distance = np.zeros(len(site))
         miss = ~meets
         if miss.any():
@@ -145,8 +152,7 @@ class PointIndex:
                 shapely.shortest_line(probe.flat()[near], layer.flat[part[miss]])
             ).reshape(-1, 2, 2)[:, 1]
             lonlat = self._back(nearest)
-            xy = probe.xy
-            _, _, d = GEOD.inv(xy[near, 0], xy[near, 1], lonlat[:, 0], lonlat[:, 1])
+            _, _, d = GEOD.inv(xy[miss, 0], xy[miss, 1], lonlat[:, 0], lonlat[:, 1])
             distance[miss] = d
         keep = meets | (distance <= radii[site])
         return site[keep], part[keep], meets[keep], distance[keep]
