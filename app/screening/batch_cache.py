@@ -47,7 +47,7 @@ class BatchCache:
             reported, tally, by_layer = screened.reported, screened.by_category, screened.by_layer
             primed = False
             for layer in layers:
-                found = by_layer[layer.spec.id]
+                found = by_layer[layer.id]
                 if layer.outside:
                     evaluation = layer.together(found, plan, plan_key)
                     primed = evaluation.add(tally, primed)
@@ -61,7 +61,8 @@ class BatchCache:
                         if finding.distance_m != f["distance_m"]:  # judged at another distance
                             finding = at_distance(finding, f["distance_m"])
                         reported.append(finding)
-            reported.sort(key=lambda f: (-SEVERITY[f.verdict], f.distance_m or 0))
+            if len(reported) > 1:
+                reported.sort(key=lambda f: (-SEVERITY[f.verdict], f.distance_m or 0))
 
     def _plan(self, screened: Screened) -> tuple[dict[str, str], Hashable]:
         """The plan placeholders of a site (as service.judge reads them), and a key for them."""

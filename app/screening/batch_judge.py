@@ -76,7 +76,11 @@ def at_distance(finding: Finding, d: float, rules: list[RuleHit] | None = None) 
 
 
 class Evaluation:
-    """A layer's findings and the hits they add to a site's tally, per category."""
+    """A layer's findings and the hits they add to a site's tally, per category.
+
+    Hits come for every category of the kind, in order (rules.apply_rules_by_category): a
+    tally then needs its categories once and only the hits there are (`some`); else (no
+    feature judged) they are added as they come (`hits`)."""
 
     def __init__(
         self,
@@ -86,12 +90,11 @@ class Evaluation:
     ) -> None:
         self.findings = findings
         self.finding = findings[0] if len(findings) == 1 else None  # one feature's
-        self.hits = hits
         self.categories = categories
-        # Hits come for every category of the kind, in order (rules.apply_rules_by_category):
-        # a tally then needs its categories once and only the hits that are there.
         self.complete = [c for c, _ in hits] == list(categories)
+        self.hits = [] if self.complete else hits
         self.some = [(c, h) for c, h in hits if h]
+        self._marked: list[RuleHit] | None = None  # the hits naming a marked distance
 
     def add(self, tally: dict[str, list[RuleHit]], primed: bool) -> bool:
         """Add the hits to TALLY as service._evaluate does; whether TALLY now holds every
@@ -101,27 +104,41 @@ class Evaluation:
                 tally.setdefault(category, []).extend(hits)
             return primed
         if not primed:
-            for category in self.categories:
-                tally.setdefault(category, [])
+            if tally:
+                for category in self.categories:
+                    tally.setdefault(category, [])
+            else:
+                tally.update({category: [] for category in self.categories})
         for category, hits in self.some:
             tally[category].extend(hits)
         return True
 
     def at(self, d: float) -> "Evaluation":
         """This evaluation (made with the marker for the distance) for a feature at D."""
-        swapped: dict[int, RuleHit] = {}
+        if self._marked is None:
+            unique = {id(h): h for _, hits in self.some for h in hits}
+            unique.update((id(h), h) for f in self.findings for h in f.rules)
+            self._marked = [h for h in unique.values() if "\x00" in h.message]
+        filled = {
+            id(h): RuleHit(
+                h.rule_id,
+                h.verdict,
+                _MARKED.sub(lambda m: format(round(d, 1), m.group(1)), h.message),
+                h.basis,
+            )
+            for h in self._marked
+        }
 
-        def swap(hit: RuleHit) -> RuleHit:
-            if "\x00" not in hit.message:
-                return hit
-            if id(hit) not in swapped:
-                message = _MARKED.sub(lambda m: format(round(d, 1), m.group(1)), hit.message)
-                swapped[id(hit)] = RuleHit(hit.rule_id, hit.verdict, message, hit.basis)
-            return swapped[id(hit)]
+        def swap(hits: list[RuleHit]) -> list[RuleHit]:
+            return [filled.get(id(h), h) for h in hits] if filled else hits
 
-        hits = [(c, [swap(h) for h in category_hits]) for c, category_hits in self.hits]
-        findings = [at_distance(f, d, [swap(h) for h in f.rules]) for f in self.findings]
-        return Evaluation(findings, hits, self.categories)
+        at = Evaluation.__new__(Evaluation)
+        at.findings = [at_distance(f, d, swap(f.rules)) for f in self.findings]
+        at.finding = at.findings[0] if len(at.findings) == 1 else None
+        at.categories, at.complete, at._marked = self.categories, self.complete, []
+        at.hits = [(c, swap(hits)) for c, hits in self.hits]
+        at.some = [(c, swap(hits)) for c, hits in self.some]
+        return at
 
 
 class LayerJudge:
@@ -133,6 +150,7 @@ class LayerJudge:
 
     def __init__(self, spec: LayerSpec, kind: ProjectKind) -> None:
         self.spec = spec
+        self.id = spec.id
         self.kind = kind
         self.outside = has_outside_rule(spec.rules)
         self.categories = tuple(kind.categories)
