@@ -209,11 +209,16 @@ class PointIndex:
             if intersects:
                 figures = self._met(spec, feature_id, on_line, b)
             else:
-                figures = self._nearby(spec, feature_id).copy()
-                figures["distance_m"] = d
+                nearby = self._nearby(spec, feature_id)
                 if b > 0:
-                    figures["buffer_m"] = b
-                    figures["within_buffer"] = 0 < d <= b
+                    figures = {
+                        **nearby,
+                        "distance_m": d,
+                        "buffer_m": b,
+                        "within_buffer": 0 < d <= b,
+                    }
+                else:
+                    figures = {**nearby, "distance_m": d}
             out[i].append(figures)
         return out
 
