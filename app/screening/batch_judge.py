@@ -187,7 +187,8 @@ class LayerJudge:
             if evaluation is None:
                 evaluation = self._evaluations[key] = self._evaluate([f], plan)
             return evaluation
-        # As rules.matches_finding compares it with each threshold.
+        # As rules.matches_finding compares it with each threshold (named_within is one of
+        # them: the band says whether a message may name the distance).
         key = (*key, bisect_left(self.thresholds, d))
         named = d <= self.named_within
         if named and not self.markable:

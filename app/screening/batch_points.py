@@ -2,7 +2,9 @@
 SQL path (`screen_geometries`, `site_coverage`), without a query per layer or per site.
 
 The parts near every point of the batch are read once (app.screening.pointindex); lines,
-polygons and multipoints keep the SQL path.
+polygons and multipoints keep the SQL path. A chunk of points is looked up in every layer
+with one probe, and judged with what the batch cache keeps (app.screening.batch_cache): the
+figures of a feature met and its findings are shared by the sites meeting it, never mutated.
 """
 
 import numpy as np
