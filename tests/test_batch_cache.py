@@ -8,10 +8,15 @@ import pytest
 import shapely
 from sqlalchemy import select
 
+from app.catalog import catalog
 from app.screening import batch, batch_pool
+from app.screening.batch_cache import BatchCache
+from app.screening.batch_judge import LayerJudge, at_distance
 from app.screening.batch_points import PointScreener, bounds_of
 from app.screening.context import context_of
+from app.screening.models import Finding
 from app.screening.projects import resolve_project
+from app.screening.rules import RuleHit
 from app.screening.service import (
     Screened,
     ScreeningRequest,
@@ -43,12 +48,17 @@ def _dumped(findings: list) -> list[dict]:
     return [f.model_dump() for f in findings]
 
 
+def _kept(cache) -> int:
+    """How many layer evaluations the batch cache keeps."""
+    return sum(len(layer._evaluations) for layers in cache._layers.values() for layer in layers)
+
+
 @pytest.mark.parametrize(
     ("category", "buffer_m"), [("化工", 0.0), ("居住", 300.0), (None, 0.0), ("工业", 300.0)]
 )
 def test_shared_layer_evaluations_equal_fresh_ones(screener, points, category, buffer_m):
     kind = resolve_project(category, None, None)
-    before = len(screener.cache._evaluations)
+    before = _kept(screener.cache)
     shared = screener.screen(points, kind, buffer_m)
     fresh = [Screened(dict(s.by_layer), []) for s in shared]
     judge(fresh, kind, screener.specs)  # every layer of every site judged afresh
@@ -56,9 +66,11 @@ def test_shared_layer_evaluations_equal_fresh_ones(screener, points, category, b
         assert _dumped(a.reported) == _dumped(b.reported), i
         assert a.by_category == b.by_category, i
         assert a.verdict == b.verdict, i
-    # Evaluated once per (layer, features met, kind, plan), not once per site.
-    added = len(screener.cache._evaluations) - before
-    assert 0 < added < len(points) * len(screener.specs) / 10
+    # Evaluated once per (feature, relation, distance band, kind, plan), not once per site:
+    # fewer evaluations kept than half the features judged.
+    added = _kept(screener.cache) - before
+    judged = sum(len(found) for s in shared for found in s.by_layer.values())
+    assert 0 < added < judged / 2, (added, judged)
     assert len({s.verdict for s in fresh}) >= 2  # sites judged differently
 
 
@@ -150,3 +162,88 @@ def test_a_queued_batchs_sites_file_reads_back_window_by_window(tmp_path):
     plain = batch.BatchSites([shapely.Point(106.8, 31.9)] * 3, list("abc"), {})
     again = SitesFile(write_sites(plain, tmp_path / "plain.sites.jsonl"))
     assert list(again.windows(5)) == [plain] and next(again.windows(5)).row(1).name is None
+
+
+def _nearby(spec, feature_id: int, d: float, buffer_m: float) -> dict:
+    """A point's figures for a feature D metres away (as app.screening.pointindex makes them)."""
+    attributes = {"code": f"图斑{feature_id}", "name": f"要素{feature_id}"}
+    figures = {
+        "layer": spec.id,
+        "layer_title": spec.title_zh,
+        "feature_id": feature_id,
+        "name": attributes["name"],
+        "relation": "nearby",
+        "overlap_area_m2": None,
+        "overlap_area_ha": None,
+        "overlap_area_mu": None,
+        "overlap_share": None,
+        "overlap_length_m": None,
+        "distance_m": d,
+        "feature_area_m2": 1000.0,
+        "attributes": attributes,
+        "site_share": 0.0,
+    }
+    if buffer_m > 0:
+        figures |= {"buffer_m": buffer_m, "within_buffer": 0 < d <= buffer_m}
+    return figures
+
+
+def _with_messages(spec, old: str, new: str):
+    """SPEC with OLD replaced by NEW in its rules' messages."""
+    rules = [r.model_copy(update={"message": r.message.replace(old, new)}) for r in spec.rules]
+    return spec.model_copy(update={"rules": rules})
+
+
+_DISTANCES = [12.34, 12.36, 250.0, 250.04, 333.35, 499.96, 500.0, 500.01, 730.0, 12.34, 2500.0]
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "{distance_m}",  # as the catalog says it: judged once per band, the distance marked
+        "{distance_m:.0f}",  # a format spec: the marker carries it
+        "{distance_m!r}",  # a conversion: judged afresh for each site
+        "{feature_area_m2:{distance_m}}",  # the distance in another's spec: afresh too
+    ],
+)
+@pytest.mark.parametrize(("category", "buffer_m"), [("化工", 0.0), (None, 300.0)])
+def test_features_at_other_distances_are_judged_as_afresh(variant, category, buffer_m):
+    kind = resolve_project(category, None, None)
+    farmland = catalog()["farmland"]
+    spec = _with_messages(farmland, "{distance_m}", variant)
+    markable = variant in ("{distance_m}", "{distance_m:.0f}")
+    assert LayerJudge(spec, kind).markable == markable
+    cache = BatchCache({})
+    # The same two features at many distances: in and beyond the 500 m band, rounded alike
+    # and not, each distance more than once.
+    sites = [
+        Screened({spec.id: [_nearby(spec, feature, d, buffer_m)]}, [])
+        for feature in (1, 2)
+        for d in _DISTANCES
+    ]
+    cache.judge(sites, kind, [spec])
+    fresh = [Screened(dict(s.by_layer), []) for s in sites]
+    judge(fresh, kind, [spec])
+    for i, (a, b) in enumerate(zip(sites, fresh, strict=True)):
+        assert _dumped(a.reported) == _dumped(b.reported), i
+        assert [f.model_fields_set for f in a.reported] == [
+            f.model_fields_set for f in b.reported
+        ], i
+        assert a.by_category == b.by_category and list(a.by_category) == list(b.by_category), i
+    named = {m.message for s in sites for hits in s.by_category.values() for m in hits}
+    if category == "化工" and variant == "{distance_m}":
+        # Each site's message names its own distance, though judged once per band.
+        assert any("（图斑 图斑1）250.0 米" in m for m in named)
+        assert any("（图斑 图斑1）333.4 米" in m for m in named)
+        kept = [layer._evaluations for layers in cache._layers.values() for layer in layers]
+        assert sum(map(len, kept)) < len(sites) / 2
+
+
+def test_a_finding_at_another_distance_is_its_copy_with_that_distance():
+    figures = _nearby(catalog()["farmland"], 7, 120.5, 300.0)
+    finding = Finding.of(figures, [RuleHit("r", "attention", "m", "b")])
+    moved = at_distance(finding, 99.25)
+    expected = finding.model_copy(update={"distance_m": 99.25})
+    assert moved == expected and moved.model_fields_set == expected.model_fields_set
+    assert moved.model_dump_json(exclude_unset=True) == expected.model_dump_json(exclude_unset=True)
+    assert finding.distance_m == 120.5  # the shared one is left as it was

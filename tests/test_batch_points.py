@@ -1,6 +1,8 @@
 """Point sites screened in memory give what the SQL path gives: relations, verdicts, coverage,
 and distances within 5 cm of PostGIS geography (the SQL path is the oracle)."""
 
+import re
+
 import numpy as np
 import pytest
 import shapely
@@ -142,3 +144,100 @@ def test_verdicts_and_coverage_match_the_sql_path(points):
                     c.model_dump() for c in slow_cover
                 ], i
         assert len(verdicts) >= 2  # sites judged differently, not one verdict everywhere
+
+
+def _around_features(session, layers: tuple[str, ...], per_layer: int) -> list[shapely.Point]:
+    """Points at several distances from a few features of LAYERS: inside and beyond their
+    rules' `within_m` bands, several points per feature and band."""
+    rows = session.execute(
+        text("""
+        SELECT ST_X(ST_PointN(ST_ExteriorRing(ST_GeometryN(p.geom, 1)), 1)),
+               ST_Y(ST_PointN(ST_ExteriorRing(ST_GeometryN(p.geom, 1)), 1)), l.id
+        FROM feature_part p JOIN layer l ON l.active_version_id = p.version_id
+        WHERE l.id = ANY(:layers) AND GeometryType(p.geom) IN ('POLYGON', 'MULTIPOLYGON')
+        ORDER BY l.id, p.id
+        """),
+        {"layers": list(layers)},
+    ).all()
+    out, taken = [], {}
+    for lon, lat, layer in rows:
+        if taken.get(layer, 0) >= per_layer:
+            continue
+        taken[layer] = taken.get(layer, 0) + 1
+        for azimuth, metres in [
+            (10, 60),
+            (100, 240),
+            (190, 480),
+            (280, 520),
+            (45, 700),
+            (135, 950),
+            (225, 1200),
+            (315, 2500),
+            (20, 240.05),
+        ]:
+            x, y, _ = GEOD.fwd(lon, lat, azimuth, metres)
+            out.append(shapely.Point(x, y))
+    return out
+
+
+_LAYERS_NEAR = ("farmland", "redline", "protected_area", "water_source", "abandoned_mine")
+
+
+@pytest.fixture(scope="module")
+def near_points(reference) -> list[shapely.Point]:
+    """Points around features whose rules name the distance, at several distances."""
+    with session_scope() as session:
+        out = _around_features(session, _LAYERS_NEAR, 4)
+    assert len(out) > 100
+    return out
+
+
+def _masked(hits) -> list[tuple[str, str, str]]:
+    """Hits with distances in their messages masked (PostGIS measures them a few mm apart)."""
+    return [(h.rule_id, h.verdict, re.sub(r"\d+\.\d 米", "# 米", h.message)) for h in hits]
+
+
+@pytest.mark.parametrize(("category", "buffer_m"), [("化工", 0.0), (None, 300.0), ("采矿", 800.0)])
+def test_sites_near_features_are_judged_as_the_sql_path_judges_them(
+    near_points, category, buffer_m
+):
+    kind = resolve_project(category, None, None)
+    with session_scope() as session:
+        versions = active_versions(session)
+        screener = PointScreener(session, versions, bounds_of(near_points), buffer_m)
+        fast = screener.screen(near_points, kind, buffer_m)
+        again = screener.screen(near_points, kind, buffer_m)  # every evaluation kept now
+        slow = screen_geometries(
+            session, near_points, kind, versions, [buffer_m] * len(near_points)
+        )
+    named = 0
+    for i, (f, a, s) in enumerate(zip(fast, again, slow, strict=True)):
+        assert f.verdict == a.verdict == s.verdict, i
+        for mine in (f, a):
+            assert [(x.layer, x.feature_id, x.relation, x.verdict) for x in mine.reported] == [
+                (x.layer, x.feature_id, x.relation, x.verdict) for x in s.reported
+            ], i
+            for x, y in zip(mine.reported, s.reported, strict=True):
+                assert _masked(x.rules) == _masked(y.rules), i
+                assert abs((x.distance_m or 0) - (y.distance_m or 0)) <= TOLERANCE_M, i
+            assert {c: _masked(h) for c, h in mine.by_category.items()} == {
+                c: _masked(h) for c, h in s.by_category.items()
+            }, i
+        named += sum(" 米" in h.message for x in f.reported for h in x.rules)
+    assert named > 20  # messages naming the site's distance, judged once per band
+
+
+def test_a_screener_reused_across_buffers_finds_what_a_fresh_one_finds(points):
+    kind = resolve_project("化工", None, None)
+    with session_scope() as session:
+        versions = active_versions(session)
+        reused = PointScreener(session, versions, bounds_of(points), 500.0)
+        for buffer_m in (300.0, 0.0, 500.0, 0.0):
+            fresh = PointScreener(session, versions, bounds_of(points), 500.0)
+            mine = reused.screen(points, kind, buffer_m)
+            theirs = fresh.screen(points, kind, buffer_m)
+            for i, (a, b) in enumerate(zip(mine, theirs, strict=True)):
+                assert repr(a.by_layer) == repr(b.by_layer), (buffer_m, i)
+                assert [x.model_dump() for x in a.reported] == [
+                    x.model_dump() for x in b.reported
+                ], (buffer_m, i)

@@ -7,32 +7,24 @@ of a layer, and lie inside some county, township and control unit) get the very 
 findings and context: they are judged and built once and the objects shared (never mutated
 once built).
 
-Only evaluations whose features all meet the site (distance 0, the same for every site) are
-kept, so the caches grow with the features a batch meets, not with its sites.
+A feature at a distance is judged once per band between the layer's `within_m` thresholds
+(app.screening.batch_judge), its finding and messages then given the site's own distance.
+The caches grow with the features a batch finds and their bands, not with its sites.
 """
 
 from collections.abc import Hashable
 from typing import Any
 
-from app.screening.context import context_of
-from app.screening.models import Context, Finding
+from app.catalog import LayerSpec
+from app.screening.batch_judge import LayerJudge, at_distance, with_distances
+from app.screening.context import context_of, main_unit
+from app.screening.models import Context
 from app.screening.projects import ProjectKind
-from app.screening.rules import RuleHit
-from app.screening.service import Screened, _evaluate, version_fields, with_conditions
+from app.screening.rules import SEVERITY, plan_context
+from app.screening.service import Screened, version_fields, with_conditions
 
 # The context layers a site's context is read from (app.screening.context).
 _CONTEXT_LAYERS = ("admin_county", "township", "control_unit")
-
-
-def _relations(found: list[dict[str, Any]]) -> tuple[Hashable, ...] | None:
-    """What a point's figures for one layer depend on besides the feature itself; None when
-    some feature lies at a distance (those keys would grow with the batch)."""
-    key = []
-    for f in found:
-        if f["distance_m"] != 0:
-            return None
-        key.append((f["feature_id"], f["relation"], f.get("buffer_m"), f.get("within_buffer")))
-    return tuple(key)
 
 
 class BatchCache:
@@ -40,32 +32,48 @@ class BatchCache:
 
     def __init__(self, versions: dict[str, Any]) -> None:
         self.filed_versions = version_fields(versions)  # the same for every site
-        self._evaluations: dict[Hashable, tuple[list[Finding], list[tuple[str, list]]]] = {}
+        self._layers: dict[Hashable, list[LayerJudge]] = {}
+        self._plans: dict[Hashable, tuple[dict[str, str], Hashable]] = {}
         self._contexts: dict[Hashable, Context] = {}
 
-    def evaluate(
-        self,
-        spec: Any,
-        found: list[dict[str, Any]],
-        kind: ProjectKind,
-        plan: dict[str, str],
-        tally: dict[str, list[RuleHit]],
-    ) -> list[Finding]:
-        """As service._evaluate (same findings, same hits added to TALLY), judged once per
-        (layer, features met, project kind, plan)."""
-        relations = _relations(found)
-        if relations is None:
-            return _evaluate(spec, found, kind, plan, tally)
-        key = (spec.id, relations, kind, tuple(plan.items()))
-        cached = self._evaluations.get(key)
-        if cached is None:
-            own: dict[str, list[RuleHit]] = {}
-            cached = (_evaluate(spec, found, kind, plan, own), list(own.items()))
-            self._evaluations[key] = cached
-        findings, hits = cached
-        for category, category_hits in hits:
-            tally.setdefault(category, []).extend(category_hits)
-        return list(findings)
+    def judge(self, results: list[Screened], kind: ProjectKind, specs: list[LayerSpec]) -> None:
+        """As service.judge(RESULTS, KIND, SPECS): the same findings, hits and verdicts,
+        each feature judged once per plan and distance band, not once per site."""
+        layers = self._layers.get(kind)
+        if layers is None:
+            layers = self._layers[kind] = [LayerJudge(spec, kind) for spec in specs]
+        for screened in results:
+            plan, plan_key = self._plan(screened)
+            reported, tally, by_layer = screened.reported, screened.by_category, screened.by_layer
+            primed = False
+            for layer in layers:
+                found = by_layer[layer.id]
+                if layer.outside:
+                    evaluation = layer.together(found, plan, plan_key)
+                    primed = evaluation.add(tally, primed)
+                    reported.extend(with_distances(evaluation.findings, found))
+                    continue
+                for f in found:  # none: nothing to judge, no finding, no hit
+                    evaluation = layer.alone(f, plan, plan_key)
+                    primed = evaluation.add(tally, primed)
+                    finding = evaluation.finding
+                    if finding is not None:
+                        if finding.distance_m != f["distance_m"]:  # judged at another distance
+                            finding = at_distance(finding, f["distance_m"])
+                        reported.append(finding)
+            if len(reported) > 1:
+                reported.sort(key=lambda f: (-SEVERITY[f.verdict], f.distance_m or 0))
+
+    def _plan(self, screened: Screened) -> tuple[dict[str, str], Hashable]:
+        """The plan placeholders of a site (as service.judge reads them), and a key for them."""
+        county = main_unit(screened.by_layer, "admin_county")
+        attributes = (county or {}).get("attributes") or {}
+        key = (attributes.get("code"), attributes.get("city_code"), attributes.get("city"))
+        known = self._plans.get(key)
+        if known is None:
+            plan = plan_context(county)
+            known = self._plans[key] = (plan, tuple(plan.items()))
+        return known
 
     def context(self, screened: Screened, kind: ProjectKind) -> Context:
         """The context of a point site (as build_result makes it), built once per set of

@@ -2,7 +2,9 @@
 SQL path (`screen_geometries`, `site_coverage`), without a query per layer or per site.
 
 The parts near every point of the batch are read once (app.screening.pointindex); lines,
-polygons and multipoints keep the SQL path.
+polygons and multipoints keep the SQL path. A chunk of points is looked up in every layer
+with one probe, and judged with what the batch cache keeps (app.screening.batch_cache): the
+figures of a feature met and its findings are shared by the sites meeting it, never mutated.
 """
 
 import numpy as np
@@ -15,7 +17,7 @@ from app.screening.findings import reach
 from app.screening.models import LayerCoverage
 from app.screening.pointindex import PointIndex
 from app.screening.projects import ProjectKind
-from app.screening.service import Screened, judge, screened_specs
+from app.screening.service import Screened, screened_specs
 from app.store.models import LayerVersion
 from app.store.regions import region_prefix
 
@@ -64,17 +66,26 @@ class PointScreener:
     ) -> list[Screened]:
         """Findings, rules and verdict of each point (as `screen_geometries` gives them)."""
         geoms = np.asarray(points, dtype=object)
-        xy = shapely.get_coordinates(geoms)
-        buffers = np.full(len(points), float(buffer_m))
-        results = [Screened({}, []) for _ in points]
+        probe = self.index.probe(
+            shapely.get_coordinates(geoms), np.full(len(points), float(buffer_m)), geoms
+        )
+        per_layer = []
         for spec in self.specs:
             version = self.versions[spec.id].id
-            per_site = self.index.find(spec, version, xy, _radius(spec), buffers, geoms)
-            for screened, found in zip(results, per_site, strict=True):
-                if spec.screening_role == "context":
-                    found = [f for f in found if f["relation"] in ("inside", "overlaps")]
-                screened.by_layer[spec.id] = found
-        judge(results, kind, self.specs, self.cache.evaluate)
+            per_site = self.index.found(spec, version, probe, _radius(spec))
+            if spec.screening_role == "context":
+                per_site = [
+                    [f for f in found if f["relation"] in ("inside", "overlaps")]
+                    if found
+                    else found
+                    for found in per_site
+                ]
+            per_layer.append(per_site)
+        ids = [spec.id for spec in self.specs]
+        # Per site, its layers' findings in the layers' order.
+        rows = zip(*per_layer, strict=True) if per_layer else ([] for _ in points)
+        results = [Screened(dict(zip(ids, found, strict=True)), []) for found in rows]
+        self.cache.judge(results, kind, self.specs)
         return results
 
     def coverage(self, screened: Screened) -> list[LayerCoverage]:
