@@ -8,7 +8,7 @@ import gc
 import pytest
 import shapely
 
-from app.screening import batch, batch_pool
+from app.screening import batch, batch_index, batch_pool
 from tests.factories import SQUARE, SQUARE_B, frame, write
 
 INSIDE = shapely.Point(106.75, 31.85)  # in SQUARE
@@ -40,23 +40,23 @@ def serving(monkeypatch):
 def test_a_later_batch_reuses_the_index_only_while_it_serves(client, reference, tmp_path, serving):
     _import(client, tmp_path, SQUARE)
     first = _screen([INSIDE, *NEAR])
-    index = batch._prepared["points"]
+    index = batch_index.kept["points"]
     assert [r["hit_layers"].split(";").count("test_parcel") for r in first] == [1, 1, 1]
 
     again = _screen(NEAR)  # inside the first batch's bounds
-    assert batch._prepared["points"] is index
+    assert batch_index.kept["points"] is index
     assert [r["verdict"] for r in again] == [r["verdict"] for r in first[1:]]
 
     _screen([INSIDE, shapely.Point(106.9, 32.0)])  # beyond them
-    assert batch._prepared["points"] is not index
-    index = batch._prepared["points"]
+    assert batch_index.kept["points"] is not index
+    index = batch_index.kept["points"]
     _screen([INSIDE], buffer_m=500)  # a wider search
-    assert batch._prepared["points"] is not index
+    assert batch_index.kept["points"] is not index
 
     _import(client, tmp_path, SQUARE_B)  # a new version: the parcel is elsewhere now
-    index = batch._prepared["points"]
+    index = batch_index.kept["points"]
     moved = _screen([INSIDE])
-    assert batch._prepared["points"] is not index
+    assert batch_index.kept["points"] is not index
     assert "test_parcel" not in moved[0]["hit_layers"].split(";")
     assert moved[0]["test_parcel_distance_m"] is None or moved[0]["test_parcel_distance_m"] > 0
 
@@ -74,7 +74,7 @@ def test_batch_processes_collect_rarely_and_never_scan_the_index(serving, monkey
 
 
 def test_an_api_process_keeps_no_index_after_a_small_batch(client):
-    index = batch._prepared.get("points")
+    index = batch_index.kept.get("points")
     gc.unfreeze()
     resp = client.post(
         "/screenings/batch",
@@ -82,4 +82,4 @@ def test_an_api_process_keeps_no_index_after_a_small_batch(client):
         data={"project_category": "工业"},
     )
     assert resp.status_code == 200 and len(resp.json()) == 2  # answered at once
-    assert batch._prepared.get("points") is index and gc.get_freeze_count() == 0
+    assert batch_index.kept.get("points") is index and gc.get_freeze_count() == 0

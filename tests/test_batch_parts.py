@@ -117,3 +117,13 @@ def test_screenings_filed_whole_read_back_unchanged(client, admin_headers):
     with session_scope() as session:
         row = session.get(Screening, made.json()["id"])
         assert "$parts" not in row.filed_result and row.result == row.filed_result
+
+
+def test_a_batchs_rows_are_filed_under_neighbouring_ids_of_its_own():
+    from app.screening.filing import screening_id
+
+    ids = [screening_id("job-a", row) for row in range(1, 100_001)]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)  # in row order, each its own
+    assert {i[:16] for i in ids} == {ids[0][:16]} and all(len(i) == 22 for i in ids)
+    assert screening_id("job-b", 1)[:16] != ids[0][:16]  # another batch, another prefix
+    assert screening_id("job-a", 7) == ids[6]  # the same on every run of the job

@@ -7,7 +7,6 @@ a chunk the rows of one (category, buffer) are screened together: point sites in
 (app.screening.batch_points), other sites with one query per layer.
 """
 
-import hashlib
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -23,7 +22,7 @@ from sqlalchemy.orm import Session
 from app.catalog import project_categories
 from app.errors import InvalidInput
 from app.geo.local import geodesic_buffer
-from app.screening import batch_pool
+from app.screening import batch_index, batch_pool
 from app.screening.batch_input import (
     MAX_SITES,
     BatchSites,
@@ -37,7 +36,7 @@ from app.screening.batch_output import FORMATS, write_rows
 from app.screening.batch_points import PointScreener, point_mask
 from app.screening.batch_rows import error_row, project_cells, request_of, result_row
 from app.screening.coverage import site_coverage
-from app.screening.filing import file_screenings
+from app.screening.filing import file_screenings, filed_ids, screening_id
 from app.screening.models import ScreeningResult
 from app.screening.projects import ProjectKind
 from app.screening.service import (
@@ -96,12 +95,6 @@ def _partial(session: Session, versions: dict[str, LayerVersion]) -> bool:
 def _search(geom: shapely.Geometry, buffer_m: float) -> shapely.Geometry:
     """What the service is asked to screen for a site with this buffer."""
     return geodesic_buffer(geom, buffer_m) if buffer_m else geom
-
-
-def screening_id(batch: str, row: int) -> str:
-    """The id a batch row is filed under: the same on every run of the job, so a job run
-    again (its worker died) replaces its rows instead of filing them twice."""
-    return hashlib.sha256(f"{batch}:{row}".encode()).hexdigest()[:16]
 
 
 def _screen_group(
@@ -241,13 +234,6 @@ def _file(filed: Filed, replacing: list[str]) -> None:
         file_screenings(session, filed, replacing)
 
 
-def _ids(source: dict[str, Any], rows: range) -> list[str]:
-    """Every row's filed id, error rows too: a row screened in an earlier run of the job and
-    refused in this one leaves no screening behind."""
-    batch_id = source.get("batch")
-    return [screening_id(batch_id, i + 1) for i in rows] if batch_id else []
-
-
 @dataclass(frozen=True)
 class _Plan:
     """What every chunk of one batch is screened with (sent to the pool's processes)."""
@@ -261,58 +247,20 @@ class _Plan:
     filed_as: dict[str, Any]
 
 
-# In this process: the point index last built, with what it was built for (see _screener),
-# and the versions a pool process last screened with.
-_prepared: dict[str, Any] = {}
-
-
-def _covers(built: tuple, version_ids: tuple, bounds: tuple, max_buffer_m: float) -> bool:
-    """Whether an index BUILT for (versions, bounds, widest buffer) serves a batch: the same
-    versions, its points inside those bounds, no wider buffer."""
-    ids, (x0, y0, x1, y1), widest = built
-    bx0, by0, bx1, by1 = bounds
-    return (
-        ids == version_ids
-        and widest >= max_buffer_m
-        and x0 <= bx0
-        and y0 <= by0
-        and (bx1 <= x1 and by1 <= y1)
-    )
-
-
 def _screener(
     session: Session, versions: dict[str, LayerVersion], plan: _Plan
 ) -> PointScreener | None:
-    """The point index for the plan's points: in a batch process, the one built for an
-    earlier batch while it serves (the same active versions around the same place), else a
-    new one. Versions are never changed once filed, so an index of theirs never goes stale;
-    what it caches grows with the features batches meet, not with their sites."""
+    """The point index for the plan's points (None: no points)."""
     if plan.bounds is None:
         return None
-    if not batch_pool.serving():  # an API process: no index outlives its batch
-        return PointScreener(session, versions, plan.bounds, plan.max_buffer_m)
-    built = _prepared.get("points_for")
-    if built is not None and _covers(built, plan.version_ids, plan.bounds, plan.max_buffer_m):
-        return _prepared["points"]
-    batch_pool.release_built()
-    _prepared.pop("points", None)
-    points = PointScreener(session, versions, plan.bounds, plan.max_buffer_m)
-    _prepared.update(points=points, points_for=(plan.version_ids, plan.bounds, plan.max_buffer_m))
-    batch_pool.keep_built()
-    return points
+    return batch_index.screener(session, versions, plan.version_ids, plan.bounds, plan.max_buffer_m)
 
 
 def _versions_of(plan: _Plan) -> tuple[dict[str, LayerVersion], PointScreener | None]:
     """In a pool process: the plan's versions (read once per set of versions) and point index."""
     with session_scope() as session:
-        if _prepared.get("version_ids") != plan.version_ids:
-            rows = session.scalars(
-                select(LayerVersion).where(LayerVersion.id.in_(plan.version_ids))
-            ).all()
-            by_id = {v.id: v for v in rows}
-            versions = {by_id[i].layer_id: by_id[i] for i in plan.version_ids}
-            _prepared.update(version_ids=plan.version_ids, versions=versions)
-        return _prepared["versions"], _screener(session, _prepared["versions"], plan)
+        versions = batch_index.versions_of(session, plan.version_ids)
+        return versions, _screener(session, versions, plan)
 
 
 def screen_window(plan: _Plan, sites: BatchSites) -> dict[int, dict[str, Any]]:
@@ -320,7 +268,7 @@ def screen_window(plan: _Plan, sites: BatchSites) -> dict[int, dict[str, Any]]:
     its rows, once its screenings are committed."""
     versions, points = _versions_of(plan)
     rows_range, rows, filed = _screen_window(sites, plan, versions, points)
-    _file(filed, _ids(plan.filed_as["source"], rows_range))
+    _file(filed, filed_ids(plan.filed_as["source"], rows_range))
     return rows
 
 
@@ -386,7 +334,7 @@ def _in_process(sites: Sites, plan: _Plan, versions: dict[str, LayerVersion]) ->
             screened = None
             if window is not None:
                 rows_range, rows, filed = _screen_window(window, plan, versions, points)
-                ids = _ids(plan.filed_as["source"], rows_range)
+                ids = filed_ids(plan.filed_as["source"], rows_range)
                 screened = (filing.submit(_file, filed, ids), rows, rows_range.stop)
             if pending is not None:
                 future, done_rows, done = pending
