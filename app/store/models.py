@@ -249,7 +249,8 @@ class Screening(Base):
     verdict: Mapped[str] = mapped_column(String(16), index=True)
     inputs: Mapped[dict[str, Any]] = mapped_column(JSONB)
     # As filed: a batch row refers to the parts it shares with other rows (ScreeningPart).
-    filed_result: Mapped[dict[str, Any]] = mapped_column("result", JSONB)
+    # Read only when asked for: readers want `result`.
+    filed_result: Mapped[dict[str, Any]] = mapped_column("result", JSONB, deferred=True)
     layer_versions: Mapped[dict[str, Any]] = mapped_column(JSONB)
     geom = mapped_column(Geometry(srid=SRID, spatial_index=True), nullable=False)
     # 经办人: the officer named on the screening (the map page asks once), not the key owner.
