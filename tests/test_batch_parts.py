@@ -10,6 +10,7 @@ from sqlalchemy import func, select, text
 
 from app.screening import batch, filing
 from app.screening.filed_parts import PartEncoder
+from app.screening.models import ScreeningResult
 from app.store.db import session_scope
 from app.store.models import Screening, ScreeningPart
 
@@ -30,7 +31,10 @@ def filed(reference) -> dict[str, dict]:
 
     def keep(session, results, replacing=None):  # type: ignore[no-untyped-def]
         for _, res in results:
-            whole[res.id] = orjson.loads(res.model_dump_json(exclude_unset=True))
+            # A point's result is filed from its fields, never validated as a model: here
+            # it is, as a single screening's would be.
+            model = ScreeningResult(**res) if isinstance(res, dict) else res
+            whole[model.id] = orjson.loads(model.model_dump_json(exclude_unset=True))
         original(session, results, replacing)
 
     sites = batch.BatchSites(geoms, [f"点{i}" for i in range(len(geoms))], {})
@@ -38,17 +42,25 @@ def filed(reference) -> dict[str, dict]:
     mp.setattr(batch, "file_screenings", keep)
     try:
         batch.screen_batch(sites, "工业", 300, source={"batch": "parts-test", "file": "p.csv"})
+        # No category: judged as every category (per-category verdicts), no buffer.
+        batch.screen_batch(sites, None, 0, source={"batch": "parts-all", "file": "p.csv"})
     finally:
         mp.undo()
     return whole
 
 
+def _strict(value: dict) -> bytes:
+    """VALUE as JSON with sorted keys: equal only if equal in types too (1.0 is not 1)."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
 def test_every_reader_gets_the_whole_result_back(filed):
     with session_scope() as session:
         rows = session.scalars(select(Screening).where(Screening.id.in_(filed))).all()
-        assert len(rows) == len(filed) > 90  # some lie outside the loaded counties
+        assert len(rows) == len(filed) > 180  # some lie outside the loaded counties
+        assert sum("by_category" in r.result for r in rows) > 90
         for row in rows:
-            assert row.result == filed[row.id], row.id
+            assert _strict(row.result) == _strict(filed[row.id]), row.id
             assert "$parts" in row.filed_result
 
 

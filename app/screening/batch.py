@@ -36,13 +36,12 @@ from app.screening.batch_output import FORMATS, write_rows
 from app.screening.batch_points import PointScreener, point_mask
 from app.screening.batch_rows import error_row, project_cells, request_of, result_row
 from app.screening.coverage import site_coverage
-from app.screening.filing import file_screenings, filed_ids, screening_id
-from app.screening.models import ScreeningResult
+from app.screening.filing import Filed, file_screenings, filed_ids, screening_id
 from app.screening.projects import ProjectKind
 from app.screening.service import (
     MAX_BUFFER_M,
-    ScreeningRequest,
     build_result,
+    result_fields,
     screen_geometries,
     screened_specs,
 )
@@ -107,7 +106,7 @@ def _screen_group(
     partial: bool,
     filed_as: dict[str, Any],
     points: PointScreener | None,
-) -> tuple[dict[int, dict[str, Any]], list[tuple[ScreeningRequest, ScreeningResult]]]:
+) -> tuple[dict[int, dict[str, Any]], "Filed"]:
     """Screen rows of one (category, buffer) together: their rows, and the screenings to file.
 
     POINTS, when given, screens them all (single points) in memory."""
@@ -122,7 +121,7 @@ def _screen_group(
     else:
         found = screen_geometries(session, plain, kind, versions, [buffer_m] * len(idx))
     batch_id = filed_as.get("source", {}).get("batch")
-    filed: list[tuple[ScreeningRequest, ScreeningResult]] = []
+    filed: Filed = []
     # Single 2D points: their figures (surveyor coordinates too) computed at once.
     flat = points is not None and not shapely.has_z(plain).any()
     known = point_figures(shapely.get_coordinates(plain)) if flat else [None] * len(idx)
@@ -144,18 +143,32 @@ def _screen_group(
         req = request_of(sites, i, cells, project[i], filed_as, figures)
         # Raster statistics are left out: the report does not show them, and sampling them
         # site by site would cost a batch a third of its time.
+        filed_id = screening_id(batch_id, i + 1) if batch_id else None
         if points is None:
             result = build_result(req, kind, s, versions, search, coverage, {})
-        else:
-            cache = points.cache
-            context = cache.context(s, kind)
-            result = build_result(
-                req, kind, s, versions, search, coverage, {}, None, context, cache.filed_versions
-            )
-        if batch_id:
-            result.id = screening_id(batch_id, i + 1)
-        filed.append((req, result))
-        rows[i] = result_row(cells, s, result)
+            result.id = filed_id or result.id
+            filed.append((req, result))
+            rows[i] = result_row(cells, s, vars(result))
+            continue
+        # Points: the result's fields filed as they are (built once per chunk of many sites,
+        # validating them as a model cost as much as screening the site).
+        cache = points.cache
+        context = cache.context(s, kind)
+        fields = result_fields(
+            req,
+            kind,
+            s,
+            versions,
+            search,
+            coverage,
+            {},
+            None,
+            context,
+            cache.filed_versions,
+            filed_id,
+        )
+        filed.append((req, fields))
+        rows[i] = result_row(cells, s, fields)
     return rows, filed
 
 
@@ -167,9 +180,6 @@ def _checked(category: str | None, buffer_m: float) -> None:
             f"缓冲距离（buffer_m）应在 0 至 {MAX_BUFFER_M} 米之间。"
             f"buffer_m must be between 0 and {MAX_BUFFER_M} metres."
         )
-
-
-Filed = list[tuple[ScreeningRequest, ScreeningResult]]
 
 
 def _screen_rows(

@@ -6,7 +6,7 @@ import shapely
 
 from app.catalog import catalog
 from app.screening.batch_input import BatchSites
-from app.screening.models import LABELS, ScreeningResult
+from app.screening.models import LABELS, Finding
 from app.screening.projects import ProjectKind
 from app.screening.service import Screened, ScreeningRequest
 from app.screening.site import Site
@@ -61,9 +61,9 @@ def _finding_columns() -> list[tuple[str, str, str]]:
     return _columns[1]
 
 
-def main_conflict(result: ScreeningResult) -> str | None:
+def main_conflict(findings: list[Finding]) -> str | None:
     """The most severe finding with a rule hit: its layer and feature."""
-    top = next((f for f in result.findings if f.rules and f.verdict != "clear"), None)
+    top = next((f for f in findings if f.rules and f.verdict != "clear"), None)
     if top is None:
         return None
     return (
@@ -73,23 +73,22 @@ def main_conflict(result: ScreeningResult) -> str | None:
     )
 
 
-def result_row(
-    cells: dict[str, Any], screened: Screened, result: ScreeningResult
-) -> dict[str, Any]:
-    """One screened row: verdict, place, per finding layer overlap/distance, its filed id."""
-    ctx = result.context
+def result_row(cells: dict[str, Any], screened: Screened, result: dict[str, Any]) -> dict[str, Any]:
+    """One screened row: verdict, place, per finding layer overlap/distance, its filed id.
+    RESULT: the result's fields (service.result_fields, or a result's own)."""
+    ctx, findings, verdict = result["context"], result["findings"], result["verdict"]
     row = {
         **cells,
-        "verdict": result.verdict,
-        "verdict_zh": LABELS[result.verdict],
-        "verdict_label": result.verdict_label,
-        "main_conflict": main_conflict(result),
-        "complete": result.complete,
+        "verdict": verdict,
+        "verdict_zh": LABELS[verdict],
+        "verdict_label": result["verdict_label"],
+        "main_conflict": main_conflict(findings),
+        "complete": result["complete"],
         "county": ctx.county,
         "township": ctx.township,
         "zone_type": ctx.zone_type,
         "hit_layers": ";".join(
-            sorted({f.layer for f in result.findings if f.relation in ("inside", "overlaps")})
+            sorted({f.layer for f in findings if f.relation in ("inside", "overlaps")})
         ),
     }
     for layer_id, overlap_key, distance_key in _finding_columns():
@@ -100,11 +99,11 @@ def result_row(
         touching = [f for f in found if f["relation"] in ("inside", "overlaps")]
         row[overlap_key] = round(sum(f["overlap_area_m2"] or 0 for f in touching), 2)
         row[distance_key] = round(min(f["distance_m"] for f in found), 1)
-    row["rules"] = "；".join(r.message for f in result.findings for r in f.rules[:1])
-    row["warnings"] = "；".join(result.warnings) or None
-    row["screening_id"] = result.id
-    row["report_url"] = f"/screenings/{result.id}/report.pdf"
-    row["created_at"] = result.created_at
+    row["rules"] = "；".join(r.message for f in findings for r in f.rules[:1])
+    row["warnings"] = "；".join(result["warnings"]) or None
+    row["screening_id"] = result["id"]
+    row["report_url"] = f"/screenings/{result['id']}/report.pdf"
+    row["created_at"] = result["created_at"]
     row["problem"] = None
     return row
 

@@ -12,6 +12,9 @@ import hashlib
 from collections.abc import Callable, Hashable
 from typing import Any
 
+import orjson
+from pydantic import BaseModel
+
 from app.screening.models import Finding, ScreeningResult
 
 # Top-level fields filed as parts (the same object for many sites of a batch).
@@ -28,9 +31,9 @@ def part_id(body: bytes) -> str:
 class PartEncoder:
     """Encodes the results of one chunk, each shared object once; keeps the parts to file.
 
-    Models are told apart by identity, lists by their items' (pydantic copies a list field,
-    not its models), dicts of plain values by their items. Each is held until the encoder
-    goes, so an id is never reused for another object while it is remembered."""
+    Objects are told apart by identity, and lists also by their items' (pydantic copies a
+    list field, not its models), dicts of plain values also by their items. Each is held
+    until the encoder goes, so an id is never reused for another object while remembered."""
 
     def __init__(self) -> None:
         self.parts: dict[str, bytes] = {}  # id → JSON
@@ -38,19 +41,23 @@ class PartEncoder:
 
     def _ref(self, value: Any, encode: Callable[[], bytes]) -> bytes:
         """The JSON string of the part id VALUE is filed under (encoded by ENCODE once)."""
+        known = self._refs.get(id(value))  # this very object (most are shared as they are)
+        if known is not None:
+            return known[1]
+        key: Hashable | None = None
         if isinstance(value, list):
-            key: Hashable = ("list", *map(id, value))
+            key = ("list", *map(id, value))
         elif isinstance(value, dict):
             key = ("dict", *value.items())
-        else:
-            key = id(value)
-        known = self._refs.get(key)
+        known = self._refs.get(key) if key is not None else None
         if known is None:
             body = encode()
             name = part_id(body)
             self.parts[name] = body
             known = (value, b'"' + name.encode() + b'"')
-            self._refs[key] = known
+            if key is not None:
+                self._refs[key] = known
+        self._refs[id(value)] = (value, known[1])
         return known[1]
 
     def _field(self, result: ScreeningResult, name: str) -> bytes:
@@ -78,11 +85,43 @@ class PartEncoder:
 
         return b'{"$part":' + self._ref(finding, encode) + b"}"
 
+    def encode_fields(self, fields: dict[str, Any]) -> bytes:
+        """As `encode(ScreeningResult(**FIELDS))` (FIELDS: service.result_fields), without
+        building the result: what is not shared is plain values (or models, encoded as
+        pydantic encodes them within a result)."""
+        shared = [n for n in SHARED if n in fields]
+        own = orjson.dumps(
+            {k: v for k, v in fields.items() if k not in shared and k != "findings"},
+            default=_plain,
+        )
+        refs = b",".join(
+            b'"' + n.encode() + b'":' + self._ref(fields[n], lambda n=n: _json(fields[n]))
+            for n in shared
+        )
+        return self._joined(own, [self._finding(f) for f in fields["findings"]], refs)
+
+    @staticmethod
+    def _joined(own: bytes, findings: list[bytes], refs: bytes) -> bytes:
+        """A result's own JSON object, its findings and its references, as one object."""
+        head = own[:-1] + b"," if len(own) > 2 else b"{"
+        return b"".join((head, b'"findings":[', b",".join(findings), b'],"$parts":{', refs, b"}}"))
+
     def encode(self, result: ScreeningResult) -> bytes:
         """RESULT's JSON as filed: its own fields, its findings, references to its parts."""
         shared = [n for n in SHARED if n in result.model_fields_set]
         own = _SERIALIZER.to_json(result, exclude={*shared, "findings"}, exclude_unset=True)
         refs = b",".join(b'"' + n.encode() + b'":' + self._field(result, n) for n in shared)
-        findings = b",".join(self._finding(f) for f in result.findings)
-        head = own[:-1] + b"," if len(own) > 2 else b"{"
-        return b"".join((head, b'"findings":[', findings, b'],"$parts":{', refs, b"}}"))
+        return self._joined(own, [self._finding(f) for f in result.findings], refs)
+
+
+def _plain(value: Any) -> Any:
+    """A model within a result's fields as pydantic encodes it there (fields never set left
+    out); orjson calls this for what it does not know."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", exclude_unset=True)
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def _json(value: Any) -> bytes:
+    """A shared field's value (a model, a list of models, plain values) as filed."""
+    return orjson.dumps(value, default=_plain)

@@ -50,26 +50,28 @@ def _ewkb(geoms: list[shapely.Geometry]) -> list[str]:
     return shapely.to_wkb(tagged, hex=True, include_srid=True).tolist()
 
 
+# What a batch files per row: the request, and its result (or the result's fields,
+# service.result_fields).
+Filed = list[tuple[ScreeningRequest, ScreeningResult | dict[str, Any]]]
+
+
 def _row(
-    req: ScreeningRequest, res: ScreeningResult, ewkb: str, parts: PartEncoder
+    req: ScreeningRequest, res: ScreeningResult | dict[str, Any], ewkb: str, parts: PartEncoder
 ) -> tuple[Any, ...]:
     """One screening's columns, as COPY sends them (JSON as text, geometry as EWKB)."""
     values = screening_values(req, res)
     values["geom"] = ewkb
     for key in _JSON:
         values[key] = orjson.dumps(values[key]).decode()
-    values["result"] = parts.encode(res).decode()
+    encoded = parts.encode_fields(res) if isinstance(res, dict) else parts.encode(res)
+    values["result"] = encoded.decode()
     return tuple(values[c] for c in _COLUMNS)
 
 
-def file_screenings(
-    session: Session,
-    filed: list[tuple[ScreeningRequest, ScreeningResult]],
-    replacing: list[str] | None = None,
-) -> None:
+def file_screenings(session: Session, filed: Filed, replacing: list[str] | None = None) -> None:
     """File each (request, result) as screen_site files one, in one COPY, in the session's
     transaction; screenings already filed under their ids or under REPLACING are deleted."""
-    stale = sorted({*(replacing or []), *(r.id for _, r in filed)})
+    stale = sorted({*(replacing or []), *(_id(r) for _, r in filed)})
     if not stale:
         return
     connection = session.connection().connection.driver_connection
@@ -89,6 +91,10 @@ def file_screenings(
         with cursor.copy(_COPY) as copy:
             for row in rows:
                 copy.write_row(row)
+
+
+def _id(result: ScreeningResult | dict[str, Any]) -> str:
+    return result["id"] if isinstance(result, dict) else result.id
 
 
 def screening_id(batch: str, row: int) -> str:

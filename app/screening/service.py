@@ -28,9 +28,7 @@ from app.screening.models import (
     Finding,
     LayerCoverage,
     ParcelResult,
-    Project,
     ScreeningResult,
-    SiteFigures,
     verdict_label,
 )
 from app.screening.parcels import parcel_result
@@ -288,7 +286,13 @@ def screen_and_file(
     return result, filed
 
 
-def build_result(
+def build_result(*args: Any, **kwargs: Any) -> ScreeningResult:
+    """The result of one screened site, as filed and answered (also for each batch row but
+    a point's): `result_fields` (the same arguments) validated as a result."""
+    return ScreeningResult(**result_fields(*args, **kwargs))
+
+
+def result_fields(
     req: ScreeningRequest,
     kind: ProjectKind,
     screened: Screened,
@@ -299,11 +303,15 @@ def build_result(
     parcels: list[ParcelResult] | None = None,
     context: Context | None = None,
     filed_versions: dict[str, Any] | None = None,
-) -> ScreeningResult:
-    """The result of one screened site, as filed and answered (also for each batch row).
+    screening_id: str | None = None,
+) -> dict[str, Any]:
+    """The fields of one screened site's result, before validation: the project and site as
+    plain values, the rest as given (a batch of points files them as they are,
+    app.screening.filed_parts; `build_result` validates them).
 
     A batch passes the CONTEXT of a site (with_conditions applied) and FILED_VERSIONS
-    (`version_fields`) it computed once for many sites."""
+    (`version_fields`) it computed once for many sites. SCREENING_ID: the id, when known
+    (else a new one)."""
     site = req.site
     complete = all(c.covered for c in coverage if catalog()[c.layer].screening_role == "finding")
     if search is site.geometry:
@@ -311,47 +319,45 @@ def build_result(
     else:
         search_area = area_m2(search) if shapely.get_dimensions(search) == 2 else 0.0
     by_category = category_verdicts(kind, screened.by_category)
-    screening_id = uuid.uuid4().hex[:16]
     verdict = screened.verdict
-    result = ScreeningResult(
-        id=screening_id,
-        created_at=dt.datetime.now(dt.UTC).isoformat(),
-        verdict=verdict,
-        project=Project(
-            name=req.project_name,
-            category=kind.category,
-            buffer_m=req.buffer_m,
-            industry_code=kind.industry_code,
-            industry_name=kind.industry_name,
-            eia_item=kind.eia_item,
-            eia_item_name=kind.eia_item_name,
-            categories=list(kind.categories),
-            officer=req.officer,
-        ),
-        site=SiteFigures(
+    return {
+        "id": screening_id or uuid.uuid4().hex[:16],
+        "created_at": dt.datetime.now(dt.UTC).isoformat(),
+        "verdict": verdict,
+        "project": {
+            "name": req.project_name,
+            "category": kind.category,
+            "buffer_m": float(req.buffer_m),
+            "industry_code": kind.industry_code,
+            "industry_name": kind.industry_name,
+            "eia_item": kind.eia_item,
+            "eia_item_name": kind.eia_item_name,
+            "categories": list(kind.categories),
+            "officer": req.officer,
+        },
+        "site": {
             **site.figures(),
-            source_crs=site.source_crs,
-            source_format=site.source_format,
-            parcels=site.names,
-            search_area_m2=search_area,
-            geometry=site.geojson(),
-        ),
-        context=context or with_conditions(context_of(screened.by_layer, site.kind), kind),
-        findings=screened.reported,
+            "source_crs": site.source_crs,
+            "source_format": site.source_format,
+            "parcels": site.names,
+            "search_area_m2": float(search_area),
+            "geometry": site.geojson(),
+        },
+        "context": context or with_conditions(context_of(screened.by_layer, site.kind), kind),
+        "findings": screened.reported,
         **(filed_versions or version_fields(versions)),
-        rasters=rasters,
-        warnings=kind_warnings(kind, by_category)
+        "rasters": rasters,
+        "warnings": kind_warnings(kind, by_category)
         + site.warnings
         + coverage_warnings(coverage, req.buffer_m)
         + [p.warning for p in parcels or [] if p.warning],
-        coverage=coverage,
-        complete=complete,
-        verdict_label=verdict_label(verdict, complete),
+        "coverage": coverage,
+        "complete": complete,
+        "verdict_label": verdict_label(verdict, complete),
         **({"parcels": parcels} if parcels is not None else {}),
         # Only when judged as several categories: filed results keep the keys they had.
         **({"by_category": by_category} if by_category else {}),
-    )
-    return result
+    }
 
 
 def version_fields(versions: dict[str, Any]) -> dict[str, Any]:
@@ -365,19 +371,24 @@ def version_fields(versions: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def screening_values(req: ScreeningRequest, result: ScreeningResult) -> dict[str, Any]:
+def screening_values(
+    req: ScreeningRequest, result: ScreeningResult | dict[str, Any]
+) -> dict[str, Any]:
     """The columns of a filed screening but its geometry and result JSON (one row of a bulk
-    insert too): each way of filing encodes those as its statement reads them."""
+    insert too): each way of filing encodes those as its statement reads them. RESULT: the
+    result, or its `result_fields`."""
+    fields = result if isinstance(result, dict) else vars(result)
+    project = fields["project"]
     return dict(
-        id=result.id,
+        id=fields["id"],
         created_by=req.actor,
         project_name=req.project_name,
-        project_category=result.project.category,
+        project_category=project["category"] if isinstance(project, dict) else project.category,
         buffer_m=req.buffer_m,
-        verdict=result.verdict,
+        verdict=fields["verdict"],
         officer=req.officer,
         inputs=req.inputs or {},
-        layer_versions=result.layer_versions,
+        layer_versions=fields["layer_versions"],
     )
 
 
