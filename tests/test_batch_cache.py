@@ -108,16 +108,20 @@ def _filed(batch_id: str) -> dict[str, dict]:
     return {i: {k: v for k, v in r.items() if k != "created_at"} for i, r in rows}
 
 
-def test_a_batch_screened_in_the_pool_equals_one_screened_here(points, monkeypatch):
+def test_a_batch_screened_in_the_pool_equals_one_screened_here(points, monkeypatch, tmp_path):
+    from app.screening.batch_file import SitesFile, write_sites
+
     geoms = [*points[:40], None, shapely.LineString([(106.8, 31.9), (106.81, 31.91)])]
     sites = batch.BatchSites(geoms, [f"点{i}" for i in range(len(geoms))], {40: "坏行"})
     source = {"batch": "pool-vs-here", "file": "s.csv"}
     monkeypatch.setattr(batch, "POOL_MIN", 10)
     monkeypatch.setattr(batch, "POOL_CHUNK", 9)
     monkeypatch.setattr(batch_pool, "processes", lambda: 2)
+    # Queued, as a worker reads it: a sites file (its windows go to the pool as lines).
+    queued = SitesFile(write_sites(sites, tmp_path / "job.sites.jsonl", 200))
     try:
         done: list[int] = []
-        pooled = batch.screen_batch(sites, "化工", 200, done.append, source=source)
+        pooled = batch.screen_batch(queued, "化工", 200, done.append, source=source)
         assert done == [9, 18, 27, 36, 42]
         filed_pooled = _filed("pool-vs-here")
         monkeypatch.setattr(batch, "POOL_MIN", 10_000)
@@ -162,6 +166,25 @@ def test_a_queued_batchs_sites_file_reads_back_window_by_window(tmp_path):
     plain = batch.BatchSites([shapely.Point(106.8, 31.9)] * 3, list("abc"), {})
     again = SitesFile(write_sites(plain, tmp_path / "plain.sites.jsonl"))
     assert list(again.windows(5)) == [plain] and next(again.windows(5)).row(1).name is None
+    assert again.surveyed(0) is None  # written without a buffer: no survey in it
+
+
+def test_a_queued_batchs_survey_is_made_when_written_and_read_from_its_header(tmp_path):
+    from app.screening.batch_file import SitesFile, write_sites
+    from app.screening.batch_input import survey
+
+    sites = batch.BatchSites(
+        [shapely.Point(106.81, 31.9), None, shapely.Point(107.2, 32.1), shapely.box(1, 2, 3, 4)],
+        list("abcd"),
+        {1: "坏行"},
+    )
+    stored = SitesFile(write_sites(sites, tmp_path / "job.sites.jsonl", 300.0))
+    assert stored.surveyed(300.0) == survey(sites, 300.0, 2) == survey(stored, 300.0, 2)
+    assert stored.surveyed(300.0)[0] == (106.81, 31.9, 107.2, 32.1)  # the points' extent
+    assert stored.surveyed(0.0) is None  # another buffer: surveyed again by its reader
+    empty = batch.BatchSites([None], ["x"], {0: "坏行"})
+    lines = SitesFile(write_sites(empty, tmp_path / "none.jsonl", 0.0))
+    assert lines.surveyed(0.0) == (None, 0.0)  # no point site
 
 
 def _nearby(spec, feature_id: int, d: float, buffer_m: float) -> dict:

@@ -23,6 +23,7 @@ from app.catalog import project_categories
 from app.errors import InvalidInput
 from app.geo.local import geodesic_buffer
 from app.screening import batch_index, batch_pool
+from app.screening.batch_file import RawWindow, SitesFile
 from app.screening.batch_input import (
     MAX_SITES,
     BatchSites,
@@ -273,9 +274,10 @@ def _versions_of(plan: _Plan) -> tuple[dict[str, LayerVersion], PointScreener | 
         return versions, _screener(session, versions, plan)
 
 
-def screen_window(plan: _Plan, sites: BatchSites) -> dict[int, dict[str, Any]]:
-    """In a pool process: screen and file one chunk of a batch (SITES, a window of it);
-    its rows, once its screenings are committed."""
+def screen_window(plan: _Plan, window: BatchSites | RawWindow) -> dict[int, dict[str, Any]]:
+    """In a pool process: screen and file one chunk of a batch (WINDOW, a window of it, or
+    its lines in the sites file); its rows, once its screenings are committed."""
+    sites = window.sites() if isinstance(window, RawWindow) else window
     versions, points = _versions_of(plan)
     rows_range, rows, filed = _screen_window(sites, plan, versions, points)
     _file(filed, filed_ids(plan.filed_as["source"], rows_range))
@@ -316,7 +318,13 @@ def _pooled(sites: Sites, plan: _Plan) -> Chunks:
     ahead = 2 * batch_pool.processes()
     pending: deque[tuple[Future, int]] = deque()
     try:
-        for window in sites.windows(POOL_CHUNK):
+        # A sites file's windows go as their lines: the pool's processes parse them.
+        windows = (
+            sites.raw_windows(POOL_CHUNK)
+            if isinstance(sites, SitesFile)
+            else sites.windows(POOL_CHUNK)
+        )
+        for window in windows:
             end = window.offset + window.total
             pending.append((pool.submit(screen_window, plan, window), end))
             if len(pending) >= ahead:
@@ -373,7 +381,10 @@ def iter_rows(
     with session_scope() as session:
         versions = active_versions(session)
         partial = _partial(session, versions)
-    bounds, widest = survey(sites, buffer_m, POOL_CHUNK)
+    # A queued batch's file holds its survey (read whole once more, it took a tenth of a
+    # 10 000-site batch's start).
+    known = sites.surveyed(buffer_m) if isinstance(sites, SitesFile) else None
+    bounds, widest = known or survey(sites, buffer_m, POOL_CHUNK)
     plan = _Plan(
         tuple(v.id for v in versions.values()),
         partial,

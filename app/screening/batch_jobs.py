@@ -155,7 +155,7 @@ def submit_batch(
         return job
     # The sites go to the job folder (shared with the workers), not in the queue entry: the
     # worker reads them a chunk at a time.
-    given = write_sites(sites, get_settings().job_dir / f"{job.id}.sites.jsonl")
+    given = write_sites(sites, get_settings().job_dir / f"{job.id}.sites.jsonl", buffer_m)
     session.commit()  # the job row must exist before a worker looks for it
     try:
         defer(
