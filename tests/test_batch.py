@@ -422,6 +422,26 @@ def test_csv_and_xlsx_have_chinese_headers(client):
     assert re.fullmatch(r"\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}", xlsx_time), xlsx_time
 
 
+def test_csv_times_are_beijing_minutes_whatever_the_offset():
+    from app.screening.batch_output import _csv
+    from app.screening.report import beijing_time
+
+    times = [
+        "2026-12-02T15:59:59.999999+00:00",  # 23:59 in Beijing, the day before midnight
+        "2026-12-02T16:00:00.000001+00:00",  # the next day there
+        "2026-12-02T16:00:30.5+00:00",  # the same minute as the one before
+        "2026-12-03T00:00:00+08:00",  # the same instant given in Beijing time
+        "2026-12-02T16:00:00",  # naive: UTC
+        None,
+    ]
+    out = io.StringIO()
+    _csv([{"row": n, "created_at": t} for n, t in enumerate(times)], out)
+    header, *lines = list(csv.reader(io.StringIO(out.getvalue())))
+    shown = [line[header.index("研判时间（北京时间）")] for line in lines]
+    assert shown == [beijing_time(t, with_zone=False) for t in times]
+    assert shown[:2] == ["2026年12月2日 23:59", "2026年12月3日 00:00"] and shown[-1] == ""
+
+
 def test_a_gbk_csv_is_read(client):
     lon, lat, _ = near_ba_river(685.9)
     content = project_csv([("化工厂", "化工", None, None, lon, lat)], encoding="gbk")

@@ -70,17 +70,40 @@ def _json(rows: Iterable[dict], fh: BinaryIO) -> None:
 
 
 def _csv(rows: Iterable[dict], fh: TextIO) -> None:
-    """CSV with Chinese headers, one row at a time (empty cells for missing values)."""
+    """CSV with Chinese headers, one row at a time (empty cells for missing values: the csv
+    module writes None as an empty cell)."""
     columns = headers()
     out = csv.writer(fh, lineterminator="\n")
     out.writerow(columns.values())
+    keys = list(columns)
+    shown = [(i, k) for i, k in enumerate(keys) if k in _SHOWN]
+    times = _Minutes()
     for row in rows:
-        out.writerow(
-            [
-                "" if (v := _cell(k, row.get(k)) if k in _SHOWN else row.get(k)) is None else v
-                for k in columns
-            ]
-        )
+        cells = [row.get(k) for k in keys]
+        for i, k in shown:
+            cells[i] = times(cells[i]) if k == "created_at" else _cell(k, cells[i])
+        out.writerow(cells)
+
+
+class _Minutes:
+    """`_cell("created_at", …)` remembered per minute: a batch's rows are filed within
+    a few minutes, and Beijing time shows the minute (the one part of a row's cost that
+    was the clock)."""
+
+    def __init__(self) -> None:
+        self._known: dict[str, Any] = {}
+
+    def __call__(self, value: str | None) -> Any:
+        # ISO with an offset (2026-12-02T07:19:36.184819+00:00): its minute and offset say
+        # all Beijing time shows; anything else is converted as it is.
+        if value and len(value) > 22 and value[10] == "T" and value[-6] in "+-":
+            key = value[:16] + value[-6:]
+        else:
+            return _cell("created_at", value)
+        shown = self._known.get(key)
+        if shown is None:
+            shown = self._known[key] = _cell("created_at", value)
+        return shown
 
 
 def _xlsx(rows: Iterable[dict], path: Path) -> None:
