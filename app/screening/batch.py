@@ -107,7 +107,7 @@ def _screen_group(
     partial: bool,
     filed_as: dict[str, Any],
     points: PointScreener | None,
-) -> tuple[dict[int, dict[str, Any]], "Filed"]:
+) -> tuple[dict[int, dict[str, Any]], Filed]:
     """Screen rows of one (category, buffer) together: their rows, and the screenings to file.
 
     POINTS, when given, screens them all (single points) in memory."""
@@ -146,8 +146,9 @@ def _screen_group(
         # site by site would cost a batch a third of its time.
         filed_id = screening_id(batch_id, i + 1) if batch_id else None
         if points is None:
-            result = build_result(req, kind, s, versions, search, coverage, {})
-            result.id = filed_id or result.id
+            result = build_result(
+                req, kind, s, versions, search, coverage, {}, screening_id=filed_id
+            )
             filed.append((req, result))
             rows[i] = result_row(cells, s, vars(result))
             continue

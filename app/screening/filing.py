@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.screening.filed_parts import PartEncoder
 from app.screening.models import ScreeningResult
-from app.screening.service import ScreeningRequest, screening_values
+from app.screening.service import ScreeningRequest, fields_of, screening_values
 
 _COLUMNS = (
     "id",
@@ -71,7 +71,7 @@ def _row(
 def file_screenings(session: Session, filed: Filed, replacing: list[str] | None = None) -> None:
     """File each (request, result) as screen_site files one, in one COPY, in the session's
     transaction; screenings already filed under their ids or under REPLACING are deleted."""
-    stale = sorted({*(replacing or []), *(_id(r) for _, r in filed)})
+    stale = sorted({*(replacing or []), *(fields_of(r)["id"] for _, r in filed)})
     if not stale:
         return
     connection = session.connection().connection.driver_connection
@@ -91,10 +91,6 @@ def file_screenings(session: Session, filed: Filed, replacing: list[str] | None 
         with cursor.copy(_COPY) as copy:
             for row in rows:
                 copy.write_row(row)
-
-
-def _id(result: ScreeningResult | dict[str, Any]) -> str:
-    return result["id"] if isinstance(result, dict) else result.id
 
 
 def screening_id(batch: str, row: int) -> str:

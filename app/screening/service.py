@@ -371,13 +371,18 @@ def version_fields(versions: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def fields_of(result: ScreeningResult | dict[str, Any]) -> dict[str, Any]:
+    """A result's fields, whether given as the result or as its `result_fields`."""
+    return result if isinstance(result, dict) else vars(result)
+
+
 def screening_values(
     req: ScreeningRequest, result: ScreeningResult | dict[str, Any]
 ) -> dict[str, Any]:
     """The columns of a filed screening but its geometry and result JSON (one row of a bulk
     insert too): each way of filing encodes those as its statement reads them. RESULT: the
     result, or its `result_fields`."""
-    fields = result if isinstance(result, dict) else vars(result)
+    fields = fields_of(result)
     project = fields["project"]
     return dict(
         id=fields["id"],
