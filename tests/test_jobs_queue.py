@@ -181,3 +181,45 @@ def test_a_job_whose_worker_failed_before_claiming_it_goes_back_on_the_queue(cli
     assert (again.id, again.status, again.attempts) == (entry.id, "todo", 1)
     with session_scope() as session:
         session.get(Job, job_id).status = "failed"  # not for later tests' workers to screen
+
+
+def test_a_job_a_live_worker_has_just_taken_is_left_to_it(client):
+    """Queued longer than a lease (a backlog), then taken by a worker that has not claimed the
+    job row yet: a poll in that moment leaves it alone while the worker's heartbeat is fresh,
+    and puts it back on the queue once the heartbeat is older than a lease."""
+    from sqlalchemy import text
+
+    job_id = submit(client)  # no worker runs: it waits in the queue
+    entry = queued_job(job_id)
+    lease_s = get_settings().job_lease_s
+    with session_scope() as session:
+        worker_id = session.execute(
+            text("INSERT INTO procrastinate_workers DEFAULT VALUES RETURNING id")
+        ).scalar_one()
+        session.execute(
+            text("UPDATE procrastinate_jobs SET status = 'doing', worker_id = :w WHERE id = :id"),
+            {"id": entry.id, "w": worker_id},
+        )
+        job = session.get(Job, job_id)
+        job.created_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=2 * lease_s)
+    try:
+        assert client.get(f"/jobs/{job_id}").json()["status"] == "queued"
+        taken = queued_job(job_id)
+        assert (taken.status, taken.attempts, taken.worker_alive) == ("doing", 0, True)
+        with session_scope() as session:  # the worker fell silent a lease ago
+            session.execute(
+                text(
+                    "UPDATE procrastinate_workers SET last_heartbeat = now() - "
+                    "make_interval(secs => :s) WHERE id = :w"
+                ),
+                {"s": lease_s + 1, "w": worker_id},
+            )
+        assert client.get(f"/jobs/{job_id}").json()["status"] == "queued"
+        again = queued_job(job_id)
+        assert (again.id, again.status, again.attempts) == (entry.id, "todo", 1)
+    finally:
+        with session_scope() as session:
+            session.get(Job, job_id).status = "failed"  # not for later tests' workers to screen
+            session.execute(
+                text("DELETE FROM procrastinate_workers WHERE id = :w"), {"w": worker_id}
+            )

@@ -58,11 +58,13 @@ def defer(task: str, job_id: str, **kwargs: Any) -> int:
 
 @dataclass(frozen=True)
 class QueuedJob:
-    """The queue's entry for one of our jobs: its id, state and how often it was retried."""
+    """The queue's entry for one of our jobs: its id, state, how often it was retried, and
+    whether a worker holding it ("doing") still sends its heartbeats."""
 
     id: int
     status: str
     attempts: int
+    worker_alive: bool = False
 
 
 def queued_job(job_id: str) -> QueuedJob | None:
@@ -72,7 +74,25 @@ def queued_job(job_id: str) -> QueuedJob | None:
         return None
     job = max(ours, key=lambda j: j.id or 0)
     status = job.status or ""
-    return QueuedJob(job.id or 0, str(getattr(status, "value", status)), job.attempts)
+    alive = job.worker_id is not None and _heartbeat_within(job.worker_id, _lease_s())
+    return QueuedJob(job.id or 0, str(getattr(status, "value", status)), job.attempts, alive)
+
+
+_HEARTBEAT = (
+    "SELECT EXISTS (SELECT 1 FROM procrastinate_workers WHERE id = %(id)s "
+    "AND last_heartbeat > now() - make_interval(secs => %(seconds)s)) AS alive"
+)
+
+
+def _lease_s() -> float:
+    return float(get_settings().job_lease_s)
+
+
+def _heartbeat_within(worker_id: int, seconds: float) -> bool:
+    """Whether procrastinate's worker WORKER_ID sent a heartbeat in the last SECONDS (workers
+    send one every third of a lease: app.queue.worker)."""
+    row = _app().connector.execute_query_one(_HEARTBEAT, id=worker_id, seconds=seconds)
+    return bool(row["alive"])
 
 
 def requeue(queued: QueuedJob) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from app.cache import LockedLRU
 from app.config import get_settings
+from app.store import job_events
 from app.store.db import forget_pooled_connections
 from app.store.models import Layer
 from app.store.replica import replica_caught_up
@@ -40,7 +41,8 @@ V = TypeVar("V")
 
 
 class _Listener:
-    """LISTEN redline_catalog on one database; counts notifications and reconnections."""
+    """LISTEN redline_catalog on one database; counts notifications and reconnections. The
+    same connection hears job changes (redline_job) for requests waiting on a job."""
 
     def __init__(self, dsn: str) -> None:
         self.dsn = dsn
@@ -63,12 +65,17 @@ class _Listener:
             try:
                 with psycopg.connect(self.dsn, autocommit=True, connect_timeout=3) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
+                    conn.execute(f"LISTEN {job_events.CHANNEL}")
                     # Changes made while we were not listening were missed: start afresh.
                     self.bump()
                     self.connected.set()
+                    job_events.wake_all()
                     while True:
-                        for _ in conn.notifies(timeout=_IDLE_CHECK_S):
-                            self.bump()
+                        for note in conn.notifies(timeout=_IDLE_CHECK_S):
+                            if note.channel == job_events.CHANNEL:
+                                job_events.wake(note.payload)
+                            else:
+                                self.bump()
                         conn.execute("SELECT 1")  # a silently dropped connection raises here
             except Exception as exc:  # noqa: BLE001 - any failure: stop trusting caches, retry
                 if self.connected.is_set():
@@ -184,3 +191,8 @@ def known_active_version_ids() -> dict[str, int] | None:
     """The ids `active_version_ids` holds under the current epoch, or None; never queries nor
     blocks (for the event loop)."""
     return _ids.peek("layers")
+
+
+def listening() -> bool:
+    """Whether this process hears notifications now (starting its listener if need be)."""
+    return _listener(wait=False).connected.is_set()

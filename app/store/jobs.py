@@ -136,6 +136,8 @@ def _recover(job: Job, now: dt.datetime) -> None:
     if not (_worker_gone(job, now) or _unclaimed_too_long(job, now)):
         return
     entry = queued_job(job.id)
+    if job.owner is None and entry is not None and entry.status == "doing" and entry.worker_alive:
+        return  # a live worker has just taken it from the queue and is about to claim it
     if entry is None:
         _fail_interrupted(job, now, None)  # nothing left on the queue will ever run it
     elif entry.status == "todo":

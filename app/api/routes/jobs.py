@@ -1,8 +1,11 @@
 """Status and results of long-running jobs."""
 
+import time
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
@@ -14,6 +17,9 @@ from app.api.models.screenings import BatchRow
 from app.api.problems import problem_responses
 from app.errors import NotFound, RedlineError
 from app.screening.batch import FORMATS
+from app.store import job_events
+from app.store.catalog_epoch import listening
+from app.store.db import session_scope
 from app.store.jobs import get_job
 from app.store.models import Job
 
@@ -39,10 +45,48 @@ def _visible(session: Session, job_id: str, caller: Principal) -> Job:
     return job
 
 
+MAX_WAIT_S = 30
+# Without the listener, a waiting request reads the job this often.
+_UNHEARD_RECHECK_S = 1.0
+
+
+def _view(job_id: str, caller: Principal) -> JobView:
+    with session_scope() as session:  # its own transaction: each read sees the latest commit
+        return JobView.of(_visible(session, job_id, caller))
+
+
 @router.get("/{job_id}", response_model=JobView, responses=problem_responses(404, 422))
-def job_status(job_id: str, session: DbSession, officer: Principal = Officer) -> JobView:
+async def job_status(
+    job_id: str,
+    wait: Annotated[
+        float,
+        Query(
+            ge=0,
+            le=MAX_WAIT_S,
+            description="Seconds to wait for the job to move (status or progress) before "
+            "answering; 0 answers at once. Answers as soon as it moves, so a client can wait "
+            "for a job in a loop instead of polling it.",
+        ),
+    ] = 0,
+    officer: Principal = Officer,
+) -> JobView:
     """Status, progress (done/total, percent) and, when done, the result link."""
-    return JobView.of(_visible(session, job_id, officer))
+    if wait <= 0:
+        return await run_in_threadpool(_view, job_id, officer)
+    deadline = time.monotonic() + wait
+    with job_events.watching(job_id) as waiter:  # before the first read: no change missed
+        view = await run_in_threadpool(_view, job_id, officer)
+        while waiter is not None and view.status in ("queued", "running"):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            recheck = job_events.RECHECK_S if listening() else _UNHEARD_RECHECK_S
+            await waiter.changed(min(left, recheck))
+            now = await run_in_threadpool(_view, job_id, officer)
+            if (now.status, now.done) != (view.status, view.done):
+                return now
+            view = now
+        return view
 
 
 @router.get(
