@@ -1,20 +1,18 @@
 """The pool hands out the connection returned last, so a quiet process keeps using warm
 backends (PROJ initialised, plans cached) instead of cycling through every idle one."""
 
-import os
+from sqlalchemy import Connection, text
 
-from sqlalchemy import text
-
-from app.config import Settings
+from app.config import Settings, get_settings
 from app.store.db import _make_engine
 
 
-def _backend(conn) -> int:
+def _backend(conn: Connection) -> int:
     return conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
 
 
-def test_after_a_burst_requests_one_at_a_time_reuse_the_last_connection() -> None:
-    engine = _make_engine(os.environ["DATABASE_URL"], Settings())
+def test_after_a_burst_requests_one_at_a_time_reuse_the_last_connection(database: None) -> None:
+    engine = _make_engine(get_settings().database_url, Settings())
     try:
         burst = [engine.connect() for _ in range(3)]  # three requests at once
         pids = [_backend(c) for c in burst]
