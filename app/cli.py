@@ -141,11 +141,12 @@ def worker() -> None:
 
     from app.queue import run_worker
     from app.screening import batch_jobs  # noqa: F401  (registers its task on the queue)
-    from app.screening.batch_pool import serve_batches
+    from app.screening.batch_pool import serve_batches, start
     from app.store.jobs import recover_interrupted_jobs
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     serve_batches()  # smaller batches are screened in the worker itself
+    start()  # and larger ones in its pool's processes, started now
     run_worker(recover_interrupted_jobs)
 
 

@@ -4,6 +4,7 @@ points elsewhere or a wider buffer build a new one, and what is screened is alwa
 in force."""
 
 import gc
+import time
 
 import pytest
 import shapely
@@ -83,3 +84,21 @@ def test_an_api_process_keeps_no_index_after_a_small_batch(client):
     )
     assert resp.status_code == 200 and len(resp.json()) == 2  # answered at once
     assert batch_index.kept.get("points") is index and gc.get_freeze_count() == 0
+
+
+def test_a_worker_starts_its_pool_before_the_first_batch(monkeypatch):
+    monkeypatch.setattr(batch_pool, "processes", lambda: 2)
+    batch_pool.discard()
+    try:
+        batch_pool.start()  # what `redline worker` does at its start; returns at once
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            # The executor's own table of its running processes (no public accessor).
+            pool = batch_pool._pool
+            running = [] if pool is None else list((pool._processes or {}).values())
+            if len(running) == 2 and all(p.is_alive() for p in running):
+                break
+            time.sleep(0.05)
+        assert len(running) == 2, running
+    finally:
+        batch_pool.discard()

@@ -5,6 +5,7 @@ from a server that has imported the screening code once (forkserver: nothing of 
 worker's threads, connections or event loop is inherited), so a batch starts at once.
 """
 
+import contextlib
 import gc
 import multiprocessing
 import os
@@ -65,6 +66,24 @@ def executor() -> ProcessPoolExecutor:
             context.set_forkserver_preload(["app.screening.batch"])
             _pool = ProcessPoolExecutor(processes(), mp_context=context, initializer=serve_batches)
         return _pool
+
+
+def start() -> None:
+    """Start the pool's processes now, in the background (a job worker does at its start):
+    the first large batch then finds them running, not waiting while they start and import
+    the screening code (a first 10 000-point batch ran at 990-1 222 sites/s, later ones at
+    about 2 600)."""
+    if processes() > 1:
+        threading.Thread(target=_start, name="batch-pool-start", daemon=True).start()
+
+
+def _start() -> None:
+    # One trivial task per process: the executor starts a process per task it cannot give
+    # to an idle one.
+    pool = executor()
+    for future in [pool.submit(os.getpid) for _ in range(processes())]:
+        with contextlib.suppress(Exception):  # a pool that fails to start: the batch says so
+            future.result()
 
 
 def discard() -> None:

@@ -7,6 +7,7 @@ present is measured against the site (geography, so geodesic) by the screening s
 """
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Protocol
 
 import shapely
@@ -57,7 +58,13 @@ def _prefixes(version: Versioned) -> tuple[str, ...]:
     """The code prefixes of a version's coverage; ("",) = every loaded county."""
     if version.coverage_codes is None:
         return ("",)
-    return tuple(sorted({region_prefix(c) for c in version.coverage_codes}))
+    return _prefixes_of(tuple(version.coverage_codes))
+
+
+@lru_cache(maxsize=1024)
+def _prefixes_of(codes: tuple[str, ...]) -> tuple[str, ...]:
+    # Asked for every layer twice a screening; a version's codes never change.
+    return tuple(sorted({region_prefix(c) for c in codes}))
 
 
 def coverage_query(

@@ -12,8 +12,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.store.models import current_request
+from app.store.raw import RawStatement
 
-_FILE = text("""
+_FILE = RawStatement(
+    text("""
 WITH filed AS (
   INSERT INTO screening (id, created_by, project_name, project_category, buffer_m, verdict,
                          officer, inputs, layer_versions, geom, result)
@@ -26,6 +28,7 @@ INSERT INTO audit_log (actor, action, target, outcome, detail, request_id, clien
 SELECT :actor, 'screening', filed.id, 'ok', CAST(:detail AS jsonb), :request_id, :client_addr
 FROM filed WHERE :audited
 """).execution_options(on_primary=True)  # a write: never sent to a read replica
+)
 
 
 def file_screening(
@@ -39,8 +42,8 @@ def file_screening(
     GEOMETRY with RESULT_JSON as filed; with AUDIT_ACTOR, log who filed it and the
     verdict, with the request's id and client address."""
     info = current_request.get()
-    session.execute(
-        _FILE,
+    _FILE.execute(
+        session,
         {
             **values,
             "inputs": orjson.dumps(values["inputs"]).decode(),

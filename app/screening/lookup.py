@@ -17,7 +17,10 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-_LOOKUP = text("""
+from app.store.raw import RawStatement
+
+_LOOKUP = RawStatement(
+    text("""
 WITH site AS (
   SELECT ord::int AS site_no, g, buf, ST_Dimension(g) AS dim,
          CASE WHEN ST_Dimension(g) = 2 THEN ST_Area(g::geography)
@@ -135,13 +138,14 @@ SELECT
   (SELECT json_object_agg(raster_id, id) FROM raster_version
    WHERE status = 'active')::text AS rasters
 """)
+)
 
 
 # The statement's plan does not depend on its parameters (arrays of sites and versions, every
 # join an index probe), but PostgreSQL's estimate of the generic plan is far above a custom one,
 # so it planned every run again: 1.2 ms of a 1.7 ms statement. This transaction keeps the
 # plan psycopg prepared (JIT is off on every connection: see app/store/db.py).
-_GENERIC_PLAN = text("SET LOCAL plan_cache_mode = force_generic_plan")
+_GENERIC_PLAN = RawStatement(text("SET LOCAL plan_cache_mode = force_generic_plan"))
 
 # Columns PostgreSQL computes as float8, which JSON writes without a decimal point when whole
 # (0, 1): read back as floats, as the database typed them.
@@ -195,9 +199,9 @@ def look_up(
 ) -> Looked:
     """Run the one statement: every layer's features near every site, and the coverage."""
     sets = coverage.sets if coverage is not None else []
-    session.execute(_GENERIC_PLAN)
-    row = session.execute(
-        _LOOKUP,
+    _GENERIC_PLAN.execute(session)
+    cursor = _LOOKUP.execute(
+        session,
         {
             "wkbs": [shapely.to_wkb(s) for s in sites],
             "bufs": [float(b) for b in buffers_m],
@@ -208,14 +212,15 @@ def look_up(
             "set_nos": [i for i, s in enumerate(sets) for _ in s],
             "prefixes": [p for s in sets for p in s],
         },
-    ).one()
+    )
+    found_json, coverage_json, layers_json, rasters_json = cursor.fetchone()
     found: list[list[list[dict[str, Any]]]] = [[[] for _ in layers] for _ in sites]
-    for r in orjson.loads(row.found or "[]"):
+    for r in orjson.loads(found_json or "[]"):
         found[r["site_no"] - 1][r["layer_no"] - 1].append(_typed(r, _FLOATS))
-    measured = orjson.loads(row.coverage or "[]") if coverage is not None else []
+    measured = orjson.loads(coverage_json or "[]") if coverage is not None else []
     return Looked(
         found,
         [_typed(m, _COVERAGE_FLOATS) for m in measured],
-        orjson.loads(row.layers or "{}"),
-        orjson.loads(row.rasters or "{}"),
+        orjson.loads(layers_json or "{}"),
+        orjson.loads(rasters_json or "{}"),
     )
