@@ -4,7 +4,6 @@ from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
 from pydantic import ValidationError
 
 from app.catalog.access import AccessList, AccessLists, ConditionSpec, load_access_lists
@@ -33,6 +32,7 @@ from app.catalog.spec import (
 from app.catalog.style import DEFAULT_Z, FillBy, GeometryKind, LayerStyle
 from app.config import get_settings
 from app.errors import UnknownLayer
+from app.io.yamlfile import load_yaml
 
 __all__ = [
     "AccessList",
@@ -83,7 +83,7 @@ def load_catalog(directory: Path) -> dict[str, LayerSpec]:
     specs: dict[str, LayerSpec] = {}
     for path in sorted(directory.glob("*.yaml")):
         with path.open(encoding="utf-8") as fh:
-            raw = yaml.safe_load(fh)
+            raw = load_yaml(fh)
         try:
             spec = LayerSpec.model_validate(raw)
         except ValidationError as exc:
@@ -121,7 +121,7 @@ def project_categories() -> ProjectCategories:
     """layers/screening/project_categories.yaml, read once."""
     path = get_settings().catalog_dir / "screening" / "project_categories.yaml"
     with path.open(encoding="utf-8") as fh:
-        return ProjectCategories.model_validate(yaml.safe_load(fh))
+        return ProjectCategories.model_validate(load_yaml(fh))
 
 
 @lru_cache
@@ -144,7 +144,7 @@ def raster_catalog() -> dict[str, RasterSpec]:
     specs = {}
     for path in sorted(directory.glob("*.yaml")) if directory.exists() else []:
         with path.open(encoding="utf-8") as fh:
-            spec = RasterSpec.model_validate(yaml.safe_load(fh))
+            spec = RasterSpec.model_validate(load_yaml(fh))
         specs[spec.id] = spec
     return specs
 

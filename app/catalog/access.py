@@ -10,10 +10,10 @@ wording is never shown for another's units.
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.catalog.industries import IndustryCatalog
+from app.io.yamlfile import load_yaml
 
 Effect = Literal["prohibited", "restricted"]
 
@@ -68,7 +68,7 @@ def load_access_lists(path: Path, industries: IndustryCatalog, known: list[str])
     if not path.exists():
         return AccessLists()
     with path.open(encoding="utf-8") as fh:
-        raw = yaml.safe_load(fh) or {}
+        raw = load_yaml(fh) or {}
     try:
         lists = AccessLists.model_validate(raw)
     except ValidationError as exc:

@@ -9,10 +9,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.catalog.spec import ProjectCategories
+from app.io.yamlfile import load_yaml
 
 CODE = re.compile(r"^[A-T](\d{2}(\d{1,2})?)?$")
 LEVELS = {1: "门类", 3: "大类", 4: "中类", 5: "小类"}
@@ -109,7 +109,7 @@ class IndustryCatalog:
 
 def _read(path: Path) -> dict:
     with path.open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh) or {}
+        return load_yaml(fh) or {}
 
 
 def _check_category(category: str, where: str, path: Path, known: list[str]) -> None:

@@ -8,10 +8,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.config import get_settings
+from app.io.yamlfile import load_yaml
 
 # 直辖市 (Beijing, Tianjin, Shanghai, Chongqing): their counties sit directly below the province.
 MUNICIPALITIES = frozenset({"11", "12", "31", "50"})
@@ -94,7 +94,7 @@ def load_plans(directory: Path) -> dict[str, PlanSpec]:
     plans: dict[str, PlanSpec] = {}
     for path in sorted(directory.glob("*.yaml")) if directory.exists() else []:
         with path.open(encoding="utf-8") as fh:
-            raw = yaml.safe_load(fh)
+            raw = load_yaml(fh)
         try:
             plan = PlanSpec.model_validate(raw)
         except ValidationError as exc:

@@ -14,7 +14,6 @@ from typing import Any, Protocol
 
 import numpy as np
 import shapely
-import yaml
 
 from app.catalog import project_categories
 from app.config import get_settings
@@ -22,6 +21,7 @@ from app.errors import InvalidInput
 from app.geo import crs as crs_mod
 from app.geo.normalize import normalize_geometries
 from app.io.readers import read_vector
+from app.io.yamlfile import load_yaml
 from app.screening.batch_points import bounds_of, point_mask
 from app.screening.projects import ProjectKind, UnknownProject, resolve_project
 from app.screening.service import MAX_BUFFER_M
@@ -40,7 +40,7 @@ def batch_columns() -> dict[str, Any]:
     """layers/screening/batch_columns.yaml (input aliases, output headers), read once."""
     path = get_settings().catalog_dir / "screening" / "batch_columns.yaml"
     with path.open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        return load_yaml(fh)
 
 
 def _header_key(name: object) -> str:

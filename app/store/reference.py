@@ -6,10 +6,10 @@ side by side; a (layer, region, file) already imported once is not imported agai
 
 from pathlib import Path
 
-import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.io.yamlfile import load_yaml
 from app.store.imports import ImportRequest, Progress, import_file, no_progress
 from app.store.layers import get_layer
 from app.store.models import LayerVersion
@@ -20,7 +20,7 @@ from app.store.regions import sync_regions
 def read_manifest(directory: Path) -> dict:
     """The reference dataset's manifest.yaml: its layers and rasters with files and CRS."""
     with (directory / "manifest.yaml").open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        return load_yaml(fh)
 
 
 def reference_root(directory: Path) -> Path:
@@ -33,7 +33,7 @@ def region_dirs(directory: Path) -> list[Path]:
     if (directory / "manifest.yaml").exists():
         return [directory]
     with (directory / "regions.yaml").open(encoding="utf-8") as fh:
-        return [directory / name for name in yaml.safe_load(fh)["regions"]]
+        return [directory / name for name in load_yaml(fh)["regions"]]
 
 
 def version_note(entry: dict, region: str) -> str:

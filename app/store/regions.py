@@ -3,13 +3,13 @@
 import re
 from pathlib import Path
 
-import yaml
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from app.catalog import plan_for
 from app.config import PROJECT_ROOT
 from app.errors import NotFound
+from app.io.yamlfile import load_yaml
 from app.store.models import Region
 
 # A region named by an import or a filter: a GB/T 2260 six-digit code.
@@ -47,7 +47,7 @@ def within(code: str | None, region_code: str) -> bool:
 def read_divisions(path: Path = REGIONS_FILE) -> list[Region]:
     """The provinces and prefecture cities of layers/regions/regions.yaml."""
     with path.open(encoding="utf-8") as fh:
-        doc = yaml.safe_load(fh) or {}
+        doc = load_yaml(fh) or {}
     rows = [Region(code=p["code"], level="province", name=p["name"]) for p in doc["provinces"]]
     rows += [
         Region(code=c["code"], level="city", name=c["name"], parent_code=c["parent_code"])
