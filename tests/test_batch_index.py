@@ -4,6 +4,9 @@ points elsewhere or a wider buffer build a new one, and what is screened is alwa
 in force."""
 
 import gc
+import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -102,3 +105,40 @@ def test_a_worker_starts_its_pool_before_the_first_batch(monkeypatch):
         assert len(running) == 2, running
     finally:
         batch_pool.discard()
+
+
+_OWNER = """
+import os, sys, time
+from app.screening import batch_pool
+pool = batch_pool.executor()
+for future in [pool.submit(os.getpid) for _ in range(batch_pool.processes())]:
+    future.result()
+print(" ".join(str(pid) for pid in pool._processes), flush=True)
+time.sleep(600)
+"""
+
+
+def _running(pid: int) -> bool:
+    """Whether PID runs (a zombie left for a parent that does not reap it does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_the_pool_ends_with_a_worker_killed_outright(database: None) -> None:
+    env = {**os.environ, "REDLINE_BATCH_PROCESSES": "2"}
+    owner = subprocess.Popen(
+        [sys.executable, "-c", _OWNER], env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        pids = [int(p) for p in owner.stdout.readline().split()]
+        assert len(pids) == 2 and all(_running(p) for p in pids), pids
+    finally:
+        owner.kill()  # SIGKILL: no exit handler of the owner runs
+        owner.wait()
+    deadline = time.monotonic() + 30
+    while any(_running(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_running(p) for p in pids), "the pool outlived its worker"

@@ -9,7 +9,9 @@ import contextlib
 import gc
 import multiprocessing
 import os
+import select
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 
 from app.config import get_settings
@@ -24,6 +26,7 @@ _pool: ProcessPoolExecutor | None = None
 # third of the batch's time. Collections are rarer here, and the index is frozen (keep_built).
 GC_THRESHOLDS = (20_000, 20, 100)
 _serving = False  # whether this process screens batches (see serve_batches)
+_POLL_S = 2.0
 
 
 def serve_batches() -> None:
@@ -52,6 +55,39 @@ def release_built() -> None:
     gc.unfreeze()
 
 
+def _serve_for(owner: int) -> None:
+    """In a pool process: screen batches (`serve_batches`), and exit once OWNER, the process
+    whose pool this is, has. The pool's processes are the forkserver's children, not their
+    owner's, and wait on a queue whose both ends they hold: a job worker killed outright
+    (SIGKILL, the OOM killer, SIGTERM before its handlers were set) left them running for
+    good, with the point indexes they hold."""
+    serve_batches()
+    threading.Thread(target=_exit_with, args=(owner,), name="owner-watch", daemon=True).start()
+
+
+def _exit_with(owner: int) -> None:
+    try:
+        watched = os.pidfd_open(owner)  # readable once the process has ended (Linux 5.3+)
+    except ProcessLookupError:
+        os._exit(0)
+    except (AttributeError, OSError):  # no pidfd here: look every few seconds
+        while _alive(owner):
+            time.sleep(_POLL_S)
+        os._exit(0)
+    select.select([watched], [], [])
+    os._exit(0)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: the pid was reused, the owner is gone
+        return False
+    return True
+
+
 def processes() -> int:
     """How many processes screen a large batch (1: the worker alone)."""
     return get_settings().batch_processes or os.cpu_count() or 1
@@ -64,7 +100,9 @@ def executor() -> ProcessPoolExecutor:
         if _pool is None:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["app.screening.batch"])
-            _pool = ProcessPoolExecutor(processes(), mp_context=context, initializer=serve_batches)
+            _pool = ProcessPoolExecutor(
+                processes(), mp_context=context, initializer=_serve_for, initargs=(os.getpid(),)
+            )
         return _pool
 
 
