@@ -30,9 +30,9 @@ from app.catalog.spec import (
     SummarySpec,
 )
 from app.catalog.style import DEFAULT_Z, FillBy, GeometryKind, LayerStyle
+from app.catalog.yamlfile import load_yaml
 from app.config import get_settings
 from app.errors import UnknownLayer
-from app.io.yamlfile import load_yaml
 
 __all__ = [
     "AccessList",

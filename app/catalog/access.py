@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.catalog.industries import IndustryCatalog
-from app.io.yamlfile import load_yaml
+from app.catalog.yamlfile import load_yaml
 
 Effect = Literal["prohibited", "restricted"]
 

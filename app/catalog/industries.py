@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.catalog.spec import ProjectCategories
-from app.io.yamlfile import load_yaml
+from app.catalog.yamlfile import load_yaml
 
 CODE = re.compile(r"^[A-T](\d{2}(\d{1,2})?)?$")
 LEVELS = {1: "门类", 3: "大类", 4: "中类", 5: "小类"}

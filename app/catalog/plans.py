@@ -10,8 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from app.catalog.yamlfile import load_yaml
 from app.config import get_settings
-from app.io.yamlfile import load_yaml
 
 # 直辖市 (Beijing, Tianjin, Shanghai, Chongqing): their counties sit directly below the province.
 MUNICIPALITIES = frozenset({"11", "12", "31", "50"})

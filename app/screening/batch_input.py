@@ -16,12 +16,12 @@ import numpy as np
 import shapely
 
 from app.catalog import project_categories
+from app.catalog.yamlfile import load_yaml
 from app.config import get_settings
 from app.errors import InvalidInput
 from app.geo import crs as crs_mod
 from app.geo.normalize import normalize_geometries
 from app.io.readers import read_vector
-from app.io.yamlfile import load_yaml
 from app.screening.batch_points import bounds_of, point_mask
 from app.screening.projects import ProjectKind, UnknownProject, resolve_project
 from app.screening.service import MAX_BUFFER_M

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.io.yamlfile import load_yaml
+from app.catalog.yamlfile import load_yaml
 from app.store.imports import ImportRequest, Progress, import_file, no_progress
 from app.store.layers import get_layer
 from app.store.models import LayerVersion

@@ -7,9 +7,9 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from app.catalog import plan_for
+from app.catalog.yamlfile import load_yaml
 from app.config import PROJECT_ROOT
 from app.errors import NotFound
-from app.io.yamlfile import load_yaml
 from app.store.models import Region
 
 # A region named by an import or a filter: a GB/T 2260 six-digit code.
