@@ -301,7 +301,8 @@ def screen(
     from app.screening.console import print_screening
     from app.screening.inputs import ScreeningBody, request_from_body, request_from_file
     from app.screening.report import report_html
-    from app.screening.service import get_screening, screen_site
+    from app.screening.screen_one import screen_site
+    from app.screening.service import get_screening
 
     if (file is None) == (wkt is None):
         err.print(

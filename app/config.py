@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     # Processes a large batch job screens its chunks in (app.screening.batch_pool); 0 = one
     # per CPU core, 1 = in the worker itself.
     batch_processes: int = Field(0, ge=0)
+    # Grid cells (a quarter degree a side) of layer parts an API process holds for screening
+    # single points in memory (app.screening.point_cells); 0 = every site by the statement.
+    point_cells: int = Field(64, ge=0)
     # A running job's worker renews its lease every third of job_lease_s; a lease run out (or
     # a dead worker pid on this host) puts the job back on the queue, job_attempts runs in all,
     # then fails it.

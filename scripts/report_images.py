@@ -19,7 +19,8 @@ from app.config import get_settings  # noqa: E402
 from app.screening.inputs import ScreeningBody, request_from_body, request_from_file  # noqa: E402
 from app.screening.opinion import opinion_docx  # noqa: E402
 from app.screening.report import report_pdf  # noqa: E402
-from app.screening.service import get_screening, screen_site  # noqa: E402
+from app.screening.screen_one import screen_site  # noqa: E402
+from app.screening.service import get_screening  # noqa: E402
 from app.store.db import session_scope  # noqa: E402
 from app.store.migrate import upgrade_database  # noqa: E402
 from app.store.reference import load_reference  # noqa: E402

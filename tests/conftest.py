@@ -33,6 +33,8 @@ def catalog_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     shutil.copytree(ROOT / "tests/catalog_extra", directory, dirs_exist_ok=True)
     os.environ["REDLINE_CATALOG_DIR"] = str(directory)
+    # Screenings go by the statement unless a test holds point cells (tests/test_point_cells).
+    os.environ["REDLINE_POINT_CELLS"] = "0"
     from app.catalog import catalog, project_categories, raster_catalog
     from app.config import get_settings
 

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from app.config import get_settings
 from app.screening.coverage import Measured
 from app.screening.report import report_html
-from app.screening.service import ScreeningRequest, screen_site
+from app.screening.screen_one import screen_site
+from app.screening.service import ScreeningRequest
 from app.screening.site import SiteError, build_site
 from app.store.models import Screening
 from app.store.reference import reference_root

@@ -12,7 +12,8 @@ import yaml
 from shapely.geometry import mapping, shape
 
 from app.catalog import catalog
-from app.screening.service import ScreeningRequest, screen_site
+from app.screening.screen_one import screen_site
+from app.screening.service import ScreeningRequest
 from app.screening.site import build_site
 from tests.factories import GEOD
 from tests.region_state import load_all_regions, rolled_back_session

@@ -11,7 +11,8 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from app.screening.service import ScreeningRequest, screen_site
+from app.screening.screen_one import screen_site
+from app.screening.service import ScreeningRequest
 from app.screening.site import build_site
 from tests.region_state import load_all_regions, rolled_back_session
 

@@ -91,6 +91,18 @@ def _measured(query: CoverageQuery, rows: list[dict[str, Any]]) -> dict[tuple, M
     return {s: out[i] for i, s in enumerate(query.sets)}
 
 
+def outside_counties(geometry: shapely.Geometry) -> SiteError:
+    """The refusal of a site wholly outside every loaded county."""
+    c = geometry.centroid
+    return SiteError(
+        f"用地（约 {c.x:.5f}, {c.y:.5f}）不在已加载数据（区县图层 admin_county）的覆盖范围内："
+        "请检查坐标和坐标系（手机地图坐标请选 GCJ02/BD09），或先加载该地区的数据。"
+        f"The site (around {c.x:.5f}, {c.y:.5f}) is outside the area covered by the loaded "
+        "data (the admin_county layer). Check the coordinates and the crs (GCJ02/BD09 for "
+        "phone-map coordinates), or load data for that area."
+    )
+
+
 def coverage_of(
     query: CoverageQuery | None,
     rows: list[dict[str, Any]],
@@ -103,14 +115,7 @@ def coverage_of(
         return []
     measured = _measured(query, rows)
     if measured[("",)].share >= 1 - 1e-9:
-        c = query.geometry.centroid
-        raise SiteError(
-            f"用地（约 {c.x:.5f}, {c.y:.5f}）不在已加载数据（区县图层 admin_county）的覆盖范围内："
-            "请检查坐标和坐标系（手机地图坐标请选 GCJ02/BD09），或先加载该地区的数据。"
-            f"The site (around {c.x:.5f}, {c.y:.5f}) is outside the area covered by the loaded "
-            "data (the admin_county layer). Check the coordinates and the crs (GCJ02/BD09 for "
-            "phone-map coordinates), or load data for that area."
-        )
+        raise outside_counties(query.geometry)
     out = []
     for spec in specs:
         m = measured[_prefixes(versions[spec.id])]

@@ -1,4 +1,7 @@
-"""screen_site: a site in, findings, context, rules and a verdict out; every screening filed."""
+"""Screening: a site's findings, context, rules and verdict, and the result they make.
+
+One site is screened and filed by app.screening.screen_one; a batch's sites by
+app.screening.batch."""
 
 import datetime as dt
 import uuid
@@ -12,15 +15,12 @@ from sqlalchemy.orm import Session
 
 from app.catalog import LayerSpec, catalog, project_categories
 from app.errors import NotFound
-from app.geo.local import geodesic_buffer
 from app.geo.measure import area_m2
-from app.raster.stats import stats_for
 from app.screening import access
 from app.screening.context import context_of, main_unit
-from app.screening.coverage import coverage_of, coverage_query, coverage_warnings
-from app.screening.filed_row import file_screening
+from app.screening.coverage import coverage_warnings
 from app.screening.findings import figures_of
-from app.screening.in_force import in_force, screened_specs, search_radius
+from app.screening.in_force import screened_specs, search_radius
 from app.screening.lookup import Layer, look_up
 from app.screening.models import (
     AccessCondition,
@@ -31,7 +31,6 @@ from app.screening.models import (
     ScreeningResult,
     verdict_label,
 )
-from app.screening.parcels import parcel_result
 from app.screening.projects import (
     ProjectKind,
     category_verdicts,
@@ -47,14 +46,12 @@ from app.screening.rules import (
     overall,
     plan_context,
 )
-from app.screening.site import Site, SiteError
+from app.screening.site import Site
 from app.store.models import Screening
 
 __all__ = ["screened_specs"]  # batch reads the screened layers from here
 
 MAX_BUFFER_M = 50_000
-# Attempts at one statement whose versions are still the active ones (see in_force).
-_ATTEMPTS = 3
 
 
 @dataclass
@@ -225,65 +222,6 @@ def judge(
             found_here = screened.by_layer[spec.id]
             screened.reported.extend(evaluate(spec, found_here, kind, plan, screened.by_category))
         screened.reported.sort(key=lambda f: (-SEVERITY[f.verdict], f.distance_m or 0))
-
-
-def _parcel_rows(
-    site: Site, every: list[Screened], complete: bool
-) -> tuple[Screened, list[ParcelResult] | None]:
-    """The site's findings and, for a multi-parcel site, each parcel's row.
-
-    Parcels are screened with the site, in the same statement; a lone parcel (a one-parcel
-    报盘 file) is the site itself and costs nothing more."""
-    if not site.multi_parcel:
-        return every[0], None
-    per_parcel = every[1:] or every
-    return every[0], [
-        parcel_result(info, geom, s.verdict, s.reported, complete)
-        for info, geom, s in zip(site.parcel_info, site.parcel_geometries, per_parcel, strict=True)
-    ]
-
-
-def screen_site(session: Session, req: ScreeningRequest) -> ScreeningResult:
-    """Screen one site against every active layer and file the result."""
-    return screen_and_file(session, req)[0]
-
-
-def screen_and_file(
-    session: Session, req: ScreeningRequest, audit_actor: str | None = None
-) -> tuple[ScreeningResult, bytes]:
-    """Screen one site and file the result: the result and its JSON as filed (the answer's
-    body, encoded once in Rust). One statement reads versions, coverage and findings; one
-    files it, with an audit entry by AUDIT_ACTOR when given."""
-    kind = resolve_project(req.project_category, req.industry_code, req.eia_item)
-    if not 0 <= req.buffer_m <= MAX_BUFFER_M:
-        raise SiteError(
-            f"缓冲距离（buffer_m）应在 0 至 {MAX_BUFFER_M} 米之间。"
-            f"buffer_m must be between 0 and {MAX_BUFFER_M} metres."
-        )
-    site = req.site
-    search = geodesic_buffer(site.geometry, req.buffer_m) if req.buffer_m > 0 else site.geometry
-    geoms = [site.geometry]
-    if len(site.parcel_geometries) > 1:
-        geoms += site.parcel_geometries
-    buffers = [req.buffer_m] * len(geoms)
-    force = in_force(session)
-    for attempt in range(_ATTEMPTS):
-        query = coverage_query(force.versions, force.specs, search)
-        looked = look_up(session, geoms, buffers, force.layers, query)
-        if force.matches(looked) or attempt == _ATTEMPTS - 1:
-            break
-        force = in_force(session, fresh=True)
-    # Refuses a site wholly outside the loaded counties.
-    coverage = coverage_of(query, looked.coverage, force.versions, force.specs)
-    complete = all(c.covered for c in coverage if catalog()[c.layer].screening_role == "finding")
-    areas = [site.area_m2] + [area_m2(g) if site.kind == "polygon" else 0.0 for g in geoms[1:]]
-    every = judge_sites(geoms, buffers, force.specs, looked.found, kind, areas)
-    screened, parcels = _parcel_rows(site, every, complete)
-    rasters = stats_for(force.rasters_on_disk(), [search])[0]
-    result = build_result(req, kind, screened, force.versions, search, coverage, rasters, parcels)
-    filed = result.__pydantic_serializer__.to_json(result, exclude_unset=True)
-    file_screening(session, screening_values(req, result), site.geometry, filed, audit_actor)
-    return result, filed
 
 
 def build_result(*args: Any, **kwargs: Any) -> ScreeningResult:

@@ -36,11 +36,11 @@ from app.screening.inputs import (
 from app.screening.models import ScreeningResult
 from app.screening.opinion import DOCX_MEDIA_TYPE, opinion_docx
 from app.screening.report import report_html, report_pdf
+from app.screening.screen_one import screen_and_file
 from app.screening.service import (
     ScreeningRequest,
     get_screening,
     list_screenings,
-    screen_and_file,
 )
 from app.store.models import Screening
 
