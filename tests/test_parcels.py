@@ -6,7 +6,7 @@ import pytest
 import shapely
 from shapely.geometry import mapping
 
-from app.screening import service
+from app.screening import screen_one
 from app.screening.site import LAND_TXT
 from tests.test_screening import circle, geod_area, land_txt
 from tests.test_screening_rules import _ordinary_point, inside_point
@@ -168,13 +168,13 @@ def test_a_geojson_file_of_two_features_gets_rows(client, tmp_path):
 
 def test_single_sites_screen_in_one_pass_and_have_no_parcel_rows(client, tmp_path, monkeypatch):
     calls: list[int] = []
-    look_up = service.look_up
+    look_up = screen_one.look_up
 
     def counted(session, geoms, *args, **kwargs):
         calls.append(len(geoms))
         return look_up(session, geoms, *args, **kwargs)
 
-    monkeypatch.setattr(service, "look_up", counted)
+    monkeypatch.setattr(screen_one, "look_up", counted)
     point = {"type": "Point", "coordinates": [106.84, 32.35]}
     resp = client.post("/screenings", json={"geometry": point})
     assert resp.status_code == 201
