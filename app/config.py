@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     # Grid cells (a quarter degree a side) of layer parts an API process holds for screening
     # single points in memory (app.screening.point_cells); 0 = every site by the statement.
     point_cells: int = Field(64, ge=0)
+    # Screenings one API process runs at once (app.api.slots); the rest wait their turn on the
+    # event loop. Screening is CPU work under one GIL: more threads at it only contend.
+    screening_slots: int = Field(2, ge=1, le=64)
     # A running job's worker renews its lease every third of job_lease_s; a lease run out (or
     # a dead worker pid on this host) puts the job back on the queue, job_attempts runs in all,
     # then fails it.

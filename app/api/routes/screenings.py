@@ -21,6 +21,7 @@ from app.api.models.jobs import JobView
 from app.api.models.screenings import BatchRow, ScreeningListItem, ScreeningRecord
 from app.api.params import MAX_INT, finite_float, load_json
 from app.api.problems import problem_responses
+from app.api.slots import in_screening_slot
 from app.api.uploads import saved_upload
 from app.catalog import ProjectCategories, industry_catalog, project_categories
 from app.errors import InvalidInput, NotFound
@@ -205,8 +206,8 @@ async def create_screening(request: Request, officer: Principal = Officer) -> Re
         field = {k: (str(v) if v is not None else None) for k, v in form.items() if k != "file"}
         _bounded(field)
         async with saved_upload(upload) as path:
-            return await run_in_threadpool(_screen_file, officer.name, path, field)
-    return await run_in_threadpool(_screen_json, officer.name, await request.body())
+            return await in_screening_slot(_screen_file, officer.name, path, field)
+    return await in_screening_slot(_screen_json, officer.name, await request.body())
 
 
 @router.post(
@@ -250,7 +251,8 @@ async def create_batch(
         sites = await run_in_threadpool(
             batch.read_sites, path, form.get("crs") or None, form.get("encoding") or None
         )
-    job = await run_in_threadpool(
+    # A small batch is screened here and now, so it takes a screening slot.
+    job = await in_screening_slot(
         submit_batch,
         session,
         sites,
