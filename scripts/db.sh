@@ -52,6 +52,13 @@ if [ ! -f "$DATA/PG_VERSION" ]; then
     --locale=C.UTF-8 >/dev/null
 fi
 
+# A replica's data folder (scripts/replica.sh puts one at port + 100) is read-only: refuse it.
+if [ -f "$DATA/standby.signal" ]; then
+  echo "db: $DATA holds a streaming replica (read-only), not a primary: choose another" \
+    "REDLINE_PGPORT or REDLINE_PGDATA" >&2
+  exit 1
+fi
+
 # Streaming replicas (scripts/replica.sh) connect over TCP with the replication protocol.
 hba_changed=""
 if ! grep -Eq '^host[[:space:]]+replication[[:space:]]+all[[:space:]]+127\.0\.0\.1/32' \
