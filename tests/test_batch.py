@@ -551,9 +551,9 @@ def test_rows_are_filed_with_one_copy_per_chunk(reference, monkeypatch):
     copies: list[int] = []
     real = filing.file_screenings
 
-    def counted(session, filed, replacing=None):
+    def counted(session, filed, *args):
         copies.append(len(filed))
-        real(session, filed, replacing)
+        return real(session, filed, *args)
 
     monkeypatch.setattr(batch, "file_screenings", counted)
     monkeypatch.setattr(batch, "CHUNK", 3)

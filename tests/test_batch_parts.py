@@ -29,13 +29,13 @@ def filed(reference) -> dict[str, dict]:
     whole: dict[str, dict] = {}
     original = filing.file_screenings
 
-    def keep(session, results, replacing=None):  # type: ignore[no-untyped-def]
+    def keep(session, results, *args):  # type: ignore[no-untyped-def]
         for _, res in results:
             # A point's result is filed from its fields, never validated as a model: here
             # it is, as a single screening's would be.
             model = ScreeningResult(**res) if isinstance(res, dict) else res
             whole[model.id] = orjson.loads(model.model_dump_json(exclude_unset=True))
-        original(session, results, replacing)
+        return original(session, results, *args)
 
     sites = batch.BatchSites(geoms, [f"点{i}" for i in range(len(geoms))], {})
     mp = pytest.MonkeyPatch()
@@ -84,14 +84,17 @@ def test_what_sites_share_is_stored_once(filed):
             {"ids": ids},
         ).all()
         stored = session.scalar(select(func.count()).where(ScreeningPart.id.in_(set(refs))))
-    assert held < read / 2  # the rows hold a fraction of what they read back
-    assert stored == len(set(refs)) < len(refs) / 3  # one part, many rows
+    assert held < read / 2.5  # the rows hold a fraction of what they read back
+    # One part, many rows (the features near these scattered sites are shared by fewer).
+    assert stored == len(set(refs)) < len(refs) / 2
 
 
-def test_a_point_inside_features_files_them_as_parts_and_a_distant_one_in_full():
+def test_a_finding_is_filed_as_a_part_with_only_the_sites_own_figures_beside_it():
     from app.screening.models import Finding
+    from app.screening.rules import RuleHit
 
-    def finding(distance: float | None, share: float | None = None) -> Finding:
+    def finding(distance: float, share: float | None = None, ruled: bool = False) -> Finding:
+        hits = [RuleHit("r1", "restricted", f"距红线 {distance} 米", "依据")] if ruled else []
         return Finding(
             layer="redline",
             layer_title="生态保护红线",
@@ -102,18 +105,28 @@ def test_a_point_inside_features_files_them_as_parts_and_a_distant_one_in_full()
             overlap_share=share,
             overlap_length_m=None,
             distance_m=distance,
-            attributes={},
-            rules=[],
-            verdict="clear",
+            attributes={"名称": "甲"},
+            rules=hits,
+            verdict=hits[0].verdict if hits else "clear",
         )
 
     encoder = PartEncoder()
-    inside, near, overlapping = finding(0.0), finding(125.5), finding(0.0, 0.5)
+    inside, overlapping = finding(0.0), finding(0.0, 0.5)
     assert encoder._finding(inside).startswith(b'{"$part":')
     assert encoder._finding(inside) == encoder._finding(inside) and len(encoder.parts) == 1
-    assert orjson.loads(encoder._finding(near))["distance_m"] == 125.5
+    # Near a feature: the part without the distance, shared; the distance the row's own.
+    near, nearer = encoder._finding(finding(125.5)), encoder._finding(finding(80.25))
+    assert orjson.loads(near)["distance_m"] == 125.5 and set(orjson.loads(near)) == {
+        "$part",
+        "distance_m",
+    }
+    assert orjson.loads(nearer)["$part"] == orjson.loads(near)["$part"]
+    assert "distance_m" not in orjson.loads(encoder.parts[orjson.loads(near)["$part"]])
+    assert len(encoder.parts) == 2
+    # A rule's message may name the distance, and an overlap is the site's own: in full.
+    assert orjson.loads(encoder._finding(finding(60.0, ruled=True)))["rules"][0]["message"]
     assert orjson.loads(encoder._finding(overlapping))["overlap_share"] == 0.5
-    assert len(encoder.parts) == 1
+    assert len(encoder.parts) == 2
 
 
 def test_screenings_filed_whole_read_back_unchanged(client, admin_headers):
@@ -139,3 +152,77 @@ def test_a_batchs_rows_are_filed_under_neighbouring_ids_of_its_own():
     assert {i[:16] for i in ids} == {ids[0][:16]} and all(len(i) == 22 for i in ids)
     assert screening_id("job-b", 1)[:16] != ids[0][:16]  # another batch, another prefix
     assert screening_id("job-a", 7) == ids[6]  # the same on every run of the job
+
+
+def _plan(batch_id: str) -> "batch._Plan":
+    """What a pool process is sent for a batch of points in 巴中市 (category 工业, no buffer)."""
+    from app.store.layers import active_versions
+
+    with session_scope() as session:
+        versions = active_versions(session)
+        partial = batch._partial(session, versions)
+    return batch._Plan(
+        tuple(v.id for v in versions.values()),
+        partial,
+        (106.5, 31.5, 107.5, 32.6),
+        0.0,
+        "工业",
+        0.0,
+        {"actor": "tests", "source": {"batch": batch_id, "file": "p.csv"}},
+    )
+
+
+def test_a_batchs_later_chunks_look_up_only_the_parts_new_to_it(reference, monkeypatch):
+    rng = np.random.default_rng(7)
+    xy = np.column_stack([rng.uniform(106.5, 107.5, 90), rng.uniform(31.5, 32.6, 90)])
+    sites = batch.BatchSites(list(shapely.points(xy)), [f"点{i}" for i in range(90)], {})
+    asked: list[int] = []
+    real = filing._unfiled
+
+    def counted(cursor, ids):  # type: ignore[no-untyped-def]
+        asked.append(len(ids))
+        return real(cursor, ids)
+
+    monkeypatch.setattr(filing, "_unfiled", counted)
+    windows = list(sites.windows(30))
+    rows = {}
+    for window in windows:  # as one pool process screens a batch's chunks
+        rows.update(batch.screen_window(_plan("known-parts-a"), window))
+    first, *later = asked
+    # Every part of the first chunk is looked up; of the later ones, only those new to it.
+    encoder_parts = len(batch._batch_parts["known-parts-a"])
+    assert first > 30 and all(n < first for n in later) and encoder_parts > sum(asked) / 2
+    # Another batch starts afresh (a batch's memory ends with the next batch).
+    batch.screen_window(_plan("known-parts-b"), windows[1])
+    assert asked[-1] > later[0] and list(batch._batch_parts) == ["known-parts-b"]
+    # What was not looked up again is filed: every row reads back whole.
+    with session_scope() as session:
+        results = session.scalars(
+            select(Screening.result).where(
+                Screening.id.in_([r["screening_id"] for r in rows.values()])
+            )
+        ).all()
+    assert len(results) == sum(r["screening_id"] is not None for r in rows.values()) > 60
+    parts_left = [f for r in results for f in r["findings"] if "$part" in f]
+    assert not parts_left and all("layer" in f for r in results for f in r["findings"])
+
+
+def test_a_chunk_not_committed_leaves_its_parts_unknown(reference, monkeypatch):
+    from contextlib import contextmanager
+
+    plan = _plan("known-parts-failed")
+    versions, points = batch._versions_of(plan)
+    sites = batch.BatchSites([shapely.Point(106.75, 31.85)], ["甲"], {})
+    _, _, filed = batch._screen_window(sites, plan, versions, points)
+
+    @contextmanager
+    def commit_fails():  # type: ignore[no-untyped-def]
+        with session_scope() as session:  # rolled back by the error below
+            yield session
+            raise RuntimeError("the commit failed")
+
+    monkeypatch.setattr(batch, "session_scope", commit_fails)
+    known: set[str] = set()
+    with pytest.raises(RuntimeError, match="commit failed"):
+        batch._file(filed, [], known)
+    assert not known

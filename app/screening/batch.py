@@ -239,11 +239,30 @@ def _screen_rows(
     return rows, filed
 
 
-def _file(filed: Filed, replacing: list[str]) -> None:
+def _file(filed: Filed, replacing: list[str], known: set[str] | None = None) -> None:
     """File one chunk's screenings in a transaction of its own (committed on return),
-    replacing any filed under REPLACING (the chunk's ids in an earlier run of its job)."""
+    replacing any filed under REPLACING (the chunk's ids in an earlier run of its job).
+    KNOWN: the parts committed already; the chunk's are added once committed."""
     with session_scope() as session:
-        file_screenings(session, filed, replacing)
+        parts = file_screenings(session, filed, replacing, known or frozenset())
+    if known is not None:
+        known.update(parts)
+
+
+# The parts this process has filed or found filed for the batch it screens (batch id → part
+# ids): a batch's later chunks look up only parts new to it, not the 1 500 a chunk of 1 000
+# points refers to. Parts are never deleted; a batch's memory ends with the next batch.
+_batch_parts: dict[str, set[str]] = {}
+
+
+def _known_parts(plan: "_Plan") -> set[str] | None:
+    batch_id = plan.filed_as["source"].get("batch")
+    if batch_id is None:
+        return None
+    if batch_id not in _batch_parts:
+        _batch_parts.clear()
+        _batch_parts[batch_id] = set()
+    return _batch_parts[batch_id]
 
 
 @dataclass(frozen=True)
@@ -281,7 +300,7 @@ def screen_window(plan: _Plan, window: BatchSites | RawWindow) -> dict[int, dict
     sites = window.sites() if isinstance(window, RawWindow) else window
     versions, points = _versions_of(plan)
     rows_range, rows, filed = _screen_window(sites, plan, versions, points)
-    _file(filed, filed_ids(plan.filed_as["source"], rows_range))
+    _file(filed, filed_ids(plan.filed_as["source"], rows_range), _known_parts(plan))
     return rows
 
 

@@ -21,6 +21,7 @@ from app.screening.models import Finding, ScreeningResult
 SHARED = ("context", "coverage", "layer_versions", "layer_version_dates")
 _SERIALIZER = ScreeningResult.__pydantic_serializer__
 _FINDING = Finding.__pydantic_serializer__
+_DISTANCE = b',"distance_m":'  # as the JSON of a finding holds it
 
 
 def part_id(body: bytes) -> str:
@@ -38,6 +39,7 @@ class PartEncoder:
     def __init__(self) -> None:
         self.parts: dict[str, bytes] = {}  # id → JSON
         self._refs: dict[Hashable, tuple[Any, bytes]] = {}  # key → (object, its reference)
+        self._near: dict[bytes, bytes] = {}  # a finding's JSON but its distance → its reference
 
     def _ref(self, value: Any, encode: Callable[[], bytes]) -> bytes:
         """The JSON string of the part id VALUE is filed under (encoded by ENCODE once)."""
@@ -71,14 +73,26 @@ class PartEncoder:
 
     def _finding(self, finding: Finding) -> bytes:
         """A finding as filed: a reference when it holds no figure of the site (a point
-        inside a feature, a site outside a layer with nothing near), else itself."""
-        if (
-            finding.distance_m
-            or finding.overlap_area_m2
-            or finding.overlap_length_m
-            or finding.overlap_share
-        ):
+        inside a feature, a site outside a layer with nothing near); a reference and its
+        distance for a feature near the site judged by no rule (migration 0017); else itself
+        (its overlap is the site's own, and a rule's message may name the distance)."""
+        if finding.overlap_area_m2 or finding.overlap_length_m or finding.overlap_share:
             return _FINDING.to_json(finding, exclude_unset=True)
+        if finding.distance_m:
+            whole = _FINDING.to_json(finding, exclude_unset=True)
+            if finding.rules:
+                return whole
+            # The distance cut out of its JSON: a key no string value can hold (its quotes
+            # would be escaped), and a number has no comma.
+            at = whole.index(_DISTANCE)
+            end = whole.index(b",", at + len(_DISTANCE))
+            body = whole[:at] + whole[end:]
+            ref = self._near.get(body)
+            if ref is None:
+                name = part_id(body)
+                self.parts[name] = body
+                ref = self._near[body] = b'{"$part":"' + name.encode() + b'",' + _DISTANCE[1:]
+            return ref + whole[at + len(_DISTANCE) : end] + b"}"
 
         def encode() -> bytes:
             return _FINDING.to_json(finding, exclude_unset=True)

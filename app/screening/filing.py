@@ -68,29 +68,43 @@ def _row(
     return tuple(values[c] for c in _COLUMNS)
 
 
-def file_screenings(session: Session, filed: Filed, replacing: list[str] | None = None) -> None:
+def file_screenings(
+    session: Session,
+    filed: Filed,
+    replacing: list[str] | None = None,
+    known: frozenset[str] | set[str] = frozenset(),
+) -> list[str]:
     """File each (request, result) as screen_site files one, in one COPY, in the session's
-    transaction; screenings already filed under their ids or under REPLACING are deleted."""
+    transaction; screenings already filed under their ids or under REPLACING are deleted.
+    KNOWN: parts committed already (not looked up again). The ids of the parts the rows
+    refer to: committed with the session's transaction."""
     stale = sorted({*(replacing or []), *(fields_of(r)["id"] for _, r in filed)})
     if not stale:
-        return
+        return []
     connection = session.connection().connection.driver_connection
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM screening WHERE id = ANY(%s)", (stale,))
         if not filed:
-            return
+            return []
         sites = _ewkb([req.site.geometry for req, _ in filed])
         parts = PartEncoder()
         rows = [_row(req, res, ewkb, parts) for (req, res), ewkb in zip(filed, sites, strict=True)]
         # Most parts were filed by an earlier chunk or batch: only the others are sent.
-        cursor.execute(_KNOWN_PARTS, (list(parts.parts),))
-        known = {i for (i,) in cursor.fetchall()}
-        new = sorted(set(parts.parts) - known)
+        new = _unfiled(cursor, [i for i in parts.parts if i not in known])
         if new:
             cursor.execute(_PARTS, (new, [parts.parts[i].decode() for i in new]))
         with cursor.copy(_COPY) as copy:
             for row in rows:
                 copy.write_row(row)
+    return list(parts.parts)
+
+
+def _unfiled(cursor: Any, ids: list[str]) -> list[str]:
+    """Of the part ids IDS, those not filed yet, in order."""
+    if not ids:
+        return []
+    cursor.execute(_KNOWN_PARTS, (ids,))
+    return sorted(set(ids) - {i for (i,) in cursor.fetchall()})
 
 
 def screening_id(batch: str, row: int) -> str:
