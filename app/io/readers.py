@@ -226,7 +226,13 @@ def _read_csv(path: Path, encoding: str | None, per_row: bool = False) -> Source
             f"现有列：{found}。The CSV needs a WKT column (wkt/geometry) or longitude and "
             f"latitude columns (lon/lat, 经度/纬度). Columns found: {found}."
         )
-    records = attrs.astype(object).where(attrs.notna(), None).to_dict(orient="records")
+    # Column by column, then zipped: `to_dict(orient="records")` took 80 ms of the 130 a
+    # 10 000-row upload spent here, boxing each cell (all are str or None already).
+    names = list(attrs.columns)
+    cells = [attrs[c].astype(object).where(attrs[c].notna(), None).tolist() for c in names]
+    records = [dict(zip(names, row, strict=True)) for row in zip(*cells, strict=True)]
+    if not names:
+        records = [{} for _ in range(len(attrs))]
     return SourceData(np.asarray(geoms, dtype=object), records, None, "CSV")
 
 

@@ -251,7 +251,8 @@ def result_fields(
     (`version_fields`) it computed once for many sites. SCREENING_ID: the id, when known
     (else a new one)."""
     site = req.site
-    complete = all(c.covered for c in coverage if catalog()[c.layer].screening_role == "finding")
+    specs = catalog()
+    complete = all(c.covered for c in coverage if specs[c.layer].screening_role == "finding")
     if search is site.geometry:
         search_area = site.area_m2
     else:

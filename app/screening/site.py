@@ -115,6 +115,8 @@ class Site:
     @cached_property
     def area_m2(self) -> float:
         """Geodesic area of a polygon site (0 for points and lines), measured once."""
+        if self.known is not None:  # a point's (its kind took a batch 6 µs a point)
+            return self.known[0]["area_m2"]
         return area_m2(self.geometry) if self.kind == "polygon" else 0.0
 
     def figures(self) -> dict[str, Any]:
