@@ -337,3 +337,17 @@ def test_cli_import_needs_confirm_to_shrink_sharply(client, monkeypatch, tmp_pat
     assert refused.exit_code == 2 and "--confirm" in refused.output
     accepted = runner.invoke(app, ["import", LAYER, str(one), "--confirm"])
     assert accepted.exit_code == 0, accepted.output
+
+
+def test_csv_records_keep_every_row_and_empty_cells_as_none(tmp_path):
+    from app.io.readers import read_vector
+
+    bare = tmp_path / "bare.csv"
+    bare.write_text("lon,lat\n106.7,31.8\n106.8,31.9\n", encoding="utf-8")
+    assert read_vector(bare).records == [{}, {}]  # coordinates only: one record per row
+    named = tmp_path / "named.csv"
+    named.write_text("名称,lon,lat,类别\n甲,106.7,31.8,工业\n,106.8,31.9,\n", encoding="utf-8")
+    assert read_vector(named).records == [
+        {"名称": "甲", "类别": "工业"},
+        {"名称": None, "类别": None},
+    ]

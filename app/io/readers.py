@@ -230,9 +230,11 @@ def _read_csv(path: Path, encoding: str | None, per_row: bool = False) -> Source
     # 10 000-row upload spent here, boxing each cell (all are str or None already).
     names = list(attrs.columns)
     cells = [attrs[c].astype(object).where(attrs[c].notna(), None).tolist() for c in names]
-    records = [dict(zip(names, row, strict=True)) for row in zip(*cells, strict=True)]
-    if not names:
-        records = [{} for _ in range(len(attrs))]
+    records = (
+        [dict(zip(names, row, strict=True)) for row in zip(*cells, strict=True)]
+        if names
+        else [{} for _ in range(len(attrs))]  # only coordinates: zip(*[]) would give no rows
+    )
     return SourceData(np.asarray(geoms, dtype=object), records, None, "CSV")
 
 

@@ -256,6 +256,7 @@ _batch_parts: dict[str, set[str]] = {}
 
 
 def _known_parts(plan: "_Plan") -> set[str] | None:
+    """The parts known filed for the plan's batch (None: a batch without an id)."""
     batch_id = plan.filed_as["source"].get("batch")
     if batch_id is None:
         return None
