@@ -8,7 +8,7 @@ import pytest
 import shapely
 from sqlalchemy import func, select, text
 
-from app.screening import batch, filing
+from app.screening import batch, batch_index, batch_pool, filing
 from app.screening.filed_parts import PartEncoder
 from app.screening.models import ScreeningResult
 from app.store.db import session_scope
@@ -190,11 +190,11 @@ def test_a_batchs_later_chunks_look_up_only_the_parts_new_to_it(reference, monke
         rows.update(batch.screen_window(_plan("known-parts-a"), window))
     first, *later = asked
     # Every part of the first chunk is looked up; of the later ones, only those new to it.
-    encoder_parts = len(batch._batch_parts["known-parts-a"])
+    encoder_parts = len(batch._memory[0].known)
     assert first > 30 and all(n < first for n in later) and encoder_parts > sum(asked) / 2
     # Another batch starts afresh (a batch's memory ends with the next batch).
     batch.screen_window(_plan("known-parts-b"), windows[1])
-    assert asked[-1] > later[0] and list(batch._batch_parts) == ["known-parts-b"]
+    assert asked[-1] > later[0] and [m.batch for m in batch._memory] == ["known-parts-b"]
     # What was not looked up again is filed: every row reads back whole.
     with session_scope() as session:
         results = session.scalars(
@@ -222,7 +222,50 @@ def test_a_chunk_not_committed_leaves_its_parts_unknown(reference, monkeypatch):
             raise RuntimeError("the commit failed")
 
     monkeypatch.setattr(batch, "session_scope", commit_fails)
-    known: set[str] = set()
+    memory = batch.BatchMemory("known-parts-failed")
     with pytest.raises(RuntimeError, match="commit failed"):
-        batch._file(filed, [], known)
-    assert not known
+        batch._file(filed, [], memory)
+    assert not memory.known
+
+
+@pytest.mark.parametrize("limit", [batch.ENCODER_LIMIT, 0])
+def test_a_batchs_chunks_encode_what_they_share_once(reference, monkeypatch, limit):
+    from app.screening import filed_parts
+
+    rng = np.random.default_rng(11)
+    xy = np.column_stack([rng.uniform(106.5, 107.5, 30), rng.uniform(31.5, 32.6, 30)])
+    points = list(shapely.points(xy))
+    sites = batch.BatchSites(points * 3, [f"点{i}" for i in range(90)], {})
+    hashed: list[int] = []
+    real = filed_parts.part_id
+
+    def counted(body: bytes) -> str:
+        hashed[-1] += 1
+        return real(body)
+
+    monkeypatch.setattr(filed_parts, "part_id", counted)
+    monkeypatch.setattr(batch, "ENCODER_LIMIT", limit)
+    # As in a pool's process: the point index, and what its cache shares, kept from one
+    # chunk to the next.
+    monkeypatch.setattr(batch_pool, "_serving", True)
+    monkeypatch.setattr(batch_index, "kept", {})
+    plan = _plan(f"encoded-once-{limit}")
+    rows = {}
+    for window in sites.windows(30):  # the same 30 points in each chunk
+        hashed.append(0)
+        rows.update(batch.screen_window(plan, window))
+    batch_pool.release_built()  # the index frozen out of collections, as a pool's is
+    first, *later = hashed
+    if limit:  # the batch's encoder: what the first chunk encoded is not encoded again
+        assert first > 30 and later == [0, 0]
+    else:  # an encoder full at every chunk is replaced: each encodes its parts anew
+        assert first > 30 and later == [first, first]
+    with session_scope() as session:
+        results = session.scalars(
+            select(Screening.result).where(
+                Screening.id.in_([r["screening_id"] for r in rows.values() if r["screening_id"]])
+            )
+        ).all()
+    # Rows of a later chunk read back as those of the first: the parts they refer to are filed.
+    same = {orjson.dumps(r["findings"], option=orjson.OPT_SORT_KEYS) for r in results}
+    assert len(results) == 3 * len(same) and not any("$part" in str(r) for r in results)

@@ -11,7 +11,7 @@ from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
 
@@ -37,6 +37,7 @@ from app.screening.batch_output import FORMATS, write_rows
 from app.screening.batch_points import PointScreener, point_mask
 from app.screening.batch_rows import error_row, project_cells, request_of, result_row
 from app.screening.coverage import site_coverage
+from app.screening.filed_parts import PartEncoder
 from app.screening.filing import Filed, file_screenings, filed_ids, screening_id
 from app.screening.projects import ProjectKind
 from app.screening.service import (
@@ -239,31 +240,51 @@ def _screen_rows(
     return rows, filed
 
 
-def _file(filed: Filed, replacing: list[str], known: set[str] | None = None) -> None:
+def _file(filed: Filed, replacing: list[str], memory: "BatchMemory | None" = None) -> None:
     """File one chunk's screenings in a transaction of its own (committed on return),
     replacing any filed under REPLACING (the chunk's ids in an earlier run of its job).
-    KNOWN: the parts committed already; the chunk's are added once committed."""
+    MEMORY: what this process keeps of the chunks of the same batch filed before."""
+    encoder = memory.chunk_encoder() if memory is not None else PartEncoder()
+    known = memory.known if memory is not None else frozenset()
     with session_scope() as session:
-        parts = file_screenings(session, filed, replacing, known or frozenset())
-    if known is not None:
-        known.update(parts)
+        parts = file_screenings(session, filed, replacing, known, encoder)
+    if memory is not None:
+        memory.known.update(parts)  # only once committed
 
 
-# The parts this process has filed or found filed for the batch it screens (batch id → part
-# ids): a batch's later chunks look up only parts new to it, not the 1 500 a chunk of 1 000
-# points refers to. Parts are never deleted; a batch's memory ends with the next batch.
-_batch_parts: dict[str, set[str]] = {}
+@dataclass
+class BatchMemory:
+    """What a process keeps from one chunk of a batch to the next it screens: the parts
+    known filed (later chunks look up only the parts new to the batch, not the 1 500 a chunk
+    of 1 000 points refers to) and the encoder, which encodes each part once per batch, not
+    once per chunk. Parts are never deleted; the memory ends with the next batch."""
+
+    batch: str
+    known: set[str] = field(default_factory=set)
+    encoder: PartEncoder = field(default_factory=PartEncoder)
+
+    def chunk_encoder(self) -> PartEncoder:
+        """The encoder for the next chunk: the batch's, or a new one once it holds
+        ENCODER_LIMIT objects (sites screened by statement have objects of their own)."""
+        if self.encoder.size > ENCODER_LIMIT:
+            self.encoder = PartEncoder()
+        return self.encoder
 
 
-def _known_parts(plan: "_Plan") -> set[str] | None:
-    """The parts known filed for the plan's batch (None: a batch without an id)."""
+# Objects a batch's encoder holds before a chunk starts a new one: point sites share theirs,
+# so it stays far below; others are told apart by their own objects, one set per site.
+ENCODER_LIMIT = 50_000
+_memory: list[BatchMemory] = []  # the batch this process screens last, if any
+
+
+def _batch_memory(plan: "_Plan") -> BatchMemory | None:
+    """The memory of the plan's batch (None: a batch without an id)."""
     batch_id = plan.filed_as["source"].get("batch")
     if batch_id is None:
         return None
-    if batch_id not in _batch_parts:
-        _batch_parts.clear()
-        _batch_parts[batch_id] = set()
-    return _batch_parts[batch_id]
+    if not _memory or _memory[0].batch != batch_id:
+        _memory[:] = [BatchMemory(batch_id)]
+    return _memory[0]
 
 
 @dataclass(frozen=True)
@@ -301,7 +322,7 @@ def screen_window(plan: _Plan, window: BatchSites | RawWindow) -> dict[int, dict
     sites = window.sites() if isinstance(window, RawWindow) else window
     versions, points = _versions_of(plan)
     rows_range, rows, filed = _screen_window(sites, plan, versions, points)
-    _file(filed, filed_ids(plan.filed_as["source"], rows_range), _known_parts(plan))
+    _file(filed, filed_ids(plan.filed_as["source"], rows_range), _batch_memory(plan))
     return rows
 
 

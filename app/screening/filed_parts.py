@@ -41,6 +41,11 @@ class PartEncoder:
         self._refs: dict[Hashable, tuple[Any, bytes]] = {}  # key → (object, its reference)
         self._near: dict[bytes, bytes] = {}  # a finding's JSON but its distance → its reference
 
+    @property
+    def size(self) -> int:
+        """How many objects and findings it remembers."""
+        return len(self._refs) + len(self._near)
+
     def _ref(self, value: Any, encode: Callable[[], bytes]) -> bytes:
         """The JSON string of the part id VALUE is filed under (encoded by ENCODE once)."""
         known = self._refs.get(id(value))  # this very object (most are shared as they are)

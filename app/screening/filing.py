@@ -73,11 +73,13 @@ def file_screenings(
     filed: Filed,
     replacing: list[str] | None = None,
     known: frozenset[str] | set[str] = frozenset(),
+    parts: PartEncoder | None = None,
 ) -> list[str]:
     """File each (request, result) as screen_site files one, in one COPY, in the session's
     transaction; screenings already filed under their ids or under REPLACING are deleted.
-    KNOWN: parts committed already (not looked up again). The ids of the parts the rows
-    refer to: committed with the session's transaction."""
+    KNOWN: parts committed already (not looked up again). PARTS: the encoder (one kept from
+    earlier chunks of a batch: what it encoded then is not encoded again). The ids of every
+    part the encoder holds: committed with the session's transaction."""
     stale = sorted({*(replacing or []), *(fields_of(r)["id"] for _, r in filed)})
     if not stale:
         return []
@@ -87,7 +89,7 @@ def file_screenings(
         if not filed:
             return []
         sites = _ewkb([req.site.geometry for req, _ in filed])
-        parts = PartEncoder()
+        parts = parts if parts is not None else PartEncoder()
         rows = [_row(req, res, ewkb, parts) for (req, res), ewkb in zip(filed, sites, strict=True)]
         # Most parts were filed by an earlier chunk or batch: only the others are sent.
         new = _unfiled(cursor, [i for i in parts.parts if i not in known])
