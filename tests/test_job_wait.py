@@ -108,3 +108,30 @@ def test_someone_elses_job_is_not_found_however_long_one_waits(client, client_as
     # The job is the admin's.
     resp = client_as("officer").get(f"/jobs/{job_id}", params={"wait": 5})
     assert resp.status_code == 404
+
+
+def test_a_jobs_progress_is_written_at_most_every_half_second(database, monkeypatch):
+    """A batch's chunks end every 0.15 s; each progress write wakes every waiting request."""
+    from app.store import jobs
+    from app.store.db import session_scope as scope
+    from app.store.models import Job
+
+    now = [100.0]
+    monkeypatch.setattr(jobs, "_clock", lambda: now[0])
+    with scope() as session:
+        job_id = jobs.create_job(session, "screening-batch", 6000, {}).id
+    seen: list[int] = []
+
+    def work(progress):  # type: ignore[no-untyped-def]
+        for done in range(1000, 7000, 1000):  # a chunk every 0.2 s
+            progress(done)
+            with scope() as session:
+                seen.append(session.get(Job, job_id).done)
+            now[0] += 0.2
+        return "result.csv"
+
+    jobs.run_job(job_id, work)
+    # Written at 0 s (the first at once) and 0.6 s; the end writes the whole.
+    assert seen == [1000, 1000, 1000, 4000, 4000, 4000]
+    with scope() as session:
+        assert session.get(Job, job_id).done == 6000

@@ -7,6 +7,7 @@ a job whose worker died goes back on the queue, or fails once its attempts are s
 
 import datetime as dt
 import logging
+import math
 import os
 import socket
 import threading
@@ -205,6 +206,27 @@ def report_progress(job_id: str, done: int) -> None:
             job.status, job.done, job.lease_until = "running", done, _lease()
 
 
+# A running job's progress is written at most this often (its end always): each write is a
+# transaction that wakes every request waiting on the job, and a batch's chunks of 1 000 rows
+# end every 0.15 s.
+PROGRESS_EVERY_S = 0.5
+_clock = time.monotonic
+
+
+def _every(seconds: float, report: Callable[[int], None]) -> Callable[[int], None]:
+    """REPORT, passed on at most once every SECONDS (the first call at once)."""
+    last = -math.inf
+
+    def throttled(done: int) -> None:
+        nonlocal last
+        now = _clock()
+        if now - last >= seconds:
+            last = now
+            report(done)
+
+    return throttled
+
+
 def _renew_lease(job_id: str) -> None:
     with session_scope() as session:
         job = session.get(Job, job_id)
@@ -285,7 +307,7 @@ def run_job(job_id: str, work: Callable[[Callable[[int], None]], str]) -> None:
     log.info("job %s: started", job_id)
     threading.Thread(target=heartbeat, name=f"job-{job_id}-lease", daemon=True).start()
     try:
-        path = work(lambda done: report_progress(job_id, done))
+        path = work(_every(PROGRESS_EVERY_S, lambda done: report_progress(job_id, done)))
     except Exception as exc:  # a job must end as failed, never hang as running
         if not isinstance(exc, RedlineError):
             log.exception("job %s failed", job_id)  # the traceback stays in the log
