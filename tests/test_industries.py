@@ -122,7 +122,10 @@ def test_conditions_match_by_code_prefix_or_by_category():
     assert broad.applies is None and broad.categories == {"工业"}
     by_category = _judge(chem, resolve_project("化工", None, None))
     assert by_category.applies is None and by_category.categories == {"化工"}
-    assert not _judge(chem, resolve_project("居住", None, None)).categories
+    housing = _judge(chem, resolve_project("居住", None, None))
+    # Not counted, and not said to apply: the report shows 本项目所属类别不涉及此条 (an empty
+    # category used to be quoted as 按项目类别“”视为适用).
+    assert not housing.categories and housing.applies is None and not housing.reason
     unspecified = _judge(chem, resolve_project(None, None, None))
     assert unspecified.applies is None and unspecified.categories == {"化工"}
     mining = ConditionSpec.model_validate(condition("优先保护单元", "priority-mining"))

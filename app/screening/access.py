@@ -34,6 +34,8 @@ def _judge(condition: ConditionSpec, kind: ProjectKind) -> Judged:
     code = kind.industry_code
     if code is None:
         cats = frozenset(c for c in kind.categories if c in concerned)
+        if not cats:  # no category of the project's is concerned: it does not count
+            return Judged(condition, None, cats, "")
         said = "、".join(c for c in kind.categories if c in cats)
         reason = (
             f"未给出行业代码，按项目类别“{said}”视为适用。"
