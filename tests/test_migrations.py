@@ -50,3 +50,36 @@ def test_analyze_builds_no_statistics_of_screening_json() -> None:
     assert targets["verdict"] in (-1, None)  # the default (None from PostgreSQL 17)
     if counted:  # statistics exist only of rows
         assert not stats & {"result", "inputs", "layer_versions"} and "verdict" in stats
+
+
+def test_features_carry_their_web_mercator_geometry(reference: dict) -> None:
+    """feature.geom_mercator (0019) is written with every feature: its vertices are the
+    feature's own, projected by pyproj, whatever wrote the row."""
+    import numpy
+    import shapely
+    from pyproj import Transformer
+    from sqlalchemy import text
+
+    from app.store.db import session_scope
+
+    to_mercator = Transformer.from_crs(4490, 3857, always_xy=True)
+    with session_scope() as session:
+        generated = session.scalar(
+            text(
+                "SELECT generation_expression FROM information_schema.columns "
+                "WHERE table_name = 'feature' AND column_name = 'geom_mercator'"
+            )
+        )
+        rows = session.execute(
+            text(
+                "SELECT DISTINCT ON (version_id) ST_AsBinary(geom), ST_AsBinary(geom_mercator), "
+                "ST_SRID(geom_mercator) FROM feature ORDER BY version_id, id"
+            )
+        ).all()
+    assert generated and "3857" in generated
+    assert len(rows) > 5
+    for own, mercator, srid in rows:
+        lonlat = shapely.get_coordinates(shapely.from_wkb(bytes(own)))
+        expected = numpy.column_stack(to_mercator.transform(lonlat[:, 0], lonlat[:, 1]))
+        drawn = shapely.get_coordinates(shapely.from_wkb(bytes(mercator)))
+        assert srid == 3857 and numpy.abs(drawn - expected).max() < 0.01  # metres

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import mapbox_vector_tile
 import morecantile
+import numpy
 import psycopg
 import pytest
 import shapely
@@ -362,3 +363,29 @@ def test_tiles_of_layers_without_long_texts_keep_every_attribute(tiles_client):
         fast = conn.exec_driver_sql(tiles._TILE_ALL_ATTRIBUTES, params).scalar()
         filtered = conn.exec_driver_sql(tiles._TILE, params).scalar()
     assert fast and bytes(fast) == bytes(filtered)
+
+
+def test_tile_geometry_lands_where_the_feature_lies(tiles_client):
+    """A tile's outline, taken back to longitude and latitude with pyproj, follows the
+    feature's own outline to within a few tile units (a CRS mix-up moves it by kilometres)."""
+    from pyproj import Transformer
+
+    to_lonlat = Transformer.from_crs(3857, 4490, always_xy=True)
+    bounds = TMS.xy_bounds(GUANGWUSHAN)
+    unit = (bounds.right - bounds.left) / EXTENT
+    box = shapely.box(*TMS.bounds(GUANGWUSHAN))
+    stored = tiles_client.get("/layers/redline/features").json()["features"]
+    outline = {f["id"]: shapely.geometry.shape(f["geometry"]) for f in stored}
+    drawn = decode(get_tile(tiles_client, "redline", GUANGWUSHAN).content, "redline")
+    assert drawn
+    for feature in drawn:
+        grid = shapely.geometry.shape(feature["geometry"])  # y up, origin bottom left
+
+        def lonlat(coords):
+            x, y = bounds.left + coords[:, 0] * unit, bounds.bottom + coords[:, 1] * unit
+            return numpy.column_stack(to_lonlat.transform(x, y))
+
+        tiled = shapely.transform(grid, lonlat).intersection(box)
+        own = outline[feature["properties"]["fid"]].intersection(box)
+        # Three tile units in degrees (about 25 m at z10): simplification moves less.
+        assert shapely.hausdorff_distance(tiled, own) < 3 * 360 / 2**10 / EXTENT, feature["id"]

@@ -25,7 +25,7 @@ MAX_ZOOM = 22  # deepest tile served; TileJSON advertises less and clients overz
 TILEJSON_MAXZOOM = 16
 GRID = morecantile.tms.get("WebMercatorQuad")
 # Bump when the tile SQL or properties change: ETags then change for unchanged data too.
-RENDER_REVISION = 1
+RENDER_REVISION = 2
 # Longer strings (control_unit access lists run to hundreds of characters) stay out of tiles;
 # clients fetch them by `fid`. Key, label and fill_by attributes are always kept.
 MAX_TILE_TEXT = 80
@@ -132,13 +132,14 @@ def _cache_key(address: TileAddress) -> tuple[int, int, int, int]:
 
 # psycopg's SQL (pyformat, run with exec_driver_sql): a tile read skips SQLAlchemy's compile
 # step. Candidates come from the GiST index on feature.geom (tile box transformed to 4490,
-# with the buffer margin); each is clipped in 4490 first so large polygons are cheap to
-# transform.
+# with the buffer margin); each is drawn from its stored Web Mercator geometry
+# (feature.geom_mercator), clipped to the tile and its margin before it is simplified.
 # ST_AsMVT skips rows whose ST_AsMVTGeom is NULL (outside the tile): filtering them in SQL
 # would compute the whole geometry pipeline twice per feature.
 _TILE_SQL = """
     WITH tile AS (
         SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS box,
+               ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => %(margin)s) AS margin_box,
                -- Clamped to the world first: past ±180° the margin would wrap around.
                ST_Transform(ST_ClipByBox2D(
                    ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => %(margin)s),
@@ -149,7 +150,7 @@ _TILE_SQL = """
                f.id AS fid,
                {attributes} AS attributes,
                ST_AsMVTGeom(
-                   ST_Simplify(ST_Transform(ST_ClipByBox2D(f.geom, tile.box4490), 3857),
+                   ST_Simplify(ST_ClipByBox2D(f.geom_mercator, tile.margin_box),
                                %(tolerance)s, true),
                    tile.box, %(extent)s, %(buffer)s, true) AS geom
           FROM feature AS f, tile
