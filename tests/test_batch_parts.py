@@ -69,16 +69,18 @@ def test_what_sites_share_is_stored_once(filed):
     with session_scope() as session:
         held, read = session.execute(
             text(
-                "SELECT sum(length(result::text)), sum(length(screening_result(result)::text)) "
+                "SELECT sum(length(result::jsonb::text)), "
+                "sum(length(screening_result(result)::text)) "
                 "FROM screening WHERE id = ANY(:ids)"
             ),
             {"ids": ids},
         ).one()
         refs = session.scalars(
             text(
-                "SELECT r.value FROM screening, jsonb_each_text(result -> '$parts') AS r "
+                "SELECT r.value FROM screening, jsonb_each_text(result::jsonb -> '$parts') AS r "
                 "WHERE id = ANY(:ids) UNION ALL "
-                "SELECT f ->> '$part' FROM screening, jsonb_array_elements(result -> 'findings') f "
+                "SELECT f ->> '$part' FROM screening, "
+                "jsonb_array_elements(result::jsonb -> 'findings') f "
                 "WHERE id = ANY(:ids) AND f ? '$part'"
             ),
             {"ids": ids},

@@ -21,8 +21,8 @@ INSERT INTO screening (id, created_by, project_name, project_category, buffer_m,
 """
 _VALUES = """
 SELECT :id, :created_by, :project_name, :project_category, :buffer_m, :verdict, :officer,
-       CAST(:inputs AS jsonb), CAST(:layer_versions AS jsonb),
-       ST_GeomFromWKB(:geom, 4490), CAST(:result AS jsonb)
+       CAST(:inputs AS json), CAST(:layer_versions AS json),
+       ST_GeomFromWKB(:geom, 4490), CAST(:result AS json)
 """
 # Filed only if the versions a screening read are still the active ones (a screening read
 # from memory, app.screening.point_cells: no statement of its own told which were).

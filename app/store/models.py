@@ -22,7 +22,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSON, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column
 
 SRID = 4490
@@ -257,11 +257,13 @@ class Screening(Base):
     project_category: Mapped[str | None] = mapped_column(Text, index=True)
     buffer_m: Mapped[float] = mapped_column(Float, default=0.0)
     verdict: Mapped[str] = mapped_column(String(16), index=True)
-    inputs: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # The JSON columns keep the text as filed (`json`, migration 0020): nothing queries
+    # inside them, and building `jsonb` was most of what filing a batch cost the database.
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON)
     # As filed: a batch row refers to the parts it shares with other rows (ScreeningPart).
     # Read only when asked for: readers want `result`.
-    filed_result: Mapped[dict[str, Any]] = mapped_column("result", JSONB, deferred=True)
-    layer_versions: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    filed_result: Mapped[dict[str, Any]] = mapped_column("result", JSON, deferred=True)
+    layer_versions: Mapped[dict[str, Any]] = mapped_column(JSON)
     geom = mapped_column(Geometry(srid=SRID, spatial_index=True), nullable=False)
     # 经办人: the officer named on the screening (the map page asks once), not the key owner.
     officer: Mapped[str | None] = mapped_column(Text, index=True)
