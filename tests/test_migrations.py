@@ -83,3 +83,22 @@ def test_features_carry_their_web_mercator_geometry(reference: dict) -> None:
         expected = numpy.column_stack(to_mercator.transform(lonlat[:, 0], lonlat[:, 1]))
         drawn = shapely.get_coordinates(shapely.from_wkb(bytes(mercator)))
         assert srid == 3857 and numpy.abs(drawn - expected).max() < 0.01  # metres
+
+
+def test_tables_rewritten_by_a_migration_are_vacuumed_by_it() -> None:
+    """0019 and 0020 rewrite feature and screening: each vacuums and analyzes its table, so
+    autovacuum's first pass does not read all of it under the first writes."""
+    from sqlalchemy import text
+
+    from app.store.db import session_scope
+
+    with session_scope() as session:
+        done = dict(
+            session.execute(
+                text(
+                    "SELECT relname, last_vacuum IS NOT NULL AND last_analyze IS NOT NULL "
+                    "FROM pg_stat_user_tables WHERE relname IN ('feature', 'screening')"
+                )
+            ).all()
+        )
+    assert done == {"feature": True, "screening": True}
