@@ -209,3 +209,29 @@ def test_bodies_fastapi_cannot_parse_are_422(client, body):
     """A JSON body FastAPI parses itself (POST /keys) that is not UTF-8 JSON: 422, as elsewhere."""
     resp = client.post("/keys", content=body, headers={"content-type": "application/json"})
     assert "JSON" in assert_problem(resp)["detail"]
+
+
+@pytest.mark.parametrize("route", ["/screenings", "/screenings/batch"])
+def test_a_nul_in_an_uploaded_sites_file_is_refused_or_filed_readably(api, route):
+    """Screenings are filed as the JSON text given (migration 0020), read back as jsonb,
+    which has no NUL: a NUL in a file's cell is refused, or never reaches what is filed."""
+    csv = "name,lon,lat\n厂\x00区,106.75,31.85\n".encode()
+    resp = api.post(route, files={"file": ("nul.csv", csv)}, data={"format": "json"})
+    if resp.status_code >= 400:
+        assert_problem(resp)
+        return
+    assert resp.status_code in (200, 201), resp.text
+    body = resp.json()
+    if route == "/screenings/batch":
+        # A batch this small is answered with its rows.
+        rows = body if isinstance(body, list) else api.get(f"/jobs/{body['id']}/result").json()
+        # The row is refused, saying why, and no NUL reaches the result.
+        assert [r["verdict"] for r in rows] == ["error"] and "NUL" in rows[0]["problem"]
+        assert "\x00" not in str(rows)
+        ids = [r["screening_id"] for r in rows if r.get("screening_id")]
+    else:
+        ids = [body["id"]]
+    for screening_id in ids:
+        read = api.get(f"/screenings/{screening_id}")
+        assert read.status_code == 200, read.text
+        assert "\x00" not in read.text

@@ -29,6 +29,7 @@ from app.screening.service import MAX_BUFFER_M
 MAX_SITES = 100_000
 MISSING = "坐标缺失或无法识别（经纬度须为数字，WKT 须完整有效）"
 EMPTY = "几何图形为空"
+NUL_CELL = "单元格中有空字符（NUL，常见于损坏或编码不对的文件）：请删去后重新上传此行"
 OUTSIDE_CHINA = "坐标不在国内：请检查坐标系（crs）是否选对、经纬度是否颠倒"
 # GB/T 4754-2017: 门类 letter, optionally with the 大类/中类/小类 digits (C, C26, C261, C2614);
 # the digits alone are also common in forms.
@@ -127,17 +128,21 @@ class BatchSites:
         )
 
 
-def _row_fields(records: list[dict]) -> tuple[list[RowFields], list[str]]:
-    """Each record's project fields, and its label (name, else id, else the row number)."""
+def _row_fields(records: list[dict]) -> tuple[list[RowFields], list[str], set[int]]:
+    """Each record's project fields, its label (name, else id, else the row number), and
+    the rows with a NUL in a cell (taken out: PostgreSQL's text holds none)."""
     columns = find_columns(list(records[0].keys()) if records else [])
-    fields, labels = [], []
+    fields, labels, nul = [], [], set()
     for i, rec in enumerate(records):
         cells = {k: _cell(rec.get(col)) for k, col in columns.items()}
+        if any(c and "\x00" in c for c in cells.values()):
+            nul.add(i)
+            cells = {k: c.replace("\x00", "") or None if c else c for k, c in cells.items()}
         label = cells.pop("label", None)
         row = RowFields(**{**cells, "name": cells.get("name") or label})
         fields.append(row)
         labels.append(row.name or str(i + 1))
-    return fields, labels
+    return fields, labels, nul
 
 
 def read_sites(path: Path, crs: str | None, encoding: str | None) -> BatchSites:
@@ -151,8 +156,8 @@ def read_sites(path: Path, crs: str | None, encoding: str | None) -> BatchSites:
         )
     found = crs_mod.from_pyproj(data.crs).label if data.crs is not None else None
     source = crs_mod.parse_crs(crs or found or "EPSG:4490")
-    fields, labels = _row_fields(data.records)
-    problems: dict[int, str] = {}
+    fields, labels, nul = _row_fields(data.records)
+    problems: dict[int, str] = dict.fromkeys(nul, NUL_CELL)
     geoms: list[shapely.Geometry | None] = [None] * n
     usable = [i for i, g in enumerate(data.geometries) if g is not None and not g.is_empty]
     for i in set(range(n)) - set(usable):
